@@ -1,0 +1,152 @@
+"""The command line: a thin click layer. Each command parses its options and calls one function
+in `jarvis_config.commands` that returns an exit code; errors become messages in `run` alone.
+
+Exit codes: 0 ok, 1 invalid config or failed build, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from jarvis_config import __version__, commands
+from jarvis_config.errors import JarvisConfigError
+from jarvis_config.render import TARGET_NAMES
+from jarvis_config.report import REPORTERS, render_problems
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text",
+                      show_default=True, help="How problems are printed (github: annotations).")
+STRICT = click.option("--strict", is_flag=True,
+                      help="Treat warnings (such as unset environment variables) as errors.")
+CONFIG = click.argument("path", type=click.Path(path_type=Path))
+
+
+def run(ctx: click.Context, action: Callable[[], int]) -> None:
+    """The one place where errors turn into messages and exit codes."""
+    try:
+        code = action()
+    except JarvisConfigError as exc:
+        if exc.problems:
+            click.echo(render_problems(exc.problems), err=True)
+        click.echo(f"error: {exc}", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 1
+    except Exception as exc:  # a bug in this tool: say so plainly, trace only on request
+        if ctx.find_root().params.get("traceback"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "  hint: this is a bug in jarvis-config; rerun with --traceback and report it",
+                   err=True)
+        code = 1
+    ctx.exit(code)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="jarvis-config")
+@click.option("--traceback", is_flag=True, help="Show Python tracebacks (debugging this tool).")
+def main(traceback: bool) -> None:
+    """Compile a Jarvis inference-mesh config into the LiteLLM gateway config, the node routing
+    table and docker-compose stacks.
+
+    \b
+    Example:
+      jarvis-config validate examples/homelab
+      jarvis-config build examples/homelab -o out/
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@FORMAT
+@STRICT
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Check configs (files or folders of split files), reporting every problem.
+
+    Each PATH is one mesh: a YAML file, or a folder whose YAML files are merged.
+
+    \b
+    Example:
+      jarvis-config validate examples/homelab/jarvis.yaml --format github
+    """
+    run(ctx, lambda: commands.validate(list(paths), fmt=fmt, strict=strict))
+
+
+@main.command(context_settings=CONTEXT)
+@click.pass_context
+def schema(ctx: click.Context) -> None:
+    """Print the JSON Schema (draft 2020-12) of the config format, for editors and CI.
+
+    \b
+    Example:
+      jarvis-config schema > jarvis-config.schema.json
+    """
+    run(ctx, commands.print_schema)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("path", type=click.Path(path_type=Path), default="jarvis.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+def init(ctx: click.Context, path: Path, force: bool) -> None:
+    """Write a commented starter config (with the schema modeline for editors).
+
+    \b
+    Example:
+      jarvis-config init mesh/jarvis.yaml
+    """
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; pass --force to overwrite it")
+    run(ctx, lambda: commands.init(path))
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder; replaced atomically as a whole.")
+@click.option("--target", "targets", multiple=True, type=click.Choice(TARGET_NAMES),
+              help="Render only this target (repeatable). Default: all.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 with a short diff when OUT is stale (CI drift check).")
+@click.option("--force", is_flag=True, help="Replace OUT even if jarvis-config did not write it.")
+@FORMAT
+@STRICT
+@click.pass_context
+def build(ctx: click.Context, path: Path, out: Path, targets: tuple[str, ...], check: bool,
+          force: bool, fmt: str, strict: bool) -> None:
+    """Render the gateway config, routing table and compose stacks into OUT.
+
+    \b
+    Example:
+      jarvis-config build examples/homelab -o out/
+      jarvis-config build examples/homelab -o out/ --check   # in CI
+    """
+    if check and force:
+        raise click.UsageError("--check writes nothing; it cannot be combined with --force")
+    options = commands.BuildOptions(path=path, out=out, targets=targets, check=check,
+                                    force=force, fmt=fmt, strict=strict)
+    run(ctx, lambda: commands.build(options))
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print routes.json instead of a table.")
+@click.pass_context
+def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
+    """Print the node routing table: model or alias -> nodes, deployment ids, fallbacks.
+
+    \b
+    Example:
+      jarvis-config routes examples/homelab
+    """
+    run(ctx, lambda: commands.routes(path, as_json=as_json))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

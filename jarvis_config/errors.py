@@ -1,0 +1,36 @@
+"""One error root for the tool; a subclass per pipeline stage.
+
+Stages collect `Problem` values; they raise only to stop the pipeline, carrying what they found.
+"""
+
+from __future__ import annotations
+
+from jarvis_config.problems import Problem
+
+
+class JarvisConfigError(Exception):
+    """Root of every error this tool raises on purpose (exit code 1)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems or [])
+
+
+class LoadError(JarvisConfigError):
+    """The input could not be read or parsed as YAML."""
+
+
+class ValidationError(JarvisConfigError):
+    """The input parsed but breaks the schema or a semantic rule."""
+
+
+class RenderError(JarvisConfigError):
+    """A target could not be rendered (unknown target, template fault)."""
+
+
+class WriteError(JarvisConfigError):
+    """The output folder could not be written (read-only, disk full, path unsafe)."""
+
+
+class DriftError(JarvisConfigError):
+    """`build --check`: the output folder differs from what the config renders."""

@@ -1,0 +1,376 @@
+"""Stage 1, load: read YAML files into plain data, keeping the file, line and column of every value.
+
+Safe loading only. PyYAML's own constructor silently accepts duplicate keys and expands
+alias bombs, so this module walks the composed node graph itself: duplicate keys, unknown
+tags, alias bombs, over-deep nesting and oversized files become `Problem`s, never exceptions.
+A directory is a mesh split over many files (e.g. `nodes/` and `models/`); they are merged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jarvis_config.problems import Location, Problem, json_path
+
+try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_EXPANDED_NODES = 2_000_000
+MAX_DEPTH = 64
+YAML_SUFFIXES = (".yaml", ".yml")
+# Sections that hold named entries: split configs merge them entry by entry.
+NAMED_SECTIONS = ("nodes", "providers", "models", "aliases")
+
+PathParts = tuple[str | int, ...]
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+@dataclass
+class Document:
+    """The merged input: plain data plus where each value (and each mapping key) came from."""
+
+    data: dict[str, Any]
+    files: tuple[str, ...]
+    positions: dict[PathParts, Location] = field(default_factory=dict)
+    key_positions: dict[PathParts, Location] = field(default_factory=dict)
+
+    def locate(self, path: Iterable[str | int]) -> Location:
+        """The value at `path`, or its nearest ancestor that has a position."""
+        parts = tuple(path)
+        while parts not in self.positions and parts:
+            parts = parts[:-1]
+        return self.positions.get(parts) or Location(self.files[0] if self.files else "<input>")
+
+    def locate_key(self, path: Iterable[str | int]) -> Location:
+        """The mapping key that names `path` (falls back to the value's position)."""
+        parts = tuple(path)
+        return self.key_positions.get(parts) or self.locate(parts)
+
+
+def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Load one file, or every YAML file below a directory merged into one mesh."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        if not files:
+            return None, [_problem(str(path), "no-yaml-files", "no .yaml or .yml files here",
+                                   hint="point at a config file or a folder of them")]
+        return _load_many(files)
+    if not path.exists():
+        return None, [_problem(str(path), "file-not-found", "no such file or directory")]
+    return _load_many([path])
+
+
+def load_text(text: str | bytes, name: str = "<input>") -> tuple[Document | None, list[Problem]]:
+    """Load YAML given as text (tests, stdin)."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    data, doc, problems = _load_bytes(raw, name)
+    if doc is None:
+        return None, problems
+    return doc, problems
+
+
+def _load_many(files: list[Path]) -> tuple[Document | None, list[Problem]]:
+    problems: list[Problem] = []
+    docs: list[Document] = []
+    for file in files:
+        doc, found = _load_file(file)
+        problems.extend(found)
+        if doc is not None:
+            docs.append(doc)
+    if not docs:
+        return None, problems
+    merged, merge_problems = _merge(docs)
+    return merged, problems + merge_problems
+
+
+def _load_file(file: Path) -> tuple[Document | None, list[Problem]]:
+    name = str(file)
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [_problem(name, "file-too-large",
+                                   f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                                   hint="split the mesh over several files in a folder")]
+        raw = file.read_bytes()
+    except OSError as exc:
+        return None, [_problem(name, "unreadable", f"cannot read file: {exc.strerror or exc}")]
+    _, doc, problems = _load_bytes(raw, name)
+    return doc, problems
+
+
+def _load_bytes(raw: bytes, name: str) -> tuple[Any, Document | None, list[Problem]]:
+    text, problem = _decode(raw, name)
+    if problem is not None:
+        return None, None, [problem]
+    if not text.strip() or all(_is_comment(line) for line in text.splitlines()):
+        return None, None, [_problem(name, "empty-file", "the file holds no configuration",
+                                     hint="start from `jarvis-config init`")]
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        return None, None, [_syntax_problem(name, exc, text)]
+    except yaml.YAMLError as exc:
+        return None, None, [_problem(name, "yaml-syntax", str(exc).strip())]
+    except RecursionError:
+        return None, None, [_problem(name, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
+    if root is None:
+        return None, None, [_problem(name, "empty-file", "the file holds no configuration")]
+    return _to_document(root, name)
+
+
+def _to_document(root: yaml.Node, name: str) -> tuple[Any, Document | None, list[Problem]]:
+    if not isinstance(root, yaml.MappingNode):
+        location = _mark(name, root.start_mark)
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        return None, None, [Problem(location, "root-not-mapping",
+                                    f"the top level must be a mapping of sections, not {kind}",
+                                    hint="start with `version: 1` and sections such as `nodes:`")]
+    converter = _Converter(name)
+    bomb = converter.check_expansion(root)
+    if bomb is not None:
+        return None, None, [bomb]
+    data = converter.convert(root, (), 0)
+    doc = Document(data, (name,), converter.positions, converter.key_positions)
+    return data, doc, converter.problems
+
+
+def _decode(raw: bytes, name: str) -> tuple[str, Problem | None]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        return "", Problem(Location(name, line, col), "not-utf8",
+                           f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                           hint="save the file as UTF-8")
+    if "\x00" in text:
+        index = text.index("\x00")
+        return "", Problem(_offset_location(name, text, index), "binary-file",
+                           "the file contains a NUL byte; is it a YAML file?")
+    return text, None
+
+
+def _is_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#") or stripped in ("---", "...")
+
+
+def _syntax_problem(name: str, exc: yaml.MarkedYAMLError, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    location = _mark(name, mark) if mark is not None else Location(name)
+    text = f"{exc.problem or exc.context or 'invalid YAML'}".strip()
+    at_tab = mark is not None and source[mark.index: mark.index + 1] == "\t"
+    if at_tab or "tab character" in text:
+        return Problem(location, "tab", "a tab character is used for indentation",
+                       hint="YAML indents with spaces only; replace the tabs with spaces")
+    context = f" ({exc.context})" if exc.context and exc.problem else ""
+    return Problem(location, "yaml-syntax", f"{text}{context}",
+                   hint="check the indentation and quoting around this line")
+
+
+def _mark(name: str, mark: Any) -> Location:
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+def _offset_location(name: str, text: str, index: int) -> Location:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return Location(name, line, col)
+
+
+def _problem(name: str, code: str, message: str, *, hint: str | None = None) -> Problem:
+    return Problem(Location(name), code, message, hint=hint)
+
+
+class _Converter:
+    """Turns a composed YAML node graph into plain data, recording positions as it goes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.positions: dict[PathParts, Location] = {}
+        self.key_positions: dict[PathParts, Location] = {}
+        self.problems: list[Problem] = []
+        self._constructor = yaml.SafeLoader("")
+
+    def check_expansion(self, root: yaml.Node) -> Problem | None:
+        """Refuse alias bombs and self-referencing anchors before expanding anything."""
+        sizes: dict[int, int] = {}
+        in_progress: set[int] = set()
+
+        def size(node: yaml.Node, depth: int) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in in_progress:
+                raise _Refused(node, "recursive-alias", "an anchor refers to itself")
+            if depth > MAX_DEPTH:
+                raise _Refused(node, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+            in_progress.add(key)
+            total = 1 + sum(size(child, depth + 1) for child in _children(node))
+            in_progress.discard(key)
+            if total > MAX_EXPANDED_NODES:
+                raise _Refused(node, "alias-bomb",
+                               f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values")
+            sizes[key] = total
+            return total
+
+        try:
+            size(root, 0)
+        except _Refused as refused:
+            return Problem(_mark(self.name, refused.node.start_mark), refused.code,
+                           refused.message, hint="remove the anchor or the aliases that expand it")
+        return None
+
+    def convert(self, node: yaml.Node, path: PathParts, depth: int) -> Any:
+        self.positions[path] = _mark(self.name, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: PathParts) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value
+        construct = self._constructor.yaml_constructors.get(node.tag)
+        if construct is None or node.tag.endswith(("binary", "set", "omap", "pairs")):
+            self._add(node, path, "unsupported-tag", f"the YAML tag {node.tag!r} is not allowed",
+                      "write plain strings, numbers, lists and mappings")
+            return None
+        return construct(self._constructor, node)
+
+    def _mapping(self, node: yaml.MappingNode, path: PathParts, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Location] = {}
+        for key_node, value_node in self._pairs(node):
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            here = _mark(self.name, key_node.start_mark)
+            if key in first_seen:
+                where = first_seen[key]
+                self._add(key_node, (*path, key), "duplicate-key",
+                          f"key {key!r} is defined twice (first at line {where.line}, "
+                          f"column {where.col})", "remove one of them or merge their contents")
+                continue
+            first_seen[key] = here
+            self.key_positions[(*path, key)] = here
+            result[key] = self.convert(value_node, (*path, key), depth + 1)
+        return result
+
+    def _pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Mapping pairs with YAML merge keys (`<<: *defaults`) applied: explicit keys win."""
+        explicit = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    merged.extend(self._pairs(source))
+        names = {k.value for k, _ in explicit if isinstance(k, yaml.ScalarNode)}
+        inherited, seen = [], set(names)
+        for key_node, value_node in merged:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value not in seen:
+                seen.add(key_node.value)
+                inherited.append((key_node, value_node))
+        return explicit + inherited
+
+    def _key(self, key_node: yaml.Node, path: PathParts) -> str | None:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
+            return str(key_node.value)
+        shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
+        self._add(key_node, path, "non-string-key", f"the key {shown!r} is not a string",
+                  f"quote it: \"{shown}\":" if isinstance(key_node, yaml.ScalarNode) else None)
+        return None
+
+    def _add(self, node: yaml.Node, path: PathParts, code: str, message: str,
+             hint: str | None) -> None:
+        self.problems.append(Problem(_mark(self.name, node.start_mark), code, message,
+                                     json_path(path), hint))
+
+
+class _Refused(Exception):
+    def __init__(self, node: yaml.Node, code: str, message: str) -> None:
+        super().__init__(message)
+        self.node, self.code, self.message = node, code, message
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _merge(docs: list[Document]) -> tuple[Document, list[Problem]]:
+    """Merge split files: named sections entry by entry, other sections at most once."""
+    if len(docs) == 1:
+        return docs[0], []
+    merged = Document({}, tuple(name for doc in docs for name in doc.files))
+    merged.positions[()] = Location(merged.files[0])
+    problems: list[Problem] = []
+    for doc in docs:
+        accepted: set[PathParts] = set()
+        for section, value in doc.data.items():
+            problems.extend(_merge_section(merged, doc, section, value, accepted))
+        _take_positions(merged, doc, accepted)
+    return merged, problems
+
+
+def _merge_section(merged: Document, doc: Document, section: str, value: Any,
+                   accepted: set[PathParts]) -> list[Problem]:
+    target = merged.data
+    if section in NAMED_SECTIONS and isinstance(value, dict) and \
+            isinstance(target.setdefault(section, {}), dict):
+        problems = []
+        accepted.add((section,))
+        for name, entry in value.items():
+            if name in target[section]:
+                first = merged.key_positions.get((section, name))
+                problems.append(_defined_twice(doc, (section, name), first, "defined"))
+            else:
+                target[section][name] = entry
+                accepted.add((section, name))
+        return problems
+    if section in target:
+        if section == "version" and target[section] == value:
+            return []
+        return [_defined_twice(doc, (section,), merged.key_positions.get((section,)), "set")]
+    target[section] = value
+    accepted.add((section,))
+    return []
+
+
+def _take_positions(merged: Document, doc: Document, accepted: set[PathParts]) -> None:
+    """Positions of accepted entries come from the file they were taken from (one pass)."""
+    for source, target in ((doc.positions, merged.positions),
+                           (doc.key_positions, merged.key_positions)):
+        for key, location in source.items():
+            if key[:2] in accepted or (key[:1] in accepted and key[0] not in NAMED_SECTIONS):
+                target[key] = location
+            elif len(key) == 1 and key in accepted and key not in target:
+                target[key] = location
+
+
+def _defined_twice(doc: Document, path: PathParts, first: Location | None, verb: str) -> Problem:
+    kind = {"nodes": "node", "models": "model", "providers": "provider", "aliases": "alias"}
+    if len(path) > 1:
+        what = f"{kind.get(str(path[0]), str(path[0]))} {path[-1]!r}"
+    else:
+        what = f"section {path[0]!r}"
+    where = f" (first at {first})" if first else ""
+    return Problem(doc.locate_key(path), "defined-twice", f"{what} is {verb} twice{where}",
+                   json_path(path), "keep one definition; split files must not repeat a name")

@@ -1,0 +1,423 @@
+"""Stage 3, model: the typed, normalised mesh that every renderer reads.
+
+Built from data that already passed validation, so it trusts shapes and names. It holds every
+routing decision (placements resolved to nodes, deployments with their ids, LiteLLM provider
+strings, api bases, tags, fallback chains), so renderers and templates only lay data out.
+Everything is sorted or kept in declared order, never in hash order, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_LITELLM_VERSION = "1.108.7"
+COMPROMISED_LITELLM_VERSIONS = ("1.82.7", "1.82.8")
+
+# The runtimes a node can host, with their conventional ports.
+RUNTIME_DEFAULT_PORTS: dict[str, int] = {
+    "ollama": 11434,
+    "vllm": 8000,
+    "llamacpp": 8080,
+    "openai-compatible": 8000,
+}
+# LiteLLM's provider prefix for each node runtime, and whether its API lives under /v1.
+RUNTIME_LITELLM_PREFIX: dict[str, str] = {
+    "ollama": "ollama_chat",
+    "vllm": "hosted_vllm",
+    "llamacpp": "openai",
+    "openai-compatible": "openai",
+}
+RUNTIME_API_SUFFIX: dict[str, str] = {
+    "ollama": "",
+    "vllm": "/v1",
+    "llamacpp": "/v1",
+    "openai-compatible": "/v1",
+}
+# Hosted providers: the LiteLLM prefix for each provider kind.
+PROVIDER_LITELLM_PREFIX: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "azure": "azure",
+    "gemini": "gemini",
+    "groq": "groq",
+    "mistral": "mistral",
+    "openrouter": "openrouter",
+    "together_ai": "together_ai",
+    "deepseek": "deepseek",
+    "openai-compatible": "openai",
+}
+MODEL_CATEGORIES = ("general", "code", "fast", "embedding", "vision", "reasoning")
+ROUTING_STRATEGIES = (
+    "simple-shuffle",
+    "least-busy",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "latency-based-routing",
+    "cost-based-routing",
+)
+PINNING_POLICIES = ("strict", "prefer")
+ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+@dataclass(frozen=True, order=True)
+class EnvRef:
+    """A secret or setting read from the environment at deploy time, never written literally."""
+
+    var: str
+
+    @property
+    def litellm(self) -> str:
+        return f"os.environ/{self.var}"
+
+    @property
+    def compose(self) -> str:
+        return "${" + self.var + "}"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    kind: str
+    port: int
+    api_key: EnvRef | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    address: str
+    roles: tuple[str, ...]
+    memory_gb: float | None
+    gpus: int
+    runtimes: tuple[Runtime, ...]
+
+    def runtime(self, kind: str) -> Runtime | None:
+        return next((r for r in self.runtimes if r.kind == kind), None)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return (node_tag(self.name), *(role_tag(role) for role in self.roles))
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    kind: str
+    api_key: EnvRef | None
+    api_base: str | None
+    api_version: str | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    rpm: int | None = None
+    tpm: int | None = None
+    max_parallel_requests: int | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    category: str
+    source: str
+    runtime: str | None
+    provider: str | None
+    description: str | None
+    context_window: int | None
+    memory_gb: float | None
+    quantization: str | None
+    params: tuple[tuple[str, Any], ...]
+    limits: Limits
+    nodes: tuple[str, ...]  # resolved placement, in declared (or name) order
+
+    @property
+    def hosted(self) -> bool:
+        return self.provider is not None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One LiteLLM deployment: a model on one node (or at one provider)."""
+
+    id: str  # stable, e.g. "llama3@ai-max"; also the per-node model group name
+    model: str
+    node: str | None
+    provider: str | None
+    runtime: str | None
+    litellm_model: str  # e.g. "ollama_chat/llama3:8b"
+    api_base: str | None
+    api_key: EnvRef | None
+    api_version: str | None
+    tags: tuple[str, ...]
+    category: str
+    context_window: int | None
+    params: tuple[tuple[str, Any], ...]
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    target: str  # a model name (alias chains are resolved here)
+
+
+@dataclass(frozen=True)
+class Routing:
+    strategy: str
+    node_pinning: str
+    fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
+    context_window_fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
+    num_retries: int
+    timeout: float | None
+
+
+@dataclass(frozen=True)
+class Gateway:
+    port: int
+    master_key: EnvRef | None
+    replicas: int
+    database: bool
+    litellm_version: str
+    image: str | None
+
+
+@dataclass(frozen=True)
+class Mesh:
+    gateway: Gateway
+    nodes: tuple[Node, ...]
+    providers: tuple[Provider, ...]
+    models: tuple[Model, ...]
+    aliases: tuple[Alias, ...]
+    routing: Routing
+    deployments: tuple[Deployment, ...]
+    env_vars: tuple[str, ...] = field(default=())  # every ${VAR} referenced, sorted
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def model(self, name: str) -> Model:
+        return next(m for m in self.models if m.name == name)
+
+    def deployments_of(self, model: str) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.model == model)
+
+    def resolve(self, name: str) -> str | None:
+        """Model name for a model or alias name; None when neither exists."""
+        if any(m.name == name for m in self.models):
+            return name
+        return next((a.target for a in self.aliases if a.name == name), None)
+
+
+def node_tag(node: str) -> str:
+    return f"node:{node}"
+
+
+def role_tag(role: str) -> str:
+    return f"role:{role}"
+
+
+def deployment_id(model: str, where: str) -> str:
+    return f"{model}@{where}"
+
+
+def env_ref(value: Any) -> EnvRef | None:
+    """`${VAR}` as an EnvRef; anything else is None (validation refuses literal secrets)."""
+    if isinstance(value, str):
+        match = ENV_REF.match(value)
+        if match:
+            return EnvRef(match.group(1))
+    return None
+
+
+def build_mesh(data: Mapping[str, Any]) -> Mesh:
+    """Normalise validated input data into the mesh model."""
+    nodes = tuple(_node(name, spec) for name, spec in sorted(data.get("nodes", {}).items()))
+    providers = tuple(
+        _provider(name, spec) for name, spec in sorted(data.get("providers", {}).items())
+    )
+    models = tuple(
+        _model(name, spec, nodes) for name, spec in sorted(data.get("models", {}).items())
+    )
+    aliases = _aliases(data.get("aliases", {}))
+    deployments = _deployments(models, {n.name: n for n in nodes}, {p.name: p for p in providers})
+    return Mesh(
+        gateway=_gateway(data.get("gateway", {})),
+        nodes=nodes,
+        providers=providers,
+        models=models,
+        aliases=aliases,
+        routing=_routing(data.get("routing", {})),
+        deployments=deployments,
+        env_vars=tuple(sorted(set(_env_vars(data)))),
+    )
+
+
+def _gateway(spec: Mapping[str, Any]) -> Gateway:
+    return Gateway(
+        port=int(spec.get("port", 4000)),
+        master_key=env_ref(spec.get("master_key")),
+        replicas=int(spec.get("replicas", 1)),
+        database=bool(spec.get("database", False)),
+        litellm_version=str(spec.get("litellm_version", DEFAULT_LITELLM_VERSION)),
+        image=spec.get("image"),
+    )
+
+
+def _node(name: str, spec: Mapping[str, Any]) -> Node:
+    roles = tuple(spec.get("roles", ()))
+    runtimes = tuple(
+        Runtime(kind, int((rt or {}).get("port", RUNTIME_DEFAULT_PORTS[kind])),
+                env_ref((rt or {}).get("api_key")))
+        for kind, rt in sorted(spec.get("runtimes", {}).items())
+    )
+    return Node(
+        name=name,
+        address=str(spec["address"]),
+        roles=roles,
+        memory_gb=spec.get("memory_gb"),
+        gpus=int(spec.get("gpus", 1 if "gpu" in roles else 0)),
+        runtimes=runtimes,
+    )
+
+
+def _provider(name: str, spec: Mapping[str, Any]) -> Provider:
+    return Provider(
+        name=name,
+        kind=str(spec["kind"]),
+        api_key=env_ref(spec.get("api_key")),
+        api_base=spec.get("api_base"),
+        api_version=spec.get("api_version"),
+    )
+
+
+def _model(name: str, spec: Mapping[str, Any], nodes: tuple[Node, ...]) -> Model:
+    limits = spec.get("limits", {})
+    return Model(
+        name=name,
+        category=str(spec.get("category", "general")),
+        source=str(spec["source"]),
+        runtime=spec.get("runtime"),
+        provider=spec.get("provider"),
+        description=spec.get("description"),
+        context_window=spec.get("context_window"),
+        memory_gb=spec.get("memory_gb"),
+        quantization=spec.get("quantization"),
+        params=tuple(sorted(spec.get("params", {}).items())),
+        limits=Limits(
+            rpm=limits.get("rpm"),
+            tpm=limits.get("tpm"),
+            max_parallel_requests=limits.get("max_parallel_requests"),
+            timeout=limits.get("timeout"),
+        ),
+        nodes=placed_nodes(spec, nodes),
+    )
+
+
+def placed_nodes(spec: Mapping[str, Any], nodes: tuple[Node, ...]) -> tuple[str, ...]:
+    """Resolve a model's placement: named nodes as written, or every node with a role and
+    the model's runtime (in name order)."""
+    placement = spec.get("placement") or {}
+    runtime = spec.get("runtime")
+    if "nodes" in placement:
+        return tuple(placement["nodes"])
+    roles = set(placement.get("roles", ()))
+    return tuple(
+        n.name for n in nodes if roles.intersection(n.roles) and n.runtime(str(runtime)) is not None
+    )
+
+
+def _aliases(spec: Mapping[str, str]) -> tuple[Alias, ...]:
+    """Aliases may point at other aliases; store the model each finally names."""
+    resolved = []
+    for name in sorted(spec):
+        target, seen = spec[name], {name}
+        while target in spec and target not in seen:
+            seen.add(target)
+            target = spec[target]
+        resolved.append(Alias(name, target))
+    return tuple(resolved)
+
+
+def _routing(spec: Mapping[str, Any]) -> Routing:
+    def chains(key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((model, tuple(targets)) for model, targets in sorted(spec.get(key, {}).items()))
+
+    return Routing(
+        strategy=str(spec.get("strategy", "simple-shuffle")),
+        node_pinning=str(spec.get("node_pinning", "strict")),
+        fallbacks=chains("fallbacks"),
+        context_window_fallbacks=chains("context_window_fallbacks"),
+        num_retries=int(spec.get("num_retries", 2)),
+        timeout=spec.get("timeout"),
+    )
+
+
+def _deployments(
+    models: tuple[Model, ...], nodes: Mapping[str, Node], providers: Mapping[str, Provider]
+) -> tuple[Deployment, ...]:
+    out: list[Deployment] = []
+    for model in models:
+        if model.provider is not None:
+            out.append(_hosted_deployment(model, providers[model.provider]))
+        else:
+            out.extend(_node_deployment(model, nodes[name]) for name in model.nodes)
+    return tuple(out)
+
+
+def _node_deployment(model: Model, node: Node) -> Deployment:
+    kind = str(model.runtime)
+    runtime = node.runtime(kind)
+    assert runtime is not None, "validation guarantees the node hosts the runtime"
+    return Deployment(
+        id=deployment_id(model.name, node.name),
+        model=model.name,
+        node=node.name,
+        provider=None,
+        runtime=kind,
+        litellm_model=f"{RUNTIME_LITELLM_PREFIX[kind]}/{model.source}",
+        api_base=f"http://{_host(node.address)}:{runtime.port}{RUNTIME_API_SUFFIX[kind]}",
+        api_key=runtime.api_key,
+        api_version=None,
+        tags=node.tags,
+        category=model.category,
+        context_window=model.context_window,
+        params=model.params,
+        limits=model.limits,
+    )
+
+
+def _hosted_deployment(model: Model, provider: Provider) -> Deployment:
+    return Deployment(
+        id=deployment_id(model.name, provider.name),
+        model=model.name,
+        node=None,
+        provider=provider.name,
+        runtime=None,
+        litellm_model=f"{PROVIDER_LITELLM_PREFIX[provider.kind]}/{model.source}",
+        api_base=provider.api_base,
+        api_key=provider.api_key,
+        api_version=provider.api_version,
+        tags=(f"provider:{provider.name}",),
+        category=model.category,
+        context_window=model.context_window,
+        params=model.params,
+        limits=model.limits,
+    )
+
+
+def _host(address: str) -> str:
+    """IPv6 literals need brackets inside a URL."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
+
+
+def _env_vars(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [var for item in value.values() for var in _env_vars(item)]
+    if isinstance(value, list):
+        return [var for item in value for var in _env_vars(item)]
+    ref = env_ref(value)
+    return [ref.var] if ref else []

@@ -1,0 +1,65 @@
+"""Problems as values: what every stage reports instead of raising at the first fault."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a value stands in the input: 1-based line and column."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding, printed as `FILE:LINE:COL: error[CODE]: message (at $.path)` + hint."""
+
+    location: Location
+    code: str
+    message: str
+    path: str = "$"
+    hint: str | None = field(default=None, compare=False)
+    severity: Severity = field(default=Severity.ERROR, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def as_warning(self) -> Problem:
+        return Problem(
+            self.location, self.code, self.message, self.path, self.hint, Severity.WARNING
+        )
+
+
+def json_path(parts: tuple[str | int, ...]) -> str:
+    """Render a path tuple as JSONPath: ('models', 'llama3', 'placement') -> $.models.llama3.placement."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part.isidentifier() or _is_plain_name(part):
+            out.append(f".{part}")
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+def _is_plain_name(text: str) -> bool:
+    return bool(text) and all(ch.isalnum() or ch in "-_" for ch in text)
+
+
+def has_errors(problems: list[Problem]) -> bool:
+    return any(problem.is_error for problem in problems)
