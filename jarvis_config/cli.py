@@ -148,5 +148,108 @@ def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
     run(ctx, lambda: commands.routes(path, as_json=as_json))
 
 
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.argument("model")
+@click.option("--node", help="The request's node field: a node name or role:ROLE.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.pass_context
+def explain(ctx: click.Context, path: Path, model: str, node: str | None, fmt: str) -> None:
+    """Explain where a request for MODEL (a model or alias) goes, and why.
+
+    Shows the alias resolution, the model group and its deployments (nodes, api bases), what
+    the node field does under the pinning policy, the fallbacks and the limits. Exit 1 with
+    the reason when the gateway would reject the request.
+
+    \b
+    Example:
+      jarvis-config explain examples/homelab chat
+      jarvis-config explain examples/homelab llama3 --node mini --format json
+    """
+    from jarvis_config import explain as explain_command
+
+    options = explain_command.ExplainOptions(path=path, model=model, node=node, fmt=fmt)
+    run(ctx, lambda: explain_command.explain(options))
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.argument("new", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Compare PATH with this already built output folder.")
+@click.option("--against", metavar="GITREV",
+              help="Compare PATH with itself at this git revision (e.g. origin/main).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="markdown: a pull-request comment.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs (as git diff).")
+@click.pass_context
+def diff(ctx: click.Context, path: Path, new: Path | None, out: Path | None,
+         against: str | None, fmt: str, exit_code: bool) -> None:
+    """Show what changes in the mesh, then in the rendered files.
+
+    Compare PATH with NEW (two configs), with a built folder (-o OUT) or with PATH at a git
+    revision (--against). Exit 0, or with --exit-code 1 when anything differs.
+
+    \b
+    Example:
+      jarvis-config diff examples/homelab -o out/
+      jarvis-config diff mesh/ --against origin/main --format markdown > comment.md
+      jarvis-config diff old.yaml new.yaml --exit-code
+    """
+    if sum(x is not None for x in (new, out, against)) != 1:
+        raise click.UsageError("give exactly one of NEW, -o OUT or --against GITREV")
+    from jarvis_config import diff as diff_command
+
+    options = diff_command.DiffOptions(path=path, new=new, out=out, against=against, fmt=fmt,
+                                       exit_code=exit_code)
+    run(ctx, lambda: diff_command.diff(options))
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]),
+              default="mermaid", show_default=True,
+              help="mermaid renders in pull requests; svg needs Graphviz's dot.")
+@click.pass_context
+def graph(ctx: click.Context, path: Path, fmt: str) -> None:
+    """Draw the mesh: nodes, models by category, aliases and fallbacks.
+
+    \b
+    Example:
+      jarvis-config graph examples/homelab --format svg > mesh.svg
+      jarvis-config graph examples/homelab            # Mermaid, for a README or PR
+    """
+    from jarvis_config import graph as graph_command
+
+    run(ctx, lambda: graph_command.graph(path, fmt=fmt))
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the pages; replaced atomically as a whole.")
+@click.option("--gateway-url", metavar="URL",
+              help="The gateway's address in the examples.  [default: http://localhost:PORT]")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when OUT is stale.")
+@click.option("--force", is_flag=True, help="Replace OUT even if jarvis-config did not write it.")
+@click.pass_context
+def docs(ctx: click.Context, path: Path, out: Path, gateway_url: str | None, check: bool,
+         force: bool) -> None:
+    """Write the mesh's user-facing pages: models, nodes, and how to call them.
+
+    \b
+    Example:
+      jarvis-config docs examples/homelab -o site/ --gateway-url http://gateway.lan:4000
+    """
+    if check and force:
+        raise click.UsageError("--check writes nothing; it cannot be combined with --force")
+    from jarvis_config import sitedocs
+
+    options = sitedocs.DocsOptions(path=path, out=out, gateway_url=gateway_url, check=check,
+                                   force=force)
+    run(ctx, lambda: sitedocs.docs(options))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

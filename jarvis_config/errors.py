@@ -34,3 +34,8 @@ class WriteError(JarvisConfigError):
 
 class DriftError(JarvisConfigError):
     """`build --check`: the output folder differs from what the config renders."""
+
+
+class CommandError(JarvisConfigError):
+    """A review command cannot answer: explain's request would be rejected, a git revision is
+    missing for diff, Graphviz is not installed for graph."""

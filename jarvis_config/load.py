@@ -8,6 +8,7 @@ A directory is a mesh split over many files (e.g. `nodes/` and `models/`); they 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ NAMED_SECTIONS = ("nodes", "providers", "models", "aliases")
 PathParts = tuple[str | int, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float"))
 
 
 @dataclass
@@ -59,7 +64,9 @@ class Document:
 def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
     """Load one file, or every YAML file below a directory merged into one mesh."""
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        # Hidden files and folders (.github/, .pre-commit-config.yaml) are not mesh parts.
+        files = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
             return None, [_problem(str(path), "no-yaml-files", "no .yaml or .yml files here",
                                    hint="point at a config file or a folder of them")]
@@ -72,7 +79,7 @@ def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
 def load_text(text: str | bytes, name: str = "<input>") -> tuple[Document | None, list[Problem]]:
     """Load YAML given as text (tests, stdin)."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    data, doc, problems = _load_bytes(raw, name)
+    _, doc, problems = _load_bytes(raw, name)
     if doc is None:
         return None, problems
     return doc, problems
@@ -118,8 +125,14 @@ def _load_bytes(raw: bytes, name: str) -> tuple[Any, Document | None, list[Probl
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         return None, None, [_syntax_problem(name, exc, text)]
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a control code
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, None, [Problem(_offset_location(name, text, exc.position), "yaml-character",
+                                    f"character U+{code:04X} is not allowed: {exc.reason}",
+                                    hint="remove it, or write it as an escape in a quoted string")]
     except yaml.YAMLError as exc:
-        return None, None, [_problem(name, "yaml-syntax", str(exc).strip())]
+        message = " ".join(str(exc).split())  # one line: the report format is line-based
+        return None, None, [_problem(name, "yaml-syntax", message)]
     except RecursionError:
         return None, None, [_problem(name, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
     if root is None:
@@ -173,9 +186,24 @@ def _syntax_problem(name: str, exc: yaml.MarkedYAMLError, source: str) -> Proble
     if at_tab or "tab character" in text:
         return Problem(location, "tab", "a tab character is used for indentation",
                        hint="YAML indents with spaces only; replace the tabs with spaces")
+    if "single document" in str(exc.context):
+        return Problem(location, "several-documents", "the file holds more than one YAML document",
+                       hint="remove the `---` line, or split the mesh over several files")
+    if "maximum nesting depth" in text:  # libyaml's own limit, below ours in flow style
+        return Problem(location, "too-deep", "the YAML is nested too deeply",
+                       hint="flatten the structure; a mesh config needs a few levels only")
     context = f" ({exc.context})" if exc.context and exc.problem else ""
-    return Problem(location, "yaml-syntax", f"{text}{context}",
-                   hint="check the indentation and quoting around this line")
+    return Problem(location, "yaml-syntax", f"{text}{context}", hint=_syntax_hint(exc, source))
+
+
+def _syntax_hint(exc: yaml.MarkedYAMLError, source: str) -> str:
+    mark = exc.problem_mark
+    lines = source.splitlines()
+    line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    # `{api_key: ${KEY}}`: braces end a flow mapping, so an unquoted ${...} breaks it.
+    if "flow" in str(exc.context) and "${" in line:
+        return 'quote env references inside { } or [ ]: api_key: "${OPENAI_API_KEY}"'
+    return "check the indentation and quoting around this line"
 
 
 def _mark(name: str, mark: Any) -> Location:
@@ -219,35 +247,58 @@ class _Converter:
             total = 1 + sum(size(child, depth + 1) for child in _children(node))
             in_progress.discard(key)
             if total > MAX_EXPANDED_NODES:
-                raise _Refused(node, "alias-bomb",
-                               f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values")
+                raise _Refused(node, "alias-bomb", "anchors and aliases expand to more than "
+                               f"{MAX_EXPANDED_NODES} values")
             sizes[key] = total
             return total
 
         try:
             size(root, 0)
         except _Refused as refused:
+            hint = ("flatten the structure; a mesh config needs a few levels only"
+                    if refused.code == "too-deep"
+                    else "remove the anchor or the aliases that expand it")
             return Problem(_mark(self.name, refused.node.start_mark), refused.code,
-                           refused.message, hint="remove the anchor or the aliases that expand it")
+                           refused.message, hint=hint)
         return None
 
     def convert(self, node: yaml.Node, path: PathParts, depth: int) -> Any:
         self.positions[path] = _mark(self.name, node.start_mark)
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
             return self._mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
             return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
-        return self._scalar(node, path)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self._unsupported(node, path)  # a collection with a tag such as !!set or !!omap
+        return None
 
     def _scalar(self, node: yaml.Node, path: PathParts) -> Any:
-        if node.tag == _STR_TAG:
+        # Timestamps stay text: the mesh has no date fields, and datetimes are not JSON.
+        if node.tag in (_STR_TAG, _TIMESTAMP_TAG):
             return node.value
-        construct = self._constructor.yaml_constructors.get(node.tag)
-        if construct is None or node.tag.endswith(("binary", "set", "omap", "pairs")):
-            self._add(node, path, "unsupported-tag", f"the YAML tag {node.tag!r} is not allowed",
-                      "write plain strings, numbers, lists and mappings")
+        if node.tag not in _SCALAR_TAGS:
+            self._unsupported(node, path)
             return None
-        return construct(self._constructor, node)
+        construct = self._constructor.yaml_constructors[node.tag]
+        try:
+            value = construct(self._constructor, node)
+        except (ValueError, KeyError, TypeError, yaml.YAMLError):  # e.g. `!!int x`, 5000 digits
+            kind = node.tag.rsplit(":", 1)[-1]
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+            self._add(node, path, "bad-scalar", f"{shown!r} cannot be read as {kind}",
+                      "remove the explicit tag, or write a valid (shorter) value")
+            return None
+        # NaN passes every minimum/maximum check, and neither NaN nor Infinity is JSON.
+        if isinstance(value, float) and not math.isfinite(value):
+            self._add(node, path, "not-finite", f"{node.value!r} is not a finite number",
+                      "write an ordinary number")
+            return None
+        return value
+
+    def _unsupported(self, node: yaml.Node, path: PathParts) -> None:
+        self._add(node, path, "unsupported-tag", f"the YAML tag {node.tag!r} is not allowed",
+                  "write plain strings, numbers, lists and mappings")
 
     def _mapping(self, node: yaml.MappingNode, path: PathParts, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -264,8 +315,9 @@ class _Converter:
                           f"column {where.col})", "remove one of them or merge their contents")
                 continue
             first_seen[key] = here
-            self.key_positions[(*path, key)] = here
-            result[key] = self.convert(value_node, (*path, key), depth + 1)
+            key_path = (*path, key)
+            self.key_positions[key_path] = here
+            result[key] = self.convert(value_node, key_path, depth + 1)
         return result
 
     def _pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -275,7 +327,8 @@ class _Converter:
         for key_node, value_node in node.value:
             if key_node.tag != _MERGE_TAG:
                 continue
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            is_list = isinstance(value_node, yaml.SequenceNode)
+            sources = value_node.value if is_list else [value_node]
             for source in sources:
                 if isinstance(source, yaml.MappingNode):
                     merged.extend(self._pairs(source))
@@ -359,9 +412,10 @@ def _take_positions(merged: Document, doc: Document, accepted: set[PathParts]) -
     for source, target in ((doc.positions, merged.positions),
                            (doc.key_positions, merged.key_positions)):
         for key, location in source.items():
-            if key[:2] in accepted or (key[:1] in accepted and key[0] not in NAMED_SECTIONS):
-                target[key] = location
-            elif len(key) == 1 and key in accepted and key not in target:
+            if len(key) == 1:  # a section key: the first file that has it keeps it
+                if key in accepted and key not in target:
+                    target[key] = location
+            elif key[:2] in accepted or (key[:1] in accepted and key[0] not in NAMED_SECTIONS):
                 target[key] = location
 
 

@@ -25,12 +25,16 @@ RUNTIME_DEFAULT_PORTS: dict[str, int] = {
     "openai-compatible": 8000,
 }
 # LiteLLM's provider prefix for each node runtime, and whether its API lives under /v1.
+# Never `openai/` for a runtime without an api_key: LiteLLM's openai client then sends the
+# gateway's own OPENAI_API_KEY to the node. hosted_vllm and llamafile send a dummy key instead.
 RUNTIME_LITELLM_PREFIX: dict[str, str] = {
     "ollama": "ollama_chat",
     "vllm": "hosted_vllm",
-    "llamacpp": "openai",
-    "openai-compatible": "openai",
+    "llamacpp": "llamafile",
+    "openai-compatible": "hosted_vllm",
 }
+# ...and the prefix when the runtime has an api_key (sent as the key, never a dummy).
+RUNTIME_LITELLM_PREFIX_WITH_KEY: dict[str, str] = {"openai-compatible": "openai"}
 RUNTIME_API_SUFFIX: dict[str, str] = {
     "ollama": "",
     "vllm": "/v1",
@@ -60,7 +64,27 @@ ROUTING_STRATEGIES = (
     "cost-based-routing",
 )
 PINNING_POLICIES = ("strict", "prefer")
+# Runtimes that load one model per server process (so one port per placed model).
+SINGLE_MODEL_RUNTIMES = ("vllm", "llamacpp")
+# Container images of the deployment stacks: pinned tags, never `latest`. The gateway's tag
+# follows gateway.litellm_version unless gateway.image overrides it.
+LITELLM_IMAGE = "ghcr.io/berriai/litellm:main-v{version}"
+REDIS_IMAGE = "redis:7.0-bookworm"
+POSTGRES_IMAGE = "postgres:16-bookworm"
+LOAD_BALANCER_IMAGE = "nginx:1.27-bookworm"
+RUNTIME_IMAGES: dict[str, str] = {
+    "ollama": "ollama/ollama:0.11.10",
+    "vllm": "vllm/vllm-openai:v0.10.1.1",
+    "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-b6400",
+}
+RUNTIME_GPU_IMAGES: dict[str, str] = {
+    "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-cuda-b6400",
+}
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+# Names of nodes, models, providers, aliases and roles: they become deployment ids
+# ("llama3@ai-max"), tags ("node:ai-max") and folder names, so no '@', ':', '/' or spaces.
+# `$(?!\n)`: Python's `$` (used by jsonschema's re.search) would also match before a final newline.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$(?!\n)")
 
 
 @dataclass(frozen=True, order=True)
@@ -157,6 +181,7 @@ class Deployment:
     context_window: int | None
     params: tuple[tuple[str, Any], ...]
     limits: Limits
+    port: int | None = None  # where the node's server for this deployment listens
 
 
 @dataclass(frozen=True)
@@ -218,6 +243,29 @@ def node_tag(node: str) -> str:
 
 def role_tag(role: str) -> str:
     return f"role:{role}"
+
+
+def gateway_image(gateway: Gateway) -> str:
+    return gateway.image or LITELLM_IMAGE.format(version=gateway.litellm_version)
+
+
+def runtime_image(kind: str, *, gpu: bool) -> str:
+    return (RUNTIME_GPU_IMAGES.get(kind) if gpu else None) or RUNTIME_IMAGES[kind]
+
+
+def gpu_memory_share(model: Model, node: Node) -> float:
+    """vLLM's --gpu-memory-utilization for a model: its memory_gb over the node's, rounded
+    down to a hundredth so the shares of a node never add up past what validation allowed;
+    vLLM's own default (0.9) when either size is unknown."""
+    if not model.memory_gb or not node.memory_gb:
+        return 0.9
+    share = int(100 * float(model.memory_gb) / float(node.memory_gb)) / 100
+    return min(0.95, max(0.01, share))
+
+
+def runtime_litellm_prefix(runtime: Runtime) -> str:
+    keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
+    return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]
 
 
 def deployment_id(model: str, where: str) -> str:
@@ -360,15 +408,39 @@ def _deployments(
     models: tuple[Model, ...], nodes: Mapping[str, Node], providers: Mapping[str, Provider]
 ) -> tuple[Deployment, ...]:
     out: list[Deployment] = []
+    ports = serving_ports(models, nodes)
     for model in models:
         if model.provider is not None:
             out.append(_hosted_deployment(model, providers[model.provider]))
         else:
-            out.extend(_node_deployment(model, nodes[name]) for name in model.nodes)
+            out.extend(_node_deployment(model, nodes[name], ports[model.name, name])
+                       for name in model.nodes)
     return tuple(out)
 
 
-def _node_deployment(model: Model, node: Node) -> Deployment:
+def serving_ports(
+    models: tuple[Model, ...], nodes: Mapping[str, Node]
+) -> dict[tuple[str, str], int]:
+    """(model, node) -> the port of the server answering for that placement.
+
+    Ollama serves every model of a node on the runtime's port. vLLM and the llama.cpp server
+    load one model per process, so the models of a node get consecutive ports from the
+    runtime's port up, in model-name order."""
+    ports: dict[tuple[str, str], int] = {}
+    used: dict[tuple[str, str], int] = {}
+    for model in models:
+        for name in model.nodes if model.runtime else ():
+            runtime = nodes[name].runtime(str(model.runtime))
+            if runtime is None:
+                continue
+            offset = used.get((name, runtime.kind), 0)
+            if runtime.kind in SINGLE_MODEL_RUNTIMES:
+                used[name, runtime.kind] = offset + 1
+            ports[model.name, name] = runtime.port + offset
+    return ports
+
+
+def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
     kind = str(model.runtime)
     runtime = node.runtime(kind)
     assert runtime is not None, "validation guarantees the node hosts the runtime"
@@ -378,8 +450,8 @@ def _node_deployment(model: Model, node: Node) -> Deployment:
         node=node.name,
         provider=None,
         runtime=kind,
-        litellm_model=f"{RUNTIME_LITELLM_PREFIX[kind]}/{model.source}",
-        api_base=f"http://{_host(node.address)}:{runtime.port}{RUNTIME_API_SUFFIX[kind]}",
+        litellm_model=f"{runtime_litellm_prefix(runtime)}/{model.source}",
+        api_base=f"http://{_host(node.address)}:{port}{RUNTIME_API_SUFFIX[kind]}",
         api_key=runtime.api_key,
         api_version=None,
         tags=node.tags,
@@ -387,6 +459,7 @@ def _node_deployment(model: Model, node: Node) -> Deployment:
         context_window=model.context_window,
         params=model.params,
         limits=model.limits,
+        port=port,
     )
 
 

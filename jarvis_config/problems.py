@@ -45,7 +45,7 @@ class Problem:
 
 
 def json_path(parts: tuple[str | int, ...]) -> str:
-    """Render a path tuple as JSONPath: ('models', 'llama3', 'placement') -> $.models.llama3.placement."""
+    """A path tuple as JSONPath: ('models', 'llama3') -> $.models.llama3."""
     out = ["$"]
     for part in parts:
         if isinstance(part, int):

@@ -31,7 +31,8 @@ def read_text(folder: str, relative: str) -> str:
     node = resource_dir(folder)
     for part in relative.split("/"):
         node = node.joinpath(part)
-    return node.read_text(encoding="utf-8")
+    text: str = node.read_text(encoding="utf-8")
+    return text
 
 
 @cache

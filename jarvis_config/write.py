@@ -34,7 +34,8 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, force: bool = False) ->
     files = with_marker(files)
     for relative in files:
         check_relative(relative)
-    out = out.absolute()
+    # A symlinked OUT stays a symlink: the folder it points at is what gets replaced.
+    out = out.resolve() if out.is_symlink() else out.absolute()
     _check_replaceable(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

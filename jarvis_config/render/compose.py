@@ -1,0 +1,398 @@
+"""Stage 4, render, target `compose`: the deployment stacks for every machine of the mesh.
+
+Writes `compose/gateway/compose.yaml` (the LiteLLM proxy, Redis when replicas share router
+state behind an nginx front, Postgres when the gateway keeps a database),
+`compose/nodes/<node>/compose.yaml` for each node that runs local runtimes,
+`compose/swarm/stack.yaml` (the whole mesh for `docker stack deploy`) and `.env.example`.
+
+Every decision (images, ports, commands, GPU shares, environment) is made here and in the
+model; the templates under templates/compose/ only lay the services out. Secrets are always
+`${VAR}` references that compose fills from the environment or an env file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from jarvis_config.model import (
+    LOAD_BALANCER_IMAGE,
+    POSTGRES_IMAGE,
+    REDIS_IMAGE,
+    Deployment,
+    Mesh,
+    Node,
+    gateway_image,
+    gpu_memory_share,
+    runtime_image,
+)
+from jarvis_config.render.envfile import EnvVar, env_vars, required
+from jarvis_config.render.litellm import CALLBACK_MODULE
+from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
+from jarvis_config.render.templating import render_template
+
+GATEWAY_DIR = "compose/gateway"
+SWARM_FILE = "compose/swarm/stack.yaml"
+ENV_EXAMPLE = ".env.example"
+# The rendered litellm/ folder, mounted read-only; the callback module sits beside the config.
+LITELLM_MOUNT = "/etc/litellm"
+LITELLM_CONFIG = f"{LITELLM_MOUNT}/config.yaml"
+LOCAL_RUNTIMES = ("ollama", "vllm", "llamacpp")
+GATEWAY_LIMITS = ("2", "2G")  # cpus, memory of one proxy container
+DB_USER = "litellm"
+OLLAMA_PORT = 11434  # inside the container; published on the node's configured port
+# Labels an operator puts on swarm nodes (docker node update --label-add ...).
+NODE_LABEL = "jarvis.node"
+ROLE_LABEL = "jarvis.role.{role}"
+GATEWAY_LABEL = "jarvis.gateway"
+DATABASE_LABEL = "jarvis.database"
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval: str = "10s"
+    timeout: str = "5s"
+    retries: int = 5
+    start_period: str = "20s"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One container service, in the words of the compose specification."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    ports: tuple[tuple[int, int], ...] = ()  # (published, target)
+    volumes: tuple[str, ...] = ()
+    depends_on: tuple[tuple[str, str], ...] = ()  # (service, condition)
+    healthcheck: Healthcheck | None = None
+    gpus: int = 0
+    limits: tuple[str, str] | None = None  # (cpus, memory)
+    restart: str = "unless-stopped"
+    ipc: str | None = None
+    one_shot: bool = False  # runs once (e.g. a model pull) instead of staying up
+    # Swarm only: node label constraints and how many copies run.
+    constraints: tuple[str, ...] = ()
+    replicas: int = 1
+    configs: tuple[tuple[str, str], ...] = ()  # (config name, target path)
+    port_mode: str = "ingress"  # swarm: "host" publishes on the machine itself
+
+    @property
+    def port_mappings(self) -> tuple[str, ...]:
+        return tuple(f"{published}:{target}" for published, target in self.ports)
+
+
+@dataclass(frozen=True)
+class Stack:
+    services: tuple[Service, ...]
+    volumes: tuple[str, ...] = ()
+    configs: tuple[tuple[str, str], ...] = ()  # (config name, file)
+
+
+Made = tuple[list["Service"], list[str]]  # the services of a runtime, the volumes they use
+
+
+def render(mesh: Mesh) -> dict[str, str]:
+    files = {f"{GATEWAY_DIR}/compose.yaml": _compose(gateway_stack(mesh))}
+    if mesh.gateway.replicas > 1:
+        files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
+            "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=replica_upstreams(mesh))
+    for node in mesh.nodes:
+        stack = node_stack(mesh, node)
+        if stack.services:
+            files[f"compose/nodes/{node.name}/compose.yaml"] = _compose(stack)
+    files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=swarm_stack(mesh))
+    files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=env_vars(mesh))
+    return dict(sorted(files.items()))
+
+
+def _compose(stack: Stack) -> str:
+    return render_template("compose/compose.yaml.j2", stack=stack)
+
+
+# --- the gateway -----------------------------------------------------------------------------
+
+
+def gateway_stack(mesh: Mesh) -> Stack:
+    replicas = mesh.gateway.replicas
+    services = [*proxy_services(mesh)]
+    if replicas > 1:
+        services.append(load_balancer(mesh))
+        services.append(redis_service())
+    volumes: tuple[str, ...] = ()
+    if mesh.gateway.database:
+        services.append(postgres_service())
+        volumes = ("postgres-data",)
+    return Stack(services=tuple(sorted(services, key=lambda s: s.name)), volumes=volumes)
+
+
+def proxy_services(mesh: Mesh) -> list[Service]:
+    """One proxy when replicas is 1 (publishing the gateway port itself); otherwise N
+    proxies on ports port+1..port+N behind the nginx front that publishes the gateway port."""
+    port = mesh.gateway.port
+    if mesh.gateway.replicas == 1:
+        return [replace(proxy_service(mesh, "litellm", port), ports=((port, port),))]
+    return [proxy_service(mesh, f"litellm-{index}", port + index)
+            for index in range(1, mesh.gateway.replicas + 1)]
+
+
+def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
+    depends = []
+    if mesh.gateway.replicas > 1:
+        depends.append(("redis", "service_healthy"))
+    if mesh.gateway.database:
+        depends.append(("postgres", "service_healthy"))
+    return Service(
+        name=name,
+        image=gateway_image(mesh.gateway),
+        command=("--config", LITELLM_CONFIG, "--port", str(port)),
+        environment=proxy_environment(mesh),
+        volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
+        depends_on=tuple(depends),
+        healthcheck=Healthcheck(test=http_check(port, "/health/liveliness")),
+        limits=GATEWAY_LIMITS,
+    )
+
+
+def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    for var in env_vars(mesh):
+        if "gateway" in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
+            env[var.name] = required(var.name)
+    if mesh.gateway.replicas > 1:
+        env.update(REDIS_HOST="redis", REDIS_PORT="6379", REDIS_PASSWORD=required("REDIS_PASSWORD"))
+    if mesh.gateway.database:
+        env["DATABASE_URL"] = (f"postgresql://{DB_USER}:{required('POSTGRES_PASSWORD')}"
+                               f"@postgres:5432/{DB_USER}")
+    return tuple(sorted(env.items()))
+
+
+_FIXED_GATEWAY_VARS = ("REDIS_PASSWORD", "POSTGRES_PASSWORD")
+
+
+def replica_upstreams(mesh: Mesh) -> tuple[tuple[str, int], ...]:
+    return tuple((s.name, int(s.command[-1])) for s in proxy_services(mesh))
+
+
+def load_balancer(mesh: Mesh) -> Service:
+    port = mesh.gateway.port
+    return Service(
+        name="gateway",
+        image=LOAD_BALANCER_IMAGE,
+        ports=((port, port),),
+        volumes=("./nginx.conf:/etc/nginx/nginx.conf:ro",),
+        depends_on=tuple((name, "service_healthy") for name, _ in replica_upstreams(mesh)),
+        healthcheck=Healthcheck(test=("CMD", "bash", "-c", bash_http_check(port))),
+    )
+
+
+def bash_http_check(port: int) -> str:
+    """An HTTP probe through the proxies with bash alone (the nginx image has no curl)."""
+    request = "GET /health/liveliness HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
+    return (f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf '{request}' >&3 "
+            "&& head -n 1 <&3 | grep -q ' 200 '")
+
+
+def redis_service() -> Service:
+    """LiteLLM's shared router state (rate limits, cool-downs); nothing worth persisting."""
+    return Service(
+        name="redis",
+        image=REDIS_IMAGE,
+        command=("redis-server", "--requirepass", required("REDIS_PASSWORD"),
+                 "--save", "", "--appendonly", "no"),
+        environment=(("REDISCLI_AUTH", required("REDIS_PASSWORD")),),
+        healthcheck=Healthcheck(test=("CMD-SHELL", "redis-cli ping | grep -q PONG")),
+    )
+
+
+def postgres_service() -> Service:
+    return Service(
+        name="postgres",
+        image=POSTGRES_IMAGE,
+        environment=(("POSTGRES_DB", DB_USER), ("POSTGRES_PASSWORD", required("POSTGRES_PASSWORD")),
+                     ("POSTGRES_USER", DB_USER)),
+        volumes=("postgres-data:/var/lib/postgresql/data",),
+        healthcheck=Healthcheck(test=("CMD-SHELL", f"pg_isready -U {DB_USER} -d {DB_USER}")),
+    )
+
+
+def http_check(port: int, path: str) -> tuple[str, ...]:
+    """A healthcheck with the image's own Python, which every LiteLLM and vLLM image has."""
+    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
+    return ("CMD", "python3", "-c", probe)
+
+
+# --- the nodes -------------------------------------------------------------------------------
+
+
+def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
+    """The runtimes of one node; `prefix` goes before every service name (the swarm stack
+    holds all nodes in one namespace)."""
+    services: list[Service] = []
+    volumes: list[str] = []
+    for runtime in node.runtimes:
+        if runtime.kind not in LOCAL_RUNTIMES:
+            continue
+        deployments = [d for d in mesh.deployments
+                       if d.node == node.name and d.runtime == runtime.kind]
+        made, used = RUNTIME_SERVICES[runtime.kind](mesh, node, deployments, prefix)
+        services.extend(made)
+        volumes.extend(used)
+    return Stack(services=tuple(services), volumes=tuple(sorted(set(volumes))))
+
+
+def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment],
+                    prefix: str) -> Made:
+    """The Ollama server, and one short-lived `ollama pull` per placed model."""
+    runtime = node.runtime("ollama")
+    assert runtime is not None
+    server = Service(
+        name=f"{prefix}ollama",
+        image=runtime_image("ollama", gpu=node.gpus > 0),
+        environment=(("OLLAMA_HOST", f"0.0.0.0:{OLLAMA_PORT}"),),
+        ports=((runtime.port, OLLAMA_PORT),),
+        volumes=("ollama-models:/root/.ollama",),
+        healthcheck=Healthcheck(test=("CMD", "ollama", "list")),
+        gpus=node.gpus,
+    )
+    pulls = [
+        Service(
+            name=f"{prefix}pull-{d.model}",
+            image=server.image,
+            command=("pull", mesh.model(d.model).source),
+            environment=(("OLLAMA_HOST", f"http://{server.name}:{OLLAMA_PORT}"),),
+            depends_on=((server.name, "service_healthy"),),
+            restart="no",
+            one_shot=True,
+        )
+        for d in deployments
+    ]
+    return [server, *pulls], ["ollama-models"]
+
+
+def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment],
+                    prefix: str) -> Made:
+    """One vLLM server per placed model, each on its own port with its share of GPU memory."""
+    return [vllm_service(mesh, node, d, prefix) for d in deployments], ["huggingface-cache"]
+
+
+def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
+    model = mesh.model(deployment.model)
+    port = int(deployment.port or 0)
+    command = ["--model", model.source, "--served-model-name", model.source,
+               "--host", "0.0.0.0", "--port", str(port),
+               "--gpu-memory-utilization", str(gpu_memory_share(model, node))]
+    if model.context_window:
+        command += ["--max-model-len", str(model.context_window)]
+    env = [("HF_TOKEN", "${HF_TOKEN:-}")]
+    if deployment.api_key is not None:
+        env.append(("VLLM_API_KEY", required(deployment.api_key.var)))
+    return Service(
+        name=f"{prefix}vllm-{model.name}",
+        image=runtime_image("vllm", gpu=node.gpus > 0),
+        command=tuple(command),
+        environment=tuple(sorted(env)),
+        ports=((port, port),),
+        volumes=("huggingface-cache:/root/.cache/huggingface",),
+        healthcheck=Healthcheck(test=http_check(port, "/health"), start_period="600s"),
+        gpus=node.gpus,
+        ipc="host",
+    )
+
+
+def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment],
+                    prefix: str) -> Made:
+    """One llama.cpp server per placed model, reading `<source>.gguf` from the models folder."""
+    return [llamacpp_service(mesh, node, d, prefix) for d in deployments], []
+
+
+def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
+    model = mesh.model(deployment.model)
+    port = int(deployment.port or 0)
+    command = ["--model", f"/models/{model.source}.gguf", "--alias", model.source,
+               "--host", "0.0.0.0", "--port", str(port)]
+    if model.context_window:
+        command += ["--ctx-size", str(model.context_window)]
+    if model.limits.max_parallel_requests:
+        command += ["--parallel", str(model.limits.max_parallel_requests)]
+    if node.gpus > 0:
+        command += ["--n-gpu-layers", "999"]
+    env = []
+    if deployment.api_key is not None:
+        env.append(("LLAMA_API_KEY", required(deployment.api_key.var)))
+    return Service(
+        name=f"{prefix}llamacpp-{model.name}",
+        image=runtime_image("llamacpp", gpu=node.gpus > 0),
+        command=tuple(command),
+        environment=tuple(env),
+        ports=((port, port),),
+        volumes=(f"{required('JARVIS_MODELS_DIR')}:/models:ro",),
+        healthcheck=Healthcheck(test=("CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/health"),
+                                start_period="120s"),
+        gpus=node.gpus,
+    )
+
+
+RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], Made]] = {
+    "ollama": ollama_services,
+    "vllm": vllm_services,
+    "llamacpp": llamacpp_services,
+}
+
+
+# --- the swarm stack -------------------------------------------------------------------------
+
+
+def swarm_stack(mesh: Mesh) -> Stack:
+    """The whole mesh as one `docker stack deploy` stack: node services pinned to their
+    machine by node labels, the gateway as one replicated service behind swarm's ingress."""
+    services = [swarm_gateway(mesh)]
+    if mesh.gateway.replicas > 1:
+        services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
+    volumes = set()
+    if mesh.gateway.database:
+        services.append(replace(postgres_service(), constraints=(_label(DATABASE_LABEL),)))
+        volumes.add("postgres-data")
+    for node in mesh.nodes:
+        stack = node_stack(mesh, node, prefix=f"{node.name}-")
+        services.extend(swarm_node_service(node, s) for s in stack.services)
+        volumes.update(stack.volumes)
+    return Stack(services=tuple(services), volumes=tuple(sorted(volumes)),
+                 configs=litellm_configs())
+
+
+def swarm_gateway(mesh: Mesh) -> Service:
+    port = mesh.gateway.port
+    proxy = proxy_service(mesh, "gateway", port)
+    return replace(proxy, ports=((port, port),), volumes=(), depends_on=(),
+                   replicas=mesh.gateway.replicas, constraints=(_label(GATEWAY_LABEL),),
+                   configs=tuple((name, f"{LITELLM_MOUNT}/{file}")
+                                 for name, file in _litellm_files()))
+
+
+def swarm_node_service(node: Node, service: Service) -> Service:
+    """Pinned to its machine by the node's name label and role labels."""
+    constraints = (_label(NODE_LABEL, node.name),
+                   *(_label(ROLE_LABEL.format(role=role)) for role in node.roles))
+    return replace(service, depends_on=(), constraints=constraints, port_mode="host")
+
+
+def litellm_configs() -> tuple[tuple[str, str], ...]:
+    return tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in _litellm_files())
+
+
+def _litellm_files() -> tuple[tuple[str, str], ...]:
+    """(swarm config name, file) for each file the `litellm` target writes."""
+    files = ("config.yaml", "routes.json", f"{CALLBACK_MODULE}.py")
+    return tuple((f"litellm-{file.replace('.', '-').replace('_', '-')}", file)
+                 for file in sorted(files))
+
+
+def _label(label: str, value: str = "true") -> str:
+    return f"node.labels.{label} == {value}"
+
+
+__all__ = ["EnvVar", "render"]

@@ -1,0 +1,146 @@
+"""Stage 4, render (target `litellm`): the stock LiteLLM proxy's config, routing table, callback.
+
+Writes `litellm/config.yaml` (built here as plain data from the mesh and the routing plan, then
+laid out by templates/litellm/config.yaml.j2), `litellm/routes.json` (see `render.routes`) and
+`litellm/jarvis_router.py`, the static callback shipped in this package, copied verbatim.
+Start the gateway with `litellm --config litellm/config.yaml`: the proxy imports the callback
+from the config's folder, and the callback reads routes.json beside itself.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from jarvis_config.model import Deployment, Mesh
+from jarvis_config.render import routes
+from jarvis_config.render.templating import render_template
+from jarvis_config.routing import RoutingPlan, plan
+
+CALLBACK_MODULE = "jarvis_router"
+CALLBACK = f"{CALLBACK_MODULE}.proxy_handler_instance"
+OUT_DIR = "litellm"
+# A deployment's default params may not replace what the gateway itself decides.
+RESERVED_PARAMS = frozenset({"model", "api_base", "api_key", "api_version", "tags", "rpm", "tpm",
+                             "max_parallel_requests", "timeout", "messages", "stream"})
+# Shared router state for several gateway replicas; the compose stack sets these.
+REDIS_SETTINGS = {"redis_host": "REDIS_HOST", "redis_port": "REDIS_PORT",
+                  "redis_password": "REDIS_PASSWORD"}
+DATABASE_URL_VAR = "DATABASE_URL"
+
+
+def render(mesh: Mesh) -> dict[str, str]:
+    config = gateway_config(mesh)
+    return {
+        f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),
+        f"{OUT_DIR}/routes.json": render_template("litellm/routes.json.j2",
+                                                  table=routes.routing_table(mesh)),
+        f"{OUT_DIR}/{CALLBACK_MODULE}.py": callback_source(),
+    }
+
+
+def callback_source() -> str:
+    """The callback module's text, from the installed package (it is not generated)."""
+    source = resources.files("jarvis_config") / "callback" / f"{CALLBACK_MODULE}.py"
+    return source.read_text(encoding="utf-8")
+
+
+def gateway_config(mesh: Mesh) -> dict[str, Any]:
+    """The proxy's config.yaml as data, in the order it is written."""
+    routing = plan(mesh)
+    return {
+        "model_list": [deployment_entry(d) for d in mesh.deployments],
+        "router_settings": router_settings(mesh, routing),
+        "litellm_settings": {"callbacks": [CALLBACK]},
+        "general_settings": general_settings(mesh),
+    }
+
+
+def deployment_entry(deployment: Deployment) -> dict[str, Any]:
+    """One model_list entry. A node's deployment is its own model group (named by its id);
+    a hosted model's deployment serves the model's name directly."""
+    return {
+        "model_name": deployment.id if deployment.node else deployment.model,
+        "litellm_params": litellm_params(deployment),
+        "model_info": model_info(deployment),
+    }
+
+
+def litellm_params(deployment: Deployment) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": deployment.litellm_model}
+    optional = {
+        "api_base": deployment.api_base,
+        "api_key": deployment.api_key.litellm if deployment.api_key else None,
+        "api_version": deployment.api_version,
+    }
+    params.update({key: value for key, value in optional.items() if value is not None})
+    params.update({key: value for key, value in deployment.params if key not in RESERVED_PARAMS})
+    limits = deployment.limits
+    for key in ("rpm", "tpm", "max_parallel_requests", "timeout"):
+        value = getattr(limits, key)
+        if value is not None:
+            params[key] = value
+    params["tags"] = list(deployment.tags)
+    return params
+
+
+def model_info(deployment: Deployment) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "id": deployment.id,
+        "mode": "embedding" if deployment.category == "embedding" else "chat",
+        "jarvis_model": deployment.model,
+        "category": deployment.category,
+    }
+    if deployment.node is not None:
+        info.update(node=deployment.node, runtime=deployment.runtime)
+    else:
+        info["provider"] = deployment.provider
+    if deployment.context_window is not None:
+        info.update(context_window=deployment.context_window,
+                    max_input_tokens=deployment.context_window)
+    return info
+
+
+def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "routing_strategy": routing.strategy,
+        "num_retries": mesh.routing.num_retries,
+    }
+    if mesh.routing.timeout is not None:
+        settings["timeout"] = mesh.routing.timeout
+    settings["routing_groups"] = routing_groups(routing)
+    settings["model_group_alias"] = dict(routing.aliases)
+    settings["fallbacks"] = [{group: list(chain)} for group, chain in routing.fallbacks]
+    settings["context_window_fallbacks"] = [
+        {group: list(chain)} for group, chain in routing.context_window_fallbacks]
+    if routing.context_window_fallbacks:
+        # Check prompts against each deployment's max_input_tokens before calling it, so a
+        # runtime that silently truncates (Ollama) still moves long prompts to the fallback.
+        settings["enable_pre_call_checks"] = True
+    if mesh.gateway.replicas > 1:
+        settings.update({key: f"os.environ/{var}" for key, var in REDIS_SETTINGS.items()})
+    return {key: value for key, value in settings.items() if value not in ([], {})}
+
+
+def routing_groups(routing: RoutingPlan) -> list[dict[str, Any]]:
+    """The model's name over its per-node groups (the routing strategy balances them), and a
+    priority group with equal priorities for each role that several of its nodes share."""
+    groups: list[dict[str, Any]] = []
+    for route in routing.models:
+        if route.nodes:
+            groups.append({"group_name": route.model, "models": list(route.node_groups),
+                           "routing_strategy": routing.strategy})
+        groups.extend({"group_name": role.name, "models": list(role.members),
+                       "routing_strategy": "priority",
+                       "model_priorities": dict.fromkeys(role.members, 1)}
+                      for role in route.role_groups)
+    return groups
+
+
+def general_settings(mesh: Mesh) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if mesh.gateway.master_key is not None:
+        settings["master_key"] = mesh.gateway.master_key.litellm
+    if mesh.gateway.database:
+        settings["database_url"] = f"os.environ/{DATABASE_URL_VAR}"
+    return settings

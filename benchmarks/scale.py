@@ -1,0 +1,270 @@
+"""Scale benchmark: validate and build time, peak memory and the libyaml floor, 10 to 20,000
+deployments, with the fitted scaling exponent. Figures go to docs/benchmarks.md ("Scale").
+
+    python benchmarks/scale.py                       # the full table (about a minute)
+    python benchmarks/scale.py --sizes 10,1000,10000 --repeat 3
+    python benchmarks/scale.py --profile 10000       # cProfile of one in-process build
+
+Per size it reports, each the median of several runs:
+- validate: load + schema + semantic checks + mesh model, in-process (what `validate` does);
+- build: the same plus render and the atomic write, in-process, with a per-stage breakdown;
+- cli: wall time of `python -m jarvis_config build FILE -o OUT` (interpreter start included)
+  and that process's peak resident memory (ru_maxrss from wait4);
+- floor: libyaml (PyYAML's CSafeLoader) parsing the same input, plus libyaml (CSafeDumper)
+  emitting the data of every rendered YAML file and json.dumps of every JSON file, i.e. the
+  least any YAML-in/YAML-out tool in Python must spend; and the ratio build / floor.
+The exponent is the least-squares slope of log(time) against log(deployments) over the
+sizes >= 1,000 (below that the constant start-up cost dominates); 1.0 is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import math
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synth  # noqa: E402
+
+from jarvis_config.load import load_path  # noqa: E402
+from jarvis_config.model import build_mesh  # noqa: E402
+from jarvis_config.render import render_targets  # noqa: E402
+from jarvis_config.validate import validate  # noqa: E402
+from jarvis_config.write import write_tree  # noqa: E402
+
+SIZES = (10, 100, 1000, 2000, 5000, 10000, 20000)
+ENV = {"JARVIS_MASTER_KEY": "sk-bench-master", "OPENAI_API_KEY": "sk-bench-openai"}
+
+
+@dataclass
+class Row:
+    deployments: int
+    nodes: int
+    models: int
+    input_bytes: int
+    output_bytes: int = 0
+    validate_s: float = 0.0
+    build_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    cli_s: float = 0.0
+    cli_rss_mb: float = 0.0
+    floor_s: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.build_s / self.floor_s if self.floor_s else math.nan
+
+
+def median_time(action: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compile_mesh(path: Path) -> Any:
+    document, problems = load_path(path)
+    assert document is not None, problems
+    problems += validate(document, environ=ENV)
+    errors = [p for p in problems if p.is_error]
+    assert not errors, errors[:5]
+    return build_mesh(document.data)
+
+
+def staged_build(path: Path, out: Path) -> dict[str, float]:
+    """One in-process build, timed stage by stage."""
+    marks = [time.perf_counter()]
+    document, _ = load_path(path)
+    marks.append(time.perf_counter())
+    assert document is not None
+    validate(document, environ=ENV)
+    marks.append(time.perf_counter())
+    mesh = build_mesh(document.data)
+    marks.append(time.perf_counter())
+    files = render_targets(mesh)
+    marks.append(time.perf_counter())
+    write_tree(out, files)
+    marks.append(time.perf_counter())
+    names = ("load", "validate", "model", "render", "write")
+    return {name: marks[i + 1] - marks[i] for i, name in enumerate(names)}
+
+
+def measure_build(row: Row, path: Path, out: Path, repeat: int) -> None:
+    runs = [staged_build(path, out) for _ in range(repeat)]
+    totals = [sum(run.values()) for run in runs]
+    row.build_s = statistics.median(totals)
+    row.stages = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+    row.output_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+
+
+def measure_cli(row: Row, path: Path, out: Path, repeat: int) -> None:
+    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "jarvis_config", "build", str(path), "-o", str(out)]
+    times, peaks = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would mix all children).
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - start)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            failed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+            raise RuntimeError(f"build failed: {failed.stderr}")
+        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+    row.cli_s = statistics.median(times)
+    row.cli_rss_mb = max(peaks)
+
+
+def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
+    """libyaml parsing the input plus emitting the rendered files' data."""
+    text = path.read_text(encoding="utf-8")
+    yaml_data = [yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+                 for p in sorted(out.rglob("*")) if p.suffix in (".yaml", ".yml")]
+    json_data = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
+
+    def floor() -> None:
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        for data in yaml_data:
+            yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False)
+        for data in json_data:
+            json.dumps(data, indent=2)
+
+    row.floor_s = median_time(floor, repeat)
+
+
+def run_size(deployments: int, workdir: Path, repeat: int, cli: bool) -> Row:
+    nodes, models = synth.shape(deployments)
+    path = synth.write(workdir / f"mesh-{deployments}.yaml", nodes, models)
+    out = workdir / f"out-{deployments}"
+    row = Row(deployments, nodes, models, path.stat().st_size)
+    reps = max(repeat, min(25, 20000 // deployments))
+    row.validate_s = median_time(lambda: compile_mesh(path), reps)
+    measure_build(row, path, out, reps)
+    measure_floor(row, path, out, reps)
+    if cli:
+        measure_cli(row, path, workdir / f"cli-out-{deployments}", repeat)
+    return row
+
+
+def slope(rows: list[Row], attr: str) -> float:
+    points = [(math.log(r.deployments), math.log(getattr(r, attr)))
+              for r in rows if r.deployments >= 1000 and getattr(r, attr) > 0]
+    if len(points) < 2:
+        return math.nan
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return num / den
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    libyaml = "with libyaml" if getattr(yaml, "__with_libyaml__", False) else "pure Python"
+    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"PyYAML {yaml.__version__} {libyaml}, {platform.system()} {platform.release()}")
+
+
+def table(rows: list[Row]) -> str:
+    head = ("| deployments | nodes x models | input KB | output KB | validate ms | build ms "
+            "| load / validate / model / render / write ms | CLI build ms | CLI peak RSS MB "
+            "| floor ms | build / floor |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        stages = " / ".join(f"{r.stages[s] * 1000:.0f}" for s in r.stages)
+        lines.append(
+            f"| {r.deployments:,} | {r.nodes} x {r.models} | {r.input_bytes / 1024:.0f} "
+            f"| {r.output_bytes / 1024:.0f} | {r.validate_s * 1000:.1f} | {r.build_s * 1000:.1f} "
+            f"| {stages} | {r.cli_s * 1000:.0f} | {r.cli_rss_mb:.0f} | {r.floor_s * 1000:.1f} "
+            f"| {r.ratio:.2f} |")
+    return "\n".join(lines)
+
+
+def summary(rows: list[Row]) -> str:
+    lines = [f"scaling exponent (log-log slope, sizes >= 1,000): validate "
+             f"{slope(rows, 'validate_s'):.2f}, build {slope(rows, 'build_s'):.2f}, "
+             f"CLI build {slope(rows, 'cli_s'):.2f}, floor {slope(rows, 'floor_s'):.2f}"]
+    goal = next((r for r in rows if r.deployments == 10000), None)
+    if goal is not None:
+        lines.append(
+            f"goals at 10,000 deployments: CLI build {goal.cli_s:.2f} s (< 2 s: "
+            f"{'met' if goal.cli_s < 2 else 'MISSED'}), peak RSS {goal.cli_rss_mb:.0f} MB "
+            f"(< 300 MB: {'met' if goal.cli_rss_mb < 300 else 'MISSED'}), build / floor "
+            f"{goal.ratio:.2f} (< 3: {'met' if goal.ratio < 3 else 'MISSED'})")
+    return "\n".join(lines)
+
+
+def profile(deployments: int, workdir: Path, limit: int) -> None:
+    nodes, models = synth.shape(deployments)
+    path = synth.write(workdir / f"mesh-{deployments}.yaml", nodes, models)
+    out = workdir / "profile-out"
+    staged_build(path, out)  # warm caches (templates, schema) like a second run would
+    profiler = cProfile.Profile()
+    profiler.enable()
+    stages = staged_build(path, out)
+    profiler.disable()
+    print(f"stages (s): {json.dumps({k: round(v, 4) for k, v in stages.items()})}")
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("tottime").print_stats(limit)
+    stats.sort_stats("cumulative").print_stats(limit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--repeat", type=int, default=5, help="runs per size (median)")
+    parser.add_argument("--no-cli", action="store_true", help="skip the subprocess builds")
+    parser.add_argument("--profile", type=int, metavar="DEPLOYMENTS")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="jarvis-scale-"))
+    try:
+        if args.profile:
+            profile(args.profile, workdir, 35)
+            return 0
+        print(machine())
+        rows = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows.append(run_size(size, workdir, args.repeat, not args.no_cli))
+            print(f"  {size:>6} deployments done", file=sys.stderr)
+        print(table(rows))
+        print(summary(rows))
+        if args.json:
+            args.json.write_text(json.dumps([r.__dict__ for r in rows], indent=2))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

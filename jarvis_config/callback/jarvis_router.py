@@ -1,0 +1,175 @@
+"""Jarvis node routing for the stock LiteLLM proxy: honours the request field `node`.
+
+Shipped beside the proxy's config.yaml by `jarvis-config build` and registered there as
+`litellm_settings.callbacks: [jarvis_router.proxy_handler_instance]`. The proxy imports this
+file from the config's folder, so it depends on nothing but LiteLLM and the standard library.
+
+At import it reads `routes.json` from its own folder (the node routing table, format
+`jarvis-routes/1`). Per request, in `async_pre_call_hook`, using dictionary look-ups only:
+- no `node` field: the request is left alone;
+- `"node": "NAME"` sends the request to the model group of that node's deployment;
+  `"node": "role:ROLE"` to the group of the model's nodes with that role;
+- an unknown node or role, or one that does not serve the requested model or alias, is refused
+  with HTTP 400 naming the nodes that do;
+- `node` is removed from the request, so it never reaches a runtime;
+- under `node_pinning: strict` the request may not leave the pinned node(s): fallbacks are
+  switched off for it, and a failure there reaches the client as an error naming the node and
+  the cause. Under `prefer` the gateway's fallbacks move it to the model's other nodes.
+It also hides the per-node and per-role groups from `/v1/models`: clients pin with `node`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import litellm
+from fastapi import HTTPException
+from litellm.integrations.custom_logger import CustomLogger
+
+FORMAT = "jarvis-routes/1"
+ROUTES_PATH = Path(__file__).with_name("routes.json")
+FIELD = "node"
+ROLE_PREFIX = "role:"
+PIN_KEY = "jarvis_pin"  # in the request's metadata: what the pin chose, for the failure hook
+
+
+class PinError(ValueError):
+    """The request's `node` cannot be honoured; the message is for the client."""
+
+
+class RoutingTable:
+    """The parts of routes.json a request needs, as plain dictionaries."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"routes.json has format {data.get('format')!r}; this callback "
+                             f"reads {FORMAT!r}: rebuild the gateway with jarvis-config")
+        self.pinning: str = data["pinning"]
+        self.nodes: dict[str, Any] = data["nodes"]
+        self.roles: dict[str, list[str]] = data["roles"]
+        self.models: dict[str, Any] = data["models"]
+        self.aliases: dict[str, str] = data["aliases"]
+        self.hidden = frozenset(name for name, group in data["groups"].items()
+                                if group["kind"] in ("node", "role"))
+
+    @classmethod
+    def from_file(cls, path: Path) -> RoutingTable:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{path} is missing: the jarvis_router callback reads the "
+                                    "routing table beside it; rebuild with jarvis-config") from exc
+        return cls(json.loads(text))
+
+    def pin(self, requested: str, target: str) -> tuple[str, dict[str, Any]]:
+        """The model group a request for `requested` pinned to `target` goes to, and what the
+        pin chose; PinError when it cannot be honoured."""
+        model = self.aliases.get(requested, requested)
+        route = self.models.get(model)
+        if route is None:
+            known = ", ".join(sorted([*self.models, *self.aliases]))
+            raise PinError(f"cannot pin {requested!r} to a node: no such model or alias; "
+                           f"known: {known}")
+        if target.startswith(ROLE_PREFIX):
+            kind, name, table, names = "role", target[len(ROLE_PREFIX):], route["roles"], self.roles
+        else:
+            kind, name, table, names = "node", target, route["nodes"], self.nodes
+        group = table.get(name)
+        if group is None:
+            raise PinError(self._refusal(requested, model, route, kind, name, names))
+        if kind == "node":
+            where = f"node {name!r}"
+        else:
+            nodes = sorted(n for n in route["nodes"] if name in self.nodes[n]["roles"])
+            where = f"the nodes with role {name!r} ({', '.join(nodes)})"
+        return group, {"node": target, "model": model, "where": where}
+
+    def _refusal(self, requested: str, model: str, route: dict[str, Any], kind: str, name: str,
+                 names: dict[str, Any]) -> str:
+        if name in names:
+            head = f"{kind} {name!r} does not serve {requested!r}"
+        else:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            head = f"unknown {kind} {name!r} in field {FIELD!r}{hint}"
+        return f"{head}; {self.served_by(model, route)}"
+
+    def served_by(self, model: str, route: dict[str, Any]) -> str:
+        """Which nodes serve `model`, for messages: 'nodes serving 'llama3': ai-max (gpu), ...'."""
+        if not route["nodes"]:
+            return (f"{model!r} is served by provider {route['provider']!r}, not by a node; "
+                    f"send it without {FIELD!r}")
+        nodes = ", ".join(f"{node} ({', '.join(self.nodes[node]['roles']) or 'no roles'})"
+                          for node in sorted(route["nodes"]))
+        roles = ", ".join(ROLE_PREFIX + role for role in sorted(route["roles"]))
+        return f"nodes serving {model!r}: {nodes}" + (f"; or pin a role: {roles}" if roles else "")
+
+
+def take_node(data: dict[str, Any]) -> Any:
+    """Remove the `node` field from the request body and return it (None when absent)."""
+    return data.pop(FIELD, None)
+
+
+def _status(exc: Exception) -> int:
+    """503 when the node could not be reached in time; else the upstream error's status."""
+    if isinstance(exc, (litellm.APIConnectionError, litellm.Timeout)):
+        return 503
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) and 400 <= status <= 599 else 500
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class JarvisRouter(CustomLogger):
+    """The LiteLLM callback: node pinning in the pre-call hook, strict failures explained."""
+
+    def __init__(self, table: RoutingTable) -> None:
+        super().__init__()
+        self.table = table
+
+    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any],
+                                  call_type: Any) -> dict[str, Any]:
+        target = take_node(data)
+        if target is None:
+            return data
+        if not isinstance(target, str) or not target:
+            raise HTTPException(status_code=400, detail=f"field {FIELD!r} must be a node name "
+                                f"or '{ROLE_PREFIX}ROLE', not {target!r}")
+        try:
+            group, pin = self.table.pin(str(data.get("model") or ""), target)
+        except PinError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        pin["strict"] = self.table.pinning == "strict"
+        data["model"] = group
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data["metadata"] = {}
+        metadata[PIN_KEY] = pin
+        if pin["strict"]:
+            data["disable_fallbacks"] = True
+        return data
+
+    async def async_post_call_failure_hook(self, request_data: dict[str, Any],
+                                           original_exception: Exception, user_api_key_dict: Any,
+                                           traceback_str: str | None = None) -> Any:
+        metadata = request_data.get("metadata")
+        pin = metadata.get(PIN_KEY) if isinstance(metadata, dict) else None
+        if not pin or not pin.get("strict") or isinstance(original_exception, HTTPException):
+            return None
+        return HTTPException(
+            status_code=_status(original_exception),
+            detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
+                   f"strict, so the request was not sent to another node: "
+                   f"{_first_line(original_exception)}")
+
+    async def async_filter_listed_models(self, user_api_key_dict: Any,
+                                         model_names: Any) -> list[str]:
+        return [name for name in model_names if name not in self.table.hidden]
+
+
+proxy_handler_instance = JarvisRouter(RoutingTable.from_file(ROUTES_PATH))

@@ -1,0 +1,345 @@
+"""Review command `diff`: what a config change does to the mesh, then to the rendered files.
+
+Three comparisons: a config against an already built output folder (`-o OUT`), two configs
+(`OLD NEW`), or a config against itself at a git revision (`--against REV`). The report is a
+semantic summary (nodes, models and where they run, aliases, fallbacks, limits, routing, the
+gateway, the environment variables referenced) followed by the unified diff of the rendered
+outputs. Two configs are compared through the facts of their `Mesh`; a built folder holds no
+config, so it is compared with the new build through the facts both renders carry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import click
+
+from jarvis_config import pipeline
+from jarvis_config.errors import CommandError, ValidationError
+from jarvis_config.facts import Facts, facts_of_files, facts_of_mesh
+from jarvis_config.markdown import code, fence, md
+from jarvis_config.write import MARKER, read_tree
+
+SECTIONS = ("nodes", "models", "aliases", "fallbacks", "limits", "routing", "gateway", "env")
+SECTION_TITLES = {"nodes": "Nodes", "models": "Models", "aliases": "Aliases",
+                  "fallbacks": "Fallbacks", "limits": "Limits", "routing": "Routing",
+                  "gateway": "Gateway", "env": "Secrets and environment variables"}
+MARKDOWN_DIFF_LIMIT = 50_000  # a pull-request comment holds 65,536 characters at most
+
+
+@dataclass(frozen=True)
+class Prose:
+    """A value shown as plain text (escaped in Markdown), not as a name."""
+
+    text: str
+
+
+Value = str | tuple[str, ...] | Prose
+
+
+@dataclass(frozen=True)
+class Change:
+    """One semantic change: a sentence with `{}` holes, filled per output format."""
+
+    section: str
+    sign: str  # "+" added, "-" removed, "~" changed
+    template: str
+    values: tuple[Value, ...] = ()
+
+    def render(self, name: Callable[[str], str], prose: Callable[[str], str]) -> str:
+        return self.template.format(*(_show(v, name, prose) for v in self.values))
+
+
+def _show(value: Value, name: Callable[[str], str], prose: Callable[[str], str]) -> str:
+    if isinstance(value, Prose):
+        return prose(value.text)
+    if isinstance(value, tuple):
+        return ", ".join(name(v) for v in value) if value else "none"
+    return name(value) if value else "none"
+
+
+def compare(old: Facts, new: Facts) -> list[Change]:
+    """Every semantic change from `old` to `new`, in SECTIONS order, names sorted."""
+    changes: list[Change] = []
+    changes += _entities("nodes", "node", old.nodes, new.nodes)
+    changes += _entities("models", "model", old.models, new.models)
+    changes += _mapping("aliases", "alias {}", old.aliases, new.aliases,
+                        changed="alias {} retargeted to {} (was {})")
+    changes += _mapping("fallbacks", "fallbacks of {}", old.fallbacks, new.fallbacks)
+    changes += _mapping("fallbacks", "context-window fallbacks of {}", old.context_fallbacks,
+                        new.context_fallbacks)
+    changes += _mapping("limits", "limits of {}", _prose(old.limits), _prose(new.limits))
+    changes += _settings("routing", old.routing, new.routing)
+    changes += _settings("gateway", old.gateway, new.gateway)
+    changes += _env(old.env, new.env)
+    return changes
+
+
+def _prose(values: Mapping[str, str]) -> dict[str, Prose]:
+    return {key: Prose(value) for key, value in values.items()}
+
+
+def _entities(section: str, kind: str, old: Mapping[str, Any],
+              new: Mapping[str, Any]) -> list[Change]:
+    """Nodes or models: removed, added, then field by field for those on both sides."""
+    out = [Change(section, "-", f"{kind} {{}} removed", (name,)) for name in sorted(old)
+           if name not in new]
+    for name in sorted(new):
+        if name not in old:
+            out.append(Change(section, "+", f"{kind} {{}} added ({{}})",
+                              (name, Prose(_summary(new[name])))))
+            continue
+        for item in fields(new[name]):
+            before, after = getattr(old[name], item.name), getattr(new[name], item.name)
+            if before != after:
+                label = item.metadata.get("label", item.name.replace("_", " "))
+                template = item.metadata.get("changed", f"{kind} {{}} {label}: {{}} (was {{}})")
+                out.append(Change(section, "~", template, (name, after, before)))
+    return out
+
+
+def _summary(entity: Any) -> str:
+    """'roles gpu; runtimes ollama:11434' for an added node or model."""
+    parts = []
+    for item in fields(entity):
+        value = getattr(entity, item.name)
+        if value:
+            shown = ", ".join(value) if isinstance(value, tuple) else value
+            parts.append(f"{item.metadata.get('label', item.name.replace('_', ' '))} {shown}")
+    return "; ".join(parts)
+
+
+def _mapping(section: str, noun: str, old: Mapping[str, Any], new: Mapping[str, Any],
+             changed: str | None = None) -> list[Change]:
+    out = []
+    for name in sorted(set(old) | set(new)):
+        if name not in new:
+            out.append(Change(section, "-", f"{noun} removed (was {{}})", (name, old[name])))
+        elif name not in old:
+            out.append(Change(section, "+", f"{noun} added: {{}}", (name, new[name])))
+        elif old[name] != new[name]:
+            out.append(Change(section, "~", changed or f"{noun}: {{}} (was {{}})",
+                              (name, new[name], old[name])))
+    return out
+
+
+def _settings(section: str, old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
+    return [Change(section, "~", f"{section} {key.replace('_', ' ')}: {{}} (was {{}})",
+                   (new.get(key, ""), old.get(key, "")))
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+
+
+def _env(old: tuple[str, ...], new: tuple[str, ...]) -> list[Change]:
+    out = [Change("env", "+", "{} now referenced", (var,)) for var in new if var not in old]
+    out += [Change("env", "-", "{} no longer referenced", (var,)) for var in old
+            if var not in new]
+    return out
+
+
+# --- rendered files ---------------------------------------------------------------------------
+
+def file_diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
+    """Unified diff lines of every file that differs (added and removed files included)."""
+    lines: list[str] = []
+    for relative in sorted(set(old) | set(new)):
+        before, after = old.get(relative), new.get(relative)
+        if before == after:
+            continue
+        lines += difflib.unified_diff(
+            _lines(before), _lines(after),
+            "/dev/null" if before is None else f"a/{relative}",
+            "/dev/null" if after is None else f"b/{relative}", lineterm="")
+    return lines
+
+
+def changed_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
+    return [f for f in sorted(set(old) | set(new)) if old.get(f) != new.get(f)]
+
+
+def _lines(content: bytes | None) -> list[str]:
+    return [] if content is None else content.decode("utf-8", "replace").splitlines()
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: a label for people, its facts and its rendered files."""
+
+    label: str
+    facts: Facts
+    files: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
+class Report:
+    old: str
+    new: str
+    changes: tuple[Change, ...]
+    files: tuple[str, ...]  # rendered files that differ
+    diff: tuple[str, ...]  # their unified diff
+
+    @property
+    def identical(self) -> bool:
+        return not self.changes and not self.files
+
+
+def build_report(old: Side, new: Side) -> Report:
+    return Report(old=old.label, new=new.label, changes=tuple(compare(old.facts, new.facts)),
+                  files=tuple(changed_files(old.files, new.files)),
+                  diff=tuple(file_diff(old.files, new.files)))
+
+
+def format_text(report: Report) -> str:
+    lines = [f"jarvis-config diff: {report.old} -> {report.new}", ""]
+    if report.identical:
+        return "\n".join([*lines, "No changes: both render the same mesh and the same files."])
+    lines.append(f"Mesh changes: {len(report.changes) or 'none'}")
+    for section, changes in _by_section(report.changes):
+        lines.append(f"  {SECTION_TITLES[section]}")
+        lines += [f"    {c.sign} {c.render(str, str)}" for c in changes]
+    if not report.changes:
+        lines.append("  (the rendered files differ only in form: a different jarvis-config "
+                     "version or a hand edit of the output?)")
+    lines += ["", f"Rendered files: {len(report.files) or 'no'} changed"]
+    lines += [f"  {name}" for name in report.files]
+    if report.diff:
+        lines += ["", *report.diff]
+    return "\n".join(lines)
+
+
+def _by_section(changes: tuple[Change, ...]) -> list[tuple[str, list[Change]]]:
+    return [(s, [c for c in changes if c.section == s]) for s in SECTIONS
+            if any(c.section == s for c in changes)]
+
+
+def format_markdown(report: Report) -> str:
+    """A pull-request comment: the summary as lists, the file diff folded away."""
+    lines = ["### jarvis-config diff", "", f"{code(report.old)} → {code(report.new)}", ""]
+    if report.identical:
+        return "\n".join([*lines, "No changes: both render the same mesh and the same files."])
+    if not report.changes:
+        lines += ["No change to the mesh itself; the rendered files differ in form only.", ""]
+    for section, changes in _by_section(report.changes):
+        lines += [f"**{SECTION_TITLES[section]}**", ""]
+        lines += [f"- {c.render(code, md)}" for c in changes]
+        lines.append("")
+    if report.files:
+        lines += _markdown_files(report)
+    return "\n".join(lines).rstrip("\n")
+
+
+def _markdown_files(report: Report) -> list[str]:
+    body = "\n".join(report.diff)
+    note = ""
+    if len(body) > MARKDOWN_DIFF_LIMIT:
+        cut = body.rfind("\n", 0, MARKDOWN_DIFF_LIMIT)
+        shown = body[:cut].count("\n") + 1
+        note = (f"\n\nThe diff is cut after {shown} of {len(report.diff)} lines; run "
+                "`jarvis-config diff` locally for all of it.")
+        body = body[:cut]
+    count = len(report.files)
+    return ["<details>", f"<summary>Rendered files: {count} changed</summary>", "",
+            *(f"- {code(name)}" for name in report.files), "", fence(body, "diff") + note, "",
+            "</details>"]
+
+
+REPORT_FORMATS: dict[str, Callable[[Report], str]] = {"text": format_text,
+                                                       "markdown": format_markdown}
+
+
+# --- the two sides, and the command ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DiffOptions:
+    path: Path
+    new: Path | None = None
+    out: Path | None = None
+    against: str | None = None
+    fmt: str = "text"
+    exit_code: bool = False
+
+
+def config_side(path: Path, label: str | None = None) -> Side:
+    from jarvis_config.commands import compile_or_fail
+
+    mesh = compile_or_fail(path)
+    return Side(label or str(path), facts_of_mesh(mesh), pipeline.render(mesh))
+
+
+def out_side(out: Path) -> Side:
+    """A built folder: its files (without the marker) and the facts they carry."""
+    if not (out / MARKER).is_file():
+        what = "does not exist" if not out.exists() else "was not written by jarvis-config"
+        raise CommandError(f"{out} {what}; build it first (jarvis-config build PATH -o {out}) "
+                           "or compare two configs (jarvis-config diff OLD NEW)")
+    files = {k: v for k, v in read_tree(out).items() if k != MARKER}
+    return Side(str(out), facts_of_files(files), files)
+
+
+def revision_side(path: Path, rev: str, workdir: Path) -> Side:
+    """The config at `path` as it was at git revision `rev`."""
+    old_path = checkout_at(path, rev, workdir)
+    compiled = pipeline.compile_config(old_path)
+    if compiled.mesh is None:
+        raise ValidationError(f"{path} at {rev} is not a valid config; compare against another "
+                              "revision", [p for p in compiled.problems if p.is_error])
+    mesh = compiled.mesh
+    return Side(f"{path} at {rev}", facts_of_mesh(mesh), pipeline.render(mesh))
+
+
+def checkout_at(path: Path, rev: str, workdir: Path) -> Path:
+    """Extract `path` (a file or folder) as of `rev` into `workdir` with `git archive`."""
+    where = path if path.is_dir() else path.parent
+    top = Path(_git(where, "rev-parse", "--show-toplevel").decode().strip())
+    relative = path.resolve().relative_to(top.resolve()).as_posix()
+    if rev.startswith("-"):
+        raise CommandError(f"{rev!r} is not a git revision")
+    archive = _git(top, "archive", "--format=tar", rev, "--", relative or ".")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(workdir, filter="data")
+        else:  # pragma: no cover - Python < 3.11.4 (git archive writes no links outside)
+            tar.extractall(workdir)
+    return workdir / relative
+
+
+def _git(cwd: Path, *args: str) -> bytes:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
+                                timeout=120)
+    except FileNotFoundError as exc:
+        raise CommandError("git is not installed; --against needs it") from exc
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().removeprefix("fatal: ")
+        raise CommandError(f"git {args[0]} failed: {message}")
+    return result.stdout
+
+
+def diff(options: DiffOptions) -> int:
+    """The `diff` command. Exit 0, or 1 with --exit-code when anything differs."""
+    with tempfile.TemporaryDirectory(prefix="jarvis-config-diff-") as workdir:
+        old, new = _sides(options, Path(workdir))
+        report = build_report(old, new)
+    click.echo(REPORT_FORMATS[options.fmt](report))
+    return 1 if options.exit_code and not report.identical else 0
+
+
+def _sides(options: DiffOptions, workdir: Path) -> tuple[Side, Side]:
+    if options.out is not None:
+        built = out_side(options.out)
+        mesh_side = config_side(options.path)
+        # The folder holds no config: compare what both renders carry, like with like.
+        return built, Side(mesh_side.label, facts_of_files(mesh_side.files), mesh_side.files)
+    if options.against is not None:
+        return revision_side(options.path, options.against, workdir), config_side(options.path)
+    assert options.new is not None, "the CLI requires NEW, -o or --against"
+    return config_side(options.path), config_side(options.new)

@@ -1,0 +1,100 @@
+"""Stage 4, render (routing table): routes.json for the gateway callback, and its text form.
+
+`routing_table` lays the routing plan out as the versioned document `jarvis-routes/1`
+(described in docs/routes-format.md); the `jarvis_router` callback reads it beside the proxy's
+config, and `jarvis-config routes` prints it with `format_table`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jarvis_config.model import Mesh
+from jarvis_config.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
+
+FORMAT = "jarvis-routes/1"
+REQUEST_FIELD = "node"
+PINNING_MEANING = {
+    "strict": "a pinned request is served by that node (or role) or fails",
+    "prefer": "a pinned request falls back to the model's other nodes when its node fails",
+}
+
+
+def routing_table(mesh: Mesh) -> dict[str, Any]:
+    routing = plan(mesh)
+    return {
+        "format": FORMAT,
+        "request_field": REQUEST_FIELD,
+        "role_prefix": ROLE_PIN_PREFIX,
+        "pinning": routing.pinning,
+        "strategy": routing.strategy,
+        "nodes": {n.name: {"roles": list(n.roles)} for n in mesh.nodes},
+        "roles": {role: [n.name for n in mesh.nodes if role in n.roles]
+                  for role in sorted({r for n in mesh.nodes for r in n.roles})},
+        "models": {m.model: _model_entry(m) for m in routing.models},
+        "aliases": dict(routing.aliases),
+        "groups": _groups(routing),
+    }
+
+
+def _model_entry(route: ModelRoute) -> dict[str, Any]:
+    return {
+        "provider": route.provider,
+        "deployments": list(route.deployments),
+        "nodes": {n.node: n.group for n in route.nodes},
+        "roles": dict(route.role_pins),
+        "fallbacks": list(route.fallbacks),
+        "context_window_fallbacks": list(route.context_window_fallbacks),
+        "aliases": list(route.aliases),
+    }
+
+
+def _groups(routing: RoutingPlan) -> dict[str, Any]:
+    """Every model group the gateway serves, with the fallback chain it was given."""
+    chains, cw_chains = dict(routing.fallbacks), dict(routing.context_window_fallbacks)
+    groups: dict[str, dict[str, Any]] = {}
+    for route in routing.models:
+        members = list(route.node_groups) if route.nodes else list(route.deployments)
+        groups[route.model] = {"kind": "model" if route.nodes else "hosted",
+                               "model": route.model, "members": members}
+        for node in route.nodes:
+            groups[node.group] = {"kind": "node", "model": route.model, "node": node.node,
+                                  "members": [node.group]}
+        for role in route.role_groups:
+            groups[role.name] = {"kind": "role", "model": route.model, "role": role.role,
+                                 "members": list(role.members)}
+    for name, group in groups.items():
+        group["fallbacks"] = list(chains.get(name, ()))
+        group["context_window_fallbacks"] = list(cw_chains.get(name, ()))
+    return dict(sorted(groups.items()))
+
+
+def format_table(table: dict[str, Any]) -> str:
+    """The routing table as aligned text: one row per model and per alias."""
+    header = ("MODEL / ALIAS", "SERVED BY", "DEPLOYMENT IDS", "FALLBACKS", "CONTEXT FALLBACKS")
+    rows = [header]
+    for name in sorted([*table["models"], *table["aliases"]]):
+        model = table["aliases"].get(name, name)
+        label = name if model == name else f"{name} -> {model}"
+        rows.append((label, *_cells(table, table["models"][model])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    policy = table["pinning"]
+    intro = [f"node pinning: {policy} ({PINNING_MEANING.get(policy, policy)})",
+             f"routing strategy: {table['strategy']}",
+             f'pin with the request field "{table["request_field"]}": a node name, or '
+             f"{table['role_prefix']}ROLE",
+             ""]
+    return "\n".join(intro + lines)
+
+
+def _cells(table: dict[str, Any], entry: dict[str, Any]) -> tuple[str, str, str, str]:
+    if entry["nodes"]:
+        served = ", ".join(f"{node} ({', '.join(table['nodes'][node]['roles']) or '-'})"
+                           for node in entry["nodes"])
+    else:
+        served = f"provider {entry['provider']}"
+    return (served, ", ".join(entry["deployments"]),
+            ", ".join(entry["fallbacks"]) or "-",
+            ", ".join(entry["context_window_fallbacks"]) or "-")

@@ -1,0 +1,169 @@
+"""Stage 3, model (routing): the gateway's model groups, node pins and fallback chains.
+
+Derived from the `Mesh` alone; the LiteLLM renderer and the routing table both read this plan,
+so the config the proxy runs and the table its callback reads can never disagree.
+
+The shape, chosen because it keeps working with a node down (verified on the stock proxy):
+- each deployment of a model on a node is its own model group, named like its id
+  (`llama3@ai-max`); a request pinned to that node is rewritten to that group;
+- the model's own name (`llama3`) is a LiteLLM routing group over those per-node groups, so
+  unpinned requests are balanced by the routing strategy and fall back to the per-node groups
+  (a retry inside one group can land on the dead node again; a fallback walks the others);
+- a role that several of the model's nodes share gets a priority routing group with equal
+  priorities (`llama3@role:gpu`), so a role pin spreads over those nodes;
+- hosted-provider models keep their name as an ordinary model group.
+Under `node_pinning: prefer` the pinned groups fall back to the model's other nodes and then to
+the model's own fallbacks; under `strict` they have no fallbacks at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jarvis_config.model import Deployment, Mesh, Model, role_tag
+
+ROLE_PIN_PREFIX = "role:"
+Chain = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class NodeRoute:
+    """Where a model runs on one node: the group a pin to that node is sent to."""
+
+    node: str
+    group: str  # the per-node model group; also the deployment id
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoleGroup:
+    """A routing group over the nodes of one role that serve a model (two nodes or more)."""
+
+    name: str
+    role: str
+    members: tuple[str, ...]  # per-node groups
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    model: str
+    provider: str | None
+    deployments: tuple[str, ...]
+    nodes: tuple[NodeRoute, ...]
+    role_pins: tuple[tuple[str, str], ...]  # role -> the group a pin to that role is sent to
+    role_groups: tuple[RoleGroup, ...]
+    fallbacks: tuple[str, ...]  # as declared in routing.fallbacks
+    context_window_fallbacks: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+    @property
+    def node_groups(self) -> tuple[str, ...]:
+        return tuple(route.group for route in self.nodes)
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    pinning: str
+    strategy: str
+    models: tuple[ModelRoute, ...]
+    aliases: tuple[tuple[str, str], ...]  # alias -> model
+    fallbacks: tuple[Chain, ...]  # group -> fallback groups, in router_settings order
+    context_window_fallbacks: tuple[Chain, ...]
+
+    @property
+    def hidden_groups(self) -> tuple[str, ...]:
+        """Groups that exist for routing only: clients pin with `node`, not by these names."""
+        return tuple(sorted(
+            {g for m in self.models for g in m.node_groups}
+            | {r.name for m in self.models for r in m.role_groups}
+        ))
+
+
+def plan(mesh: Mesh) -> RoutingPlan:
+    declared = dict(mesh.routing.fallbacks)
+    declared_cw = dict(mesh.routing.context_window_fallbacks)
+    models = tuple(_model_route(mesh, m, declared, declared_cw) for m in mesh.models)
+    strict = mesh.routing.node_pinning == "strict"
+    return RoutingPlan(
+        pinning=mesh.routing.node_pinning,
+        strategy=mesh.routing.strategy,
+        models=models,
+        aliases=tuple((a.name, a.target) for a in mesh.aliases),
+        fallbacks=_chains(models, strict, cw=False),
+        context_window_fallbacks=_chains(models, strict, cw=True),
+    )
+
+
+def role_group_name(model: str, role: str) -> str:
+    return f"{model}@{role_tag(role)}"
+
+
+def _model_route(mesh: Mesh, model: Model, declared: dict[str, tuple[str, ...]],
+                 declared_cw: dict[str, tuple[str, ...]]) -> ModelRoute:
+    deployments = mesh.deployments_of(model.name)
+    nodes = tuple(_node_route(mesh, d) for d in deployments if d.node is not None)
+    role_pins, role_groups = _role_routes(model.name, nodes)
+    return ModelRoute(
+        model=model.name,
+        provider=model.provider,
+        deployments=tuple(d.id for d in deployments),
+        nodes=nodes,
+        role_pins=role_pins,
+        role_groups=role_groups,
+        fallbacks=declared.get(model.name, ()),
+        context_window_fallbacks=declared_cw.get(model.name, ()),
+        aliases=tuple(a.name for a in mesh.aliases if a.target == model.name),
+    )
+
+
+def _node_route(mesh: Mesh, deployment: Deployment) -> NodeRoute:
+    node = mesh.node(str(deployment.node))
+    return NodeRoute(node=node.name, group=deployment.id, roles=node.roles)
+
+
+def _role_routes(model: str, nodes: tuple[NodeRoute, ...]
+                 ) -> tuple[tuple[tuple[str, str], ...], tuple[RoleGroup, ...]]:
+    pins: list[tuple[str, str]] = []
+    groups: list[RoleGroup] = []
+    for role in sorted({role for route in nodes for role in route.roles}):
+        members = tuple(route.group for route in nodes if role in route.roles)
+        if len(members) == 1:
+            pins.append((role, members[0]))
+            continue
+        group = RoleGroup(name=role_group_name(model, role), role=role, members=members)
+        groups.append(group)
+        pins.append((role, group.name))
+    return tuple(pins), tuple(groups)
+
+
+def _chains(models: tuple[ModelRoute, ...], strict: bool, *, cw: bool) -> tuple[Chain, ...]:
+    """Every group's fallback chain; empty chains are left out."""
+    aliases = {m.model: m.aliases for m in models}
+    chains: list[Chain] = []
+    for route in models:
+        declared = route.context_window_fallbacks if cw else route.fallbacks
+        unpinned = declared if cw else _spread(route.node_groups) + declared
+        chains.append((route.model, unpinned))
+        chains.extend((alias, unpinned) for alias in aliases[route.model])
+        chains.extend(_pinned_chains(route, declared, strict, cw=cw))
+    return tuple(chain for chain in chains if chain[1])
+
+
+def _spread(node_groups: tuple[str, ...]) -> tuple[str, ...]:
+    """A model on several nodes falls back to each node's group in turn (one node down)."""
+    return node_groups if len(node_groups) > 1 else ()
+
+
+def _pinned_chains(route: ModelRoute, declared: tuple[str, ...], strict: bool, *,
+                   cw: bool) -> list[Chain]:
+    if strict:  # a strict pin never leaves its node(s); a role group may use each member
+        return [] if cw else [(g.name, g.members) for g in route.role_groups]
+    chains: list[Chain] = []
+    for node in route.nodes:
+        others = () if cw else tuple(g for g in route.node_groups if g != node.group)
+        chains.append((node.group, others + declared))
+    for group in route.role_groups:
+        others = () if cw else group.members + tuple(
+            g for g in route.node_groups if g not in group.members)
+        chains.append((group.name, others + declared))
+    return chains

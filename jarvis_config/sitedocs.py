@@ -1,0 +1,195 @@
+"""Review command `docs`: the mesh's own user-facing pages, generated so they never drift.
+
+Reads the normalised `Mesh` only and writes three Markdown pages (README.md, models.md,
+nodes.md) through the atomic writer. Python prepares plain view values; the templates under
+`templates/docs/` hold the layout. Every value reaches the page through an escaping filter
+(`md` for prose, `code` for inline names, `cell` for table cells, `sh`/`py`/`json` inside
+the fenced examples), so no name or description can break the Markdown or the example commands.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import click
+import jinja2
+
+from jarvis_config import resources
+from jarvis_config.errors import DriftError
+from jarvis_config.markdown import cell, code, fence, md
+from jarvis_config.model import Limits, Mesh, Model, Node
+from jarvis_config.write import drift, write_tree
+
+PAGES = ("README.md", "models.md", "nodes.md")
+
+# When to pick a category: the guidance the Models page gives next to each one.
+CATEGORY_GUIDE: dict[str, str] = {
+    "general": "Everyday chat, writing, summarising and question answering.",
+    "code": "Writing, completing, explaining and reviewing code.",
+    "fast": "High-volume or latency-sensitive work (pipelines, classification, short replies); "
+            "trades quality for speed.",
+    "embedding": "Turning text into vectors for search and retrieval (the embeddings endpoint, "
+                 "not chat).",
+    "vision": "Prompts that include images.",
+    "reasoning": "Multi-step problems where a slower, more careful answer pays off.",
+}
+PINNING_GUIDE: dict[str, str] = {
+    "strict": "the request runs on that node only; if the node fails, the error comes back to "
+              "you and no other node is tried.",
+    "prefer": "the request runs on that node first; if the node fails, the gateway retries it "
+              "on the model's other nodes.",
+}
+
+
+@dataclass(frozen=True)
+class ModelView:
+    model: Model
+    aliases: tuple[str, ...]
+    served_by: tuple[str, ...]  # node names
+    fallbacks: tuple[str, ...]
+    context_fallbacks: tuple[str, ...]
+    limits: str
+    guide: str
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node: Node
+    models: tuple[Model, ...]
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str  # base URL without /v1
+    key_var: str | None
+
+
+# --- escaping filters (the Markdown ones live in jarvis_config.markdown) ----------------------
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def py(value: str) -> str:
+    """A Python string literal (JSON's escapes are Python's too)."""
+    return json.dumps(str(value))
+
+
+FILTERS = {"md": md, "code": code, "cell": cell, "fence": fence, "sh": shlex.quote,
+           "py": py, "json": to_json}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    def load(name: str) -> str:
+        return resources.read_text("templates", f"docs/{name}")
+
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=False,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+# --- views ------------------------------------------------------------------------------------
+
+def limits_text(limits: Limits) -> str:
+    parts = [(limits.rpm, "{:,} requests/minute"), (limits.tpm, "{:,} tokens/minute"),
+             (limits.max_parallel_requests, "{:,} requests at once"),
+             (limits.timeout, "{:g} s timeout")]
+    return "; ".join(form.format(value) for value, form in parts if value is not None)
+
+
+def model_views(mesh: Mesh) -> list[ModelView]:
+    fallbacks, context = dict(mesh.routing.fallbacks), dict(mesh.routing.context_window_fallbacks)
+    return [
+        ModelView(
+            model=m,
+            aliases=tuple(a.name for a in mesh.aliases if a.target == m.name),
+            served_by=m.nodes,
+            fallbacks=fallbacks.get(m.name, ()),
+            context_fallbacks=context.get(m.name, ()),
+            limits=limits_text(m.limits),
+            guide=CATEGORY_GUIDE.get(m.category, ""),
+        )
+        for m in mesh.models
+    ]
+
+
+def node_views(mesh: Mesh) -> list[NodeView]:
+    return [NodeView(n, tuple(m for m in mesh.models if n.name in m.nodes)) for n in mesh.nodes]
+
+
+def example_model(mesh: Mesh) -> str:
+    """The name the examples call: a chat model's first alias, else the first chat model."""
+    chat = [m for m in mesh.models if m.category != "embedding"] or list(mesh.models)
+    if not chat:
+        return "MODEL"
+    names = {m.name for m in chat}
+    alias = next((a.name for a in mesh.aliases if a.target in names), None)
+    return alias or chat[0].name
+
+
+def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
+    key = mesh.gateway.master_key
+    views = model_views(mesh)
+    return {
+        "mesh": mesh,
+        "gateway": Gateway(url=(gateway_url or f"http://localhost:{mesh.gateway.port}")
+                           .rstrip("/"), key_var=key.var if key else None),
+        "models": views,
+        "categories": [(c, CATEGORY_GUIDE.get(c, ""), [v for v in views if v.model.category == c])
+                       for c in sorted({v.model.category for v in views})],
+        "nodes": node_views(mesh),
+        "hosted": [v for v in views if v.model.hosted],
+        "example_model": example_model(mesh),
+        "embedding_model": next((m.name for m in mesh.models if m.category == "embedding"), None),
+        "pinning": mesh.routing.node_pinning,
+        "pinning_guide": PINNING_GUIDE.get(mesh.routing.node_pinning, ""),
+        "pages": PAGES,
+    }
+
+
+def render_docs(mesh: Mesh, *, gateway_url: str | None = None) -> dict[str, bytes]:
+    """Every page, file name -> bytes."""
+    values = context(mesh, gateway_url)
+    env = environment()
+    return {page: env.get_template(f"{page}.j2").render(values).encode("utf-8")
+            for page in PAGES}
+
+
+@dataclass(frozen=True)
+class DocsOptions:
+    path: Path
+    out: Path
+    gateway_url: str | None = None
+    check: bool = False
+    force: bool = False
+
+
+def docs(options: DocsOptions) -> int:
+    """The `docs` command: write (or, with check, compare) the generated pages."""
+    from jarvis_config.commands import compile_or_fail
+
+    pages = render_docs(compile_or_fail(options.path), gateway_url=options.gateway_url)
+    if options.check:
+        return _check(options, pages)
+    write_tree(options.out, pages, force=options.force)
+    click.echo(f"wrote {len(pages)} pages to {options.out}")
+    return 0
+
+
+def _check(options: DocsOptions, pages: Mapping[str, bytes]) -> int:
+    stale = drift(options.out, pages)
+    if stale:
+        click.echo("\n".join(stale))
+        raise DriftError(f"{options.out} is stale; run: jarvis-config docs {options.path} "
+                         f"-o {options.out}")
+    click.echo(f"{options.out} is up to date ({len(pages)} pages)")
+    return 0

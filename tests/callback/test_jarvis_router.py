@@ -1,0 +1,209 @@
+"""The gateway callback, called directly with request dictionaries as the proxy passes them.
+
+The module is loaded exactly as the proxy loads it: from a rendered `litellm/` folder, by file
+path, reading routes.json beside itself. Messages are asserted verbatim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from jarvis_config import pipeline
+from jarvis_config.model import Mesh
+from jarvis_config.render import litellm as target
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
+HOMELAB_NODES = ("nodes serving 'llama3': ai-max (gpu), mini (cpu); "
+                 "or pin a role: role:cpu, role:gpu")
+
+
+def compile_mesh(name: str) -> Mesh:
+    compiled = pipeline.compile_config(ROOT / "examples" / name, environ=ENV)
+    assert compiled.mesh is not None, compiled.problems
+    return compiled.mesh
+
+
+def load_callback(folder: Path, files: dict[str, str]) -> ModuleType:
+    """Write a rendered litellm/ folder and import its callback by path, as the proxy does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        (folder / Path(relative).name).write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"jarvis_router_{uuid.uuid4().hex}",
+                                                  folder / "jarvis_router.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def homelab(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    return load_callback(tmp_path_factory.mktemp("homelab"), target.render(compile_mesh("homelab")))
+
+
+@pytest.fixture(scope="module")
+def roles(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    return load_callback(tmp_path_factory.mktemp("roles"), target.render(compile_mesh("roles")))
+
+
+def request(model: str, **fields: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"user_api_key": "hashed"}, **fields}
+
+
+def pre_call(module: ModuleType, data: dict[str, Any]) -> dict[str, Any]:
+    handler = module.proxy_handler_instance
+    result: dict[str, Any] = asyncio.run(
+        handler.async_pre_call_hook(None, None, data, "acompletion"))
+    return result
+
+
+def refusal(module: ModuleType, data: dict[str, Any]) -> tuple[int, str]:
+    from fastapi import HTTPException
+
+    with pytest.raises(HTTPException) as caught:
+        pre_call(module, data)
+    return caught.value.status_code, str(caught.value.detail)
+
+
+def test_a_request_without_node_is_left_alone(homelab: ModuleType) -> None:
+    data = request("llama3", temperature=0.2)
+    assert pre_call(homelab, dict(data)) == data
+
+
+@pytest.mark.parametrize(("model", "node", "group"), [
+    pytest.param("llama3", "mini", "llama3@mini", id="model"),
+    pytest.param("chat", "ai-max", "llama3@ai-max", id="alias"),
+    pytest.param("chat", "role:cpu", "llama3@mini", id="role-with-one-node"),
+    pytest.param("fast", "laptop", "phi3-mini@laptop", id="alias-single-node"),
+])
+def test_node_pins_to_the_group_of_that_node(homelab: ModuleType, model: str, node: str,
+                                             group: str) -> None:
+    out = pre_call(homelab, request(model, node=node))
+    assert out["model"] == group
+    assert "node" not in out
+    assert out["disable_fallbacks"] is True  # homelab pins strictly
+    pin = out["metadata"]["jarvis_pin"]
+    assert (pin["node"], pin["model"], pin["strict"]) == (node, out["model"].split("@")[0], True)
+    assert out["metadata"]["user_api_key"] == "hashed"
+
+
+def test_a_role_shared_by_several_nodes_pins_to_its_role_group(roles: ModuleType) -> None:
+    out = pre_call(roles, request("mistral", node="role:gpu"))
+    assert out["model"] == "mistral@role:gpu"
+    assert "disable_fallbacks" not in out  # roles pins with prefer: fallbacks stay on
+    assert out["metadata"]["jarvis_pin"]["strict"] is False
+
+
+def test_node_null_means_no_pin_and_is_removed(homelab: ModuleType) -> None:
+    out = pre_call(homelab, request("llama3", node=None))
+    assert out == request("llama3")
+
+
+@pytest.mark.parametrize(("model", "node", "message"), [
+    pytest.param("llama3", "ai-mx",
+                 f"unknown node 'ai-mx' in field 'node' (did you mean 'ai-max'?); {HOMELAB_NODES}",
+                 id="unknown-node"),
+    pytest.param("llama3", "laptop", f"node 'laptop' does not serve 'llama3'; {HOMELAB_NODES}",
+                 id="wrong-node"),
+    pytest.param("chat", "laptop", f"node 'laptop' does not serve 'chat'; {HOMELAB_NODES}",
+                 id="wrong-node-for-alias"),
+    pytest.param("llama3", "role:edge", f"role 'edge' does not serve 'llama3'; {HOMELAB_NODES}",
+                 id="wrong-role"),
+    pytest.param("llama3", "role:tpu",
+                 f"unknown role 'tpu' in field 'node' (did you mean 'gpu'?); {HOMELAB_NODES}",
+                 id="unknown-role"),
+    pytest.param("llama3", "role:storage", f"unknown role 'storage' in field 'node'; "
+                 f"{HOMELAB_NODES}", id="unknown-role-no-hint"),
+    pytest.param("gpt-4o", "ai-max",
+                 "node 'ai-max' does not serve 'gpt-4o'; 'gpt-4o' is served by provider "
+                 "'openai', not by a node; send it without 'node'", id="hosted-model"),
+    pytest.param("llama4", "ai-max",
+                 "cannot pin 'llama4' to a node: no such model or alias; known: chat, code, "
+                 "deepseek-coder, fast, gpt-4o, llama3, mistral, phi3-mini", id="unknown-model"),
+    pytest.param("llama3", 7, "field 'node' must be a node name or 'role:ROLE', not 7",
+                 id="not-a-string"),
+])
+def test_a_pin_that_cannot_be_honoured_is_a_400_naming_the_nodes(
+        homelab: ModuleType, model: str, node: Any, message: str) -> None:
+    assert refusal(homelab, request(model, node=node)) == (400, message)
+
+
+def failure(module: ModuleType, data: dict[str, Any], exc: Exception) -> Any:
+    handler = module.proxy_handler_instance
+    return asyncio.run(handler.async_post_call_failure_hook(data, exc, None))
+
+
+def test_a_strict_pin_failure_names_the_node_and_the_cause(homelab: ModuleType) -> None:
+    import litellm
+
+    data = pre_call(homelab, request("chat", node="role:cpu"))
+    cause = litellm.APIConnectionError(message="Cannot connect to host mini:11434",
+                                       llm_provider="ollama_chat", model="llama3:8b")
+    answer = failure(homelab, data, cause)
+    assert answer.status_code == 503
+    assert answer.detail.startswith(
+        "the nodes with role 'cpu' (mini) failed to serve 'llama3' and node_pinning is "
+        "strict, so the request was "
+        "not sent to another node: litellm.APIConnectionError: ")
+    assert "Cannot connect to host mini:11434" in answer.detail
+
+
+def test_other_failures_keep_the_proxys_own_error(homelab: ModuleType, roles: ModuleType) -> None:
+    boom = RuntimeError("boom")
+    assert failure(homelab, request("llama3"), boom) is None  # not pinned
+    assert failure(roles, pre_call(roles, request("mistral", node="rig-1")), boom) is None
+
+
+def test_routing_groups_are_hidden_from_the_model_list(homelab: ModuleType) -> None:
+    handler = homelab.proxy_handler_instance
+    names = ["chat", "llama3", "llama3@ai-max", "llama3@mini", "gpt-4o", "mistral@ai-max"]
+    listed = asyncio.run(handler.async_filter_listed_models(None, names))
+    assert listed == ["chat", "llama3", "gpt-4o"]
+
+
+def test_the_table_is_read_once_at_import(homelab: ModuleType) -> None:
+    table = homelab.proxy_handler_instance.table
+    assert table.pinning == "strict" and table.aliases["chat"] == "llama3"
+
+
+def test_a_missing_routing_table_stops_the_proxy_at_start(tmp_path: Path) -> None:
+    files = target.render(compile_mesh("homelab"))
+    del files["litellm/routes.json"]
+    with pytest.raises(FileNotFoundError, match=r"routes\.json is missing"):
+        load_callback(tmp_path, files)
+
+
+def test_a_routing_table_of_another_format_is_refused(tmp_path: Path) -> None:
+    files = target.render(compile_mesh("homelab"))
+    table = json.loads(files["litellm/routes.json"])
+    files["litellm/routes.json"] = json.dumps({**table, "format": "jarvis-routes/2"})
+    with pytest.raises(ValueError, match=r"routes\.json has format 'jarvis-routes/2'"):
+        load_callback(tmp_path, files)
+
+
+def test_the_hook_adds_well_under_a_millisecond(homelab: ModuleType) -> None:
+    handler = homelab.proxy_handler_instance
+    count = 20_000
+
+    async def run() -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            await handler.async_pre_call_hook(None, None, request("chat", node="mini"),
+                                              "acompletion")
+        return (time.perf_counter() - start) / count
+
+    per_call = asyncio.run(run())
+    assert per_call < 50e-6, f"{per_call * 1e6:.1f} µs per request"

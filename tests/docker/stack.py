@@ -1,0 +1,236 @@
+"""Real-engine harness: a rendered compose stack brought up in Docker against fake runtimes.
+
+The stack runs exactly as rendered (its own bridge network, the published gateway port,
+Redis and nginx found by service name). The example is first rewritten so that every node's
+address is the name of a fake-runtime container in the same compose project (the fakes are
+tests/fakes/fake_runtime.py, run by the local Debian image), and every hosted provider points
+at a fake too. The test talks to the published port on 127.0.0.1; the gateway talks only to
+the test's own containers. Nothing leaves the machine.
+
+    copy = container_copy(EXAMPLES / "homelab", tmp / "mesh")
+    out = build(copy.path, tmp / "out", copy.env)
+    with ComposeProject.up(out, "compose/gateway/compose.yaml", copy) as project:
+        project.wait_healthy()
+        ...
+    # afterwards: project.leftovers() is empty
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import docker
+import yaml
+
+from jarvis_config import pipeline
+from jarvis_config.load import YAML_SUFFIXES
+from jarvis_config.model import Mesh
+from tests.docker.images import BASE_IMAGE
+from tests.e2e.harness import free_ports
+
+FAKES_DIR = Path(__file__).resolve().parents[1] / "fakes"
+PROVIDER_PORT = 9000
+PROJECT_LABEL = "com.docker.compose.project"
+HEALTH_TIMEOUT = 240.0
+
+
+def fake_host(name: str) -> str:
+    return f"fake-{name}"
+
+
+@dataclass
+class ContainerCopy:
+    """An example rewritten so its nodes and providers are fake containers of the project."""
+
+    path: Path
+    mesh: Mesh
+    env: dict[str, str]
+
+    @property
+    def master_key(self) -> str:
+        ref = self.mesh.gateway.master_key
+        return self.env[ref.var] if ref else ""
+
+    @property
+    def port(self) -> int:
+        return self.mesh.gateway.port
+
+
+def container_copy(example: Path, dest: Path, *, database: bool = False) -> ContainerCopy:
+    """Copy `example` to `dest`; nodes become `fake-<node>` hosts, providers `fake-<name>`,
+    the gateway gets free ports on this machine (its replicas use the ones after it)."""
+    if example.is_dir():
+        shutil.copytree(example, dest)
+    else:
+        dest.mkdir(parents=True)
+        shutil.copy(example, dest / example.name)
+    for file in sorted(p for p in dest.rglob("*") if p.suffix in YAML_SUFFIXES):
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            _rewrite(data, database)
+            file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    mesh = _compile(dest, {})
+    env = {var: f"sk-fake-{var.lower()}" for var in mesh.env_vars}
+    if mesh.gateway.master_key is not None:
+        env[mesh.gateway.master_key.var] = "sk-master-" + secrets.token_hex(8)
+    return ContainerCopy(dest, _compile(dest, env), env)
+
+
+def _rewrite(data: dict[str, Any], database: bool) -> None:
+    for name, node in (data.get("nodes") or {}).items():
+        node["address"] = fake_host(name)
+    for name, provider in (data.get("providers") or {}).items():
+        if provider.get("kind") != "openai":
+            provider["kind"] = "openai-compatible"
+        provider.pop("api_version", None)
+        provider["api_base"] = f"http://{fake_host(name)}:{PROVIDER_PORT}/v1"
+    gateway = data.get("gateway")
+    if isinstance(gateway, dict):
+        replicas = int(gateway.get("replicas", 1))
+        gateway["port"] = free_ports(replicas + 1)
+        gateway["database"] = database
+
+
+def _compile(path: Path, env: dict[str, str]) -> Mesh:
+    compiled = pipeline.compile_config(path, environ=env)
+    if compiled.mesh is None:
+        raise ValueError(f"{path} does not compile: {compiled.problems}")
+    return compiled.mesh
+
+
+def fake_services(mesh: Mesh) -> dict[str, Any]:
+    """Compose services for the fakes: one container per node or provider, one fake process
+    per runtime port it serves, each answering "hello from <node>"."""
+    ports: dict[str, dict[int, str]] = {}
+    for deployment in mesh.deployments:
+        split = urlsplit(deployment.api_base or "")
+        name = deployment.node or str(deployment.provider)
+        flavor = "ollama" if deployment.runtime == "ollama" else "openai"
+        if split.port is not None:
+            ports.setdefault(name, {})[split.port] = flavor
+    return {fake_host(name): _fake_service(name, served) for name, served in sorted(ports.items())}
+
+
+def _fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
+    runs = [
+        "python3 /fakes/fake_runtime.py --host 0.0.0.0 "
+        + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor]) + " &"
+        for port, flavor in sorted(ports.items())
+    ]
+    probe = "; ".join(f"socket.create_connection(('127.0.0.1', {port}), 2)"
+                      for port in sorted(ports))
+    return {
+        "image": BASE_IMAGE,
+        "command": ["sh", "-c", " ".join(runs) + " wait"],
+        "volumes": [f"{FAKES_DIR}:/fakes:ro"],
+        "healthcheck": {"test": ["CMD", "python3", "-c", f"import socket; {probe}"],
+                        "interval": "1s", "timeout": "3s", "retries": 30},
+    }
+
+
+def write_env(out: Path, env: dict[str, str]) -> Path:
+    """OUT/.env from OUT/.env.example: the mesh's fake secrets, fresh passwords for the rest."""
+    lines = []
+    for line in (out / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#") and line.endswith("="):
+            name = line[:-1]
+            lines.append(f"{name}={env.get(name) or secrets.token_hex(12)}")
+    path = out / ".env"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_env(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
+             if "=" in line and not line.startswith("#"))
+    return {name: value for name, value in pairs}
+
+
+class ComposeProject:
+    """One `docker-compose` project: the rendered file plus the fakes' override."""
+
+    def __init__(self, out: Path, compose_file: str, fakes: dict[str, Any]) -> None:
+        self.out = out
+        self.name = "jarvistest" + secrets.token_hex(4)
+        self.client = docker.from_env()
+        override = out / Path(compose_file).parent / "test-fakes.yaml"
+        override.write_text(yaml.safe_dump({"services": fakes}, sort_keys=True))
+        self.files = [compose_file, str(override.relative_to(out))]
+
+    @classmethod
+    @contextlib.contextmanager
+    def up(cls, out: Path, compose_file: str, fakes: dict[str, Any]) -> Iterator[ComposeProject]:
+        project = cls(out, compose_file, fakes)
+        try:
+            project.compose("up", "-d")
+            yield project
+        finally:
+            project.down()
+
+    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+        files = [arg for file in self.files for arg in ("-f", file)]
+        # Variables in the caller's environment would win over the env file: pass the file's.
+        env = {**os.environ, **read_env(self.out / ".env")}
+        result = subprocess.run(
+            ["docker-compose", "--no-ansi", "-p", self.name, "--env-file", ".env", *files, *args],
+            cwd=self.out, env=env, capture_output=True, text=True, check=False, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"docker-compose {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def containers(self) -> list[Any]:
+        return list(self.client.containers.list(
+            all=True, filters={"label": f"{PROJECT_LABEL}={self.name}"}))
+
+    def container(self, service: str) -> Any:
+        found = [c for c in self.containers()
+                 if c.labels.get("com.docker.compose.service") == service]
+        assert len(found) == 1, f"expected one container for {service}, found {len(found)}"
+        return found[0]
+
+    def wait_healthy(self, timeout: float = HEALTH_TIMEOUT) -> dict[str, str]:
+        """Wait until every container with a healthcheck reports healthy; returns the states."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {c.labels["com.docker.compose.service"]: _health(c) for c in self.containers()}
+            if states and all(state in ("healthy", "none") for state in states.values()):
+                return states
+            if time.monotonic() > deadline or "exited" in states.values():
+                raise AssertionError(f"stack not healthy: {states}\n{self.logs()}")
+            time.sleep(1)
+
+    def logs(self, tail: int = 30) -> str:
+        return "\n".join(
+            f"--- {c.name}\n{c.logs(tail=tail).decode(errors='replace')}"
+            for c in self.containers())
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10")
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, networks and volumes of this project that still exist."""
+        label = {"label": f"{PROJECT_LABEL}={self.name}"}
+        return {
+            "containers": [c.name for c in self.client.containers.list(all=True, filters=label)],
+            "networks": [n.name for n in self.client.networks.list(filters=label)],
+            "volumes": [v.name for v in self.client.volumes.list(filters=label)],
+        }
+
+
+def _health(container: Any) -> str:
+    container.reload()
+    state = container.attrs["State"]
+    if state["Status"] == "exited":
+        return "exited"
+    return str(state.get("Health", {}).get("Status", "none"))

@@ -1,0 +1,393 @@
+"""A fake model runtime for end-to-end tests: answers like Ollama or an OpenAI-compatible server.
+
+Only model runtimes are faked in this project's tests; the gateway is the real LiteLLM proxy.
+Standard library only, so it runs anywhere Python does (a test process, a container):
+
+    python tests/fakes/fake_runtime.py --name ai-max --port 11434 --flavor ollama
+    python tests/fakes/fake_runtime.py --name openai --port 9000 --flavor openai
+
+or, from a test:
+
+    with FakeRuntime("ai-max", flavor="ollama") as runtime:
+        ...  # runtime.port, runtime.url, runtime.requests()
+
+Every answer says which node produced it ("hello from ai-max"), so a test can tell where a
+request went. The Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as
+Ollama does), /api/tags, /api/show and /api/version; the OpenAI flavor serves
+/v1/chat/completions and /v1/completions (real SSE chunks ending with `data: [DONE]`),
+/v1/embeddings and /v1/models. Each request body received is recorded and served back at
+`GET /_requests` (`DELETE /_requests` clears them), so a test can assert that no `node` field
+ever reached a runtime. A prompt longer than `context_chars` characters is refused with the
+context-length error a vLLM server gives, which LiteLLM maps to a context-window error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FLAVORS = ("ollama", "openai")
+CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
+
+
+def answer_text(name: str) -> str:
+    return f"hello from {name}"
+
+
+class FakeRuntime:
+    """One fake runtime on 127.0.0.1, served from a background thread."""
+
+    def __init__(self, name: str, *, flavor: str = "ollama", port: int = 0,
+                 host: str = "127.0.0.1", context_chars: int | None = None) -> None:
+        if flavor not in FLAVORS:
+            raise ValueError(f"unknown flavor {flavor!r}; choose one of {', '.join(FLAVORS)}")
+        self.name = name
+        self.flavor = flavor
+        self.context_chars = context_chars
+        self._received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._server = _Server((host, port), _Handler, self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeRuntime:
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name=f"fake-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering, close the port and every open connection: the node is down, and a
+        client's kept-alive connection fails as a new one is refused."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def record(self, method: str, path: str, body: Any, authorization: str | None) -> None:
+        with self._lock:
+            self._received.append({"method": method, "path": path, "body": body,
+                                   "authorization": authorization})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request received so far: {"method", "path", "body", "authorization"}."""
+        with self._lock:
+            return list(self._received)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._received.clear()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 runtime: FakeRuntime) -> None:
+        self.runtime = runtime
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        with self._connections_lock:
+            self._connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client hung up, or stop() closed the connection: normal for a runtime
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real runtimes do
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests read /_requests instead
+
+    @property
+    def runtime(self) -> FakeRuntime:
+        return self.server.runtime
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/_requests":
+            self._json(200, self.runtime.requests())
+            return
+        self.runtime.record("GET", path, None, self.headers.get("Authorization"))
+        route = GET_ROUTES[self.runtime.flavor].get(path)
+        if route is None:
+            self._json(404, {"error": f"no route GET {path}"})
+            return
+        self._json(200, route(self.runtime))
+
+    def do_DELETE(self) -> None:
+        if self.path == "/_requests":
+            self.runtime.clear()
+            self._json(200, {"cleared": True})
+        else:
+            self._json(404, {"error": f"no route DELETE {self.path}"})
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            self._json(400, {"error": "request body is not JSON"})
+            return
+        self.runtime.record("POST", path, body, self.headers.get("Authorization"))
+        route = POST_ROUTES[self.runtime.flavor].get(path)
+        if route is None:
+            self._json(404, {"error": f"no route POST {path}"})
+            return
+        route(self, body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, content_type: str, pieces: Iterator[bytes]) -> None:
+        """HTTP/1.1 chunked transfer, one chunk per piece, as a streaming runtime sends."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        for piece in pieces:
+            self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def too_long(self, body: dict[str, Any]) -> bool:
+        limit = self.runtime.context_chars
+        prompt = body.get("messages", body.get("prompt"))
+        return limit is not None and len(json.dumps(prompt)) > limit
+
+
+def _words(text: str) -> list[str]:
+    """Split an answer into CHUNK_WORDS pieces that join back to the text."""
+    words = text.split(" ")
+    size = max(1, -(-len(words) // CHUNK_WORDS))
+    groups = [" ".join(words[i:i + size]) for i in range(0, len(words), size)]
+    return [g if i == 0 else " " + g for i, g in enumerate(groups)]
+
+
+# --- Ollama flavor -----------------------------------------------------------------------------
+
+def _ollama_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+
+
+def _ollama_final(model: str, key: str, content: str) -> dict[str, Any]:
+    final: dict[str, Any] = {
+        "model": model, "created_at": _ollama_now(), "done": True, "done_reason": "stop",
+        "total_duration": 1_000_000, "load_duration": 1000, "prompt_eval_count": 5,
+        "prompt_eval_duration": 1000, "eval_count": 4, "eval_duration": 1000,
+    }
+    final[key] = {"role": "assistant", "content": content} if key == "message" else content
+    return final
+
+
+def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
+    model = str(body.get("model", ""))
+    if handler.too_long(body):
+        handler._json(400, {"error": "input length exceeds the maximum context length"})
+        return
+    text = answer_text(handler.runtime.name)
+    if body.get("stream", True) is False:  # Ollama streams unless told not to
+        handler._json(200, _ollama_final(model, key, text))
+        return
+
+    def lines() -> Iterator[bytes]:
+        for piece in _words(text):
+            part = {"role": "assistant", "content": piece} if key == "message" else piece
+            chunk = {"model": model, "created_at": _ollama_now(), key: part, "done": False}
+            yield json.dumps(chunk).encode() + b"\n"
+        yield json.dumps(_ollama_final(model, key, "")).encode() + b"\n"
+
+    handler._stream("application/x-ndjson", lines())
+
+
+def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
+    seen = {str(r["body"].get("model")) for r in runtime.requests()
+            if isinstance(r["body"], dict) and r["body"].get("model")}
+    return {"models": [{"name": m, "model": m, "size": 1, "details": {"family": "fake"}}
+                       for m in sorted(seen)]}
+
+
+def _ollama_show(handler: _Handler, body: dict[str, Any]) -> None:
+    handler._json(200, {
+        "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
+        "details": {"family": "fake", "parameter_size": "1B", "quantization_level": "Q4_0"},
+        "model_info": {"general.architecture": "fake", "fake.context_length": 8192},
+        "capabilities": ["completion"],
+    })
+
+
+# --- OpenAI flavor -----------------------------------------------------------------------------
+
+def _openai_chat(handler: _Handler, body: dict[str, Any]) -> None:
+    _openai_answer(handler, body, chat=True)
+
+
+def _openai_completion(handler: _Handler, body: dict[str, Any]) -> None:
+    _openai_answer(handler, body, chat=False)
+
+
+def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> None:
+    model = str(body.get("model", ""))
+    if handler.too_long(body):
+        handler._json(400, {"object": "error", "type": "BadRequestError", "code": 400,
+                            "message": "This model's maximum context length is "
+                                       f"{handler.runtime.context_chars} tokens. However, you "
+                                       "requested more tokens in the messages."})
+        return
+    text = answer_text(handler.runtime.name)
+    ident = f"chatcmpl-fake-{handler.runtime.name}"
+    if not body.get("stream"):
+        handler._json(200, _openai_full(ident, model, text, chat=chat))
+        return
+
+    def events() -> Iterator[bytes]:
+        for index, piece in enumerate(_words(text)):
+            yield _sse(_openai_chunk(ident, model, piece, first=index == 0, chat=chat))
+        yield _sse(_openai_chunk(ident, model, None, first=False, chat=chat))
+        yield b"data: [DONE]\n\n"
+
+    handler._stream("text/event-stream", events())
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _openai_full(ident: str, model: str, text: str, *, chat: bool) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
+    if chat:
+        choice["message"] = {"role": "assistant", "content": text}
+    else:
+        choice["text"] = text
+    return {
+        "id": ident, "object": "chat.completion" if chat else "text_completion",
+        "created": int(time.time()), "model": model, "choices": [choice],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
+    }
+
+
+def _openai_chunk(ident: str, model: str, piece: str | None, *, first: bool,
+                  chat: bool) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "logprobs": None,
+                              "finish_reason": None if piece is not None else "stop"}
+    if chat:
+        delta: dict[str, Any] = {"role": "assistant"} if first else {}
+        if piece is not None:
+            delta["content"] = piece
+        choice["delta"] = delta
+    else:
+        choice["text"] = piece or ""
+    return {"id": ident, "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()), "model": model, "choices": [choice]}
+
+
+def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
+    inputs = body.get("input")
+    count = len(inputs) if isinstance(inputs, list) else 1
+    handler._json(200, {
+        "object": "list", "model": str(body.get("model", "")),
+        "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                 for i in range(count)],
+        "usage": {"prompt_tokens": count, "total_tokens": count},
+    })
+
+
+def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": f"{runtime.name}-model", "object": "model",
+                                        "created": 0, "owned_by": runtime.name}]}
+
+
+GET_ROUTES: dict[str, dict[str, Any]] = {
+    "ollama": {"/api/tags": _ollama_tags, "/api/version": lambda _: {"version": "0.0.0-fake"},
+               "/": lambda _: "Ollama is running"},
+    "openai": {"/v1/models": _openai_models, "/health": lambda _: {"status": "ok"}},
+}
+POST_ROUTES: dict[str, dict[str, Any]] = {
+    "ollama": {
+        "/api/chat": lambda h, b: _ollama_answer(h, b, "message"),
+        "/api/generate": lambda h, b: _ollama_answer(h, b, "response"),
+        "/api/show": _ollama_show,
+    },
+    "openai": {
+        "/v1/chat/completions": _openai_chat,
+        "/v1/completions": _openai_completion,
+        "/v1/embeddings": _openai_embeddings,
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake Ollama or OpenAI-compatible runtime.")
+    parser.add_argument("--name", required=True, help="the node name put into every answer")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--flavor", choices=FLAVORS, default="ollama")
+    parser.add_argument("--context-chars", type=int, default=None,
+                        help="refuse prompts longer than this with a context-length error")
+    args = parser.parse_args(argv)
+    runtime = FakeRuntime(args.name, flavor=args.flavor, port=args.port, host=args.host,
+                          context_chars=args.context_chars)
+    print(f"fake {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
+    try:
+        runtime._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime._server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The fake runtimes the end-to-end tests stand on: they must answer as the real ones do."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any
+
+import pytest
+
+from tests.fakes.fake_runtime import FakeRuntime
+
+
+def call(runtime: FakeRuntime, method: str, path: str,
+         body: dict[str, Any] | None = None) -> tuple[int, str, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=5)
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None,
+                           {"Authorization": "Bearer sk-seen"})
+        reply = connection.getresponse()
+        return reply.status, reply.getheader("Content-Type") or "", reply.read()
+    finally:
+        connection.close()
+
+
+def test_ollama_chat_answers_with_the_node_name_and_streams_ndjson() -> None:
+    with FakeRuntime("ai-max", flavor="ollama") as runtime:
+        status, _, body = call(runtime, "POST", "/api/chat",
+                               {"model": "llama3:8b", "stream": False, "messages": []})
+        assert status == 200
+        assert json.loads(body)["message"]["content"] == "hello from ai-max"
+        status, kind, body = call(runtime, "POST", "/api/chat", {"model": "llama3:8b"})
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        assert (status, kind) == (200, "application/x-ndjson")
+        assert "".join(line["message"]["content"] for line in lines) == "hello from ai-max"
+        assert [line["done"] for line in lines] == [False, False, False, True]
+        assert call(runtime, "GET", "/api/tags")[0] == 200
+        assert call(runtime, "POST", "/api/show", {"model": "llama3:8b"})[0] == 200
+
+
+def test_openai_chat_streams_sse_ending_with_done() -> None:
+    with FakeRuntime("rig-1", flavor="openai") as runtime:
+        status, kind, body = call(runtime, "POST", "/v1/chat/completions",
+                                  {"model": "m", "stream": True, "messages": []})
+        events = [line for line in body.decode().split("\n\n") if line]
+        assert (status, kind) == (200, "text/event-stream")
+        assert events[-1] == "data: [DONE]"
+        chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
+            "hello from rig-1"
+        status, _, body = call(runtime, "POST", "/v1/chat/completions", {"model": "m"})
+        assert json.loads(body)["choices"][0]["message"]["content"] == "hello from rig-1"
+        assert json.loads(call(runtime, "GET", "/v1/models")[2])["object"] == "list"
+
+
+def test_requests_are_recorded_with_body_and_authorization() -> None:
+    with FakeRuntime("mini", flavor="openai") as runtime:
+        call(runtime, "POST", "/v1/chat/completions", {"model": "m", "node": "mini"})
+        recorded = json.loads(call(runtime, "GET", "/_requests")[2])
+        assert recorded == [{"method": "POST", "path": "/v1/chat/completions",
+                             "body": {"model": "m", "node": "mini"},
+                             "authorization": "Bearer sk-seen"}]
+        call(runtime, "DELETE", "/_requests")
+        assert runtime.requests() == []
+
+
+def test_a_long_prompt_gets_the_context_length_error() -> None:
+    with FakeRuntime("mini", flavor="openai", context_chars=50) as runtime:
+        status, _, body = call(runtime, "POST", "/v1/chat/completions",
+                               {"model": "m", "messages": [{"content": "x" * 100}]})
+        assert status == 400 and "maximum context length" in json.loads(body)["message"]
+
+
+def test_a_stopped_runtime_refuses_new_and_kept_alive_connections() -> None:
+    runtime = FakeRuntime("gone", flavor="openai").start()
+    connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=5)
+    connection.request("GET", "/v1/models")
+    assert connection.getresponse().read()
+    runtime.stop()
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        connection.request("GET", "/v1/models")
+        connection.getresponse().read()
+    connection.close()
+    with pytest.raises(ConnectionRefusedError):
+        call(runtime, "GET", "/v1/models")

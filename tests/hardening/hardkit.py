@@ -1,0 +1,75 @@
+"""Helpers shared by the hardening tests: trees on disk, problem lines, the CLI as a process,
+and mounts that make an output location fail."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HOMELAB = ROOT / "examples" / "homelab" / "jarvis.yaml"
+PROBLEM = re.compile(
+    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)"
+    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+) \(at \$(?P<path>.*)\)$"
+)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder` (relative posix path -> bytes), hidden files included."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def problem_lines(text: str) -> list[re.Match[str]]:
+    return [m for m in map(PROBLEM.match, text.splitlines()) if m]
+
+
+def assert_no_traceback(result: Any) -> None:
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "internal error" not in output, output
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The CLI as a separate process, importing this checkout."""
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "jarvis_config", *map(str, args)],
+                          env=environ, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def mount_refusal() -> str | None:
+    """None when this process may mount a tmpfs, else why not (the skip reason)."""
+    if sys.platform != "linux":
+        return "tmpfs mounts need Linux"
+    if os.geteuid() != 0:
+        return "mounting a tmpfs needs root (CAP_SYS_ADMIN); run the suite as root to test it"
+    return None
+
+
+def remount_readonly(point: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True, capture_output=True)
+
+
+SECTIONS = {"version", "gateway", "nodes", "providers", "models", "aliases", "routing"}
+
+
+def mesh_examples() -> list[Path]:
+    """Every example mesh under examples/: a YAML file, or a folder whose YAML files all hold
+    mesh sections (so CI recipes and other YAML that sits there are left out)."""
+    found = []
+    for entry in sorted((ROOT / "examples").iterdir()):
+        files = ([entry] if entry.suffix in (".yaml", ".yml") else
+                 sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
+                 if entry.is_dir() else [])
+        docs = [yaml.safe_load(p.read_text("utf-8")) for p in files]
+        if docs and all(isinstance(d, dict) and set(d) <= SECTIONS for d in docs) and \
+                any("version" in d for d in docs):
+            found.append(entry)
+    return found

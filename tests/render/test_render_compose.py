@@ -1,0 +1,295 @@
+"""The `compose` target: the gateway, node and swarm stacks and .env.example, for every example.
+
+Each rendered stack must pass Debian's `docker-compose config -q` and the compose-spec JSON
+Schema, match the reviewed golden files (regenerate with `pytest --update-golden`, then read
+the diff), publish what the gateway's config expects and nothing else, and keep every secret
+a `${VAR}` reference listed in .env.example. The database mode is checked here by structure
+only: LiteLLM needs Prisma engine binaries for it that cannot be fetched on these machines.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from jarvis_config import pipeline
+from jarvis_config.model import Mesh, build_mesh, gpu_memory_share, serving_ports
+from jarvis_config.render import compose, litellm
+from jarvis_config.render.envfile import required
+from jarvis_config.write import write_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
+COMPOSE_HINT = "Debian's docker-compose is not installed (apt-get install docker-compose)"
+
+
+def mesh_examples() -> list[Path]:
+    """Example meshes: folders under examples/ whose YAML declares `version` (not CI recipes)."""
+    found = []
+    for folder in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
+        texts = [p.read_text("utf-8") for p in folder.rglob("*.y*ml")]
+        if any(line.startswith("version:") for text in texts for line in text.splitlines()):
+            found.append(folder)
+    return found
+
+
+EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
+
+
+def compile_mesh(path: Path) -> Mesh:
+    compiled = pipeline.compile_config(path, environ=ENV)
+    assert compiled.mesh is not None, compiled.problems
+    return compiled.mesh
+
+
+def stack_files(files: dict[str, str]) -> list[str]:
+    return sorted(name for name in files if name.endswith((".yaml", ".yml"))
+                  and name.startswith("compose/"))
+
+
+def services(text: str) -> dict[str, dict[str, Any]]:
+    loaded: dict[str, dict[str, Any]] = yaml.safe_load(text)["services"]
+    return loaded
+
+
+@pytest.fixture(scope="module", params=EXAMPLES)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[Path, Mesh, Path]]:
+    """(example, mesh, OUT) with every target written and an env file made from the example."""
+    example: Path = request.param
+    mesh = compile_mesh(example)
+    out = tmp_path_factory.mktemp(example.name) / "out"
+    write_tree(out, pipeline.render(mesh))
+    names = [line[:-1] for line in (out / ".env.example").read_text().splitlines()
+             if line.endswith("=") and not line.startswith("#")]
+    (out / ".env").write_text("".join(
+        f"{name}={'/srv/models' if name.endswith('_DIR') else 'value'}\n" for name in names))
+    yield example, mesh, out
+
+
+def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if shutil.which("docker-compose") is None:
+        pytest.skip(COMPOSE_HINT)
+    return subprocess.run(["docker-compose", *args], cwd=out, capture_output=True, text=True,
+                          check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
+    files = compose.render(compile_mesh(example))
+    for relative, text in files.items():
+        golden = GOLDEN / example.name / relative
+        if update_golden:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(text, encoding="utf-8")
+        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
+        assert text == golden.read_text(encoding="utf-8"), (
+            f"{relative} differs from {golden}; if the change is intended, run "
+            "pytest --update-golden and review the diff")
+    kept = {p.relative_to(GOLDEN / example.name).as_posix()
+            for p in (GOLDEN / example.name / "compose").rglob("*") if p.is_file()}
+    assert kept == {name for name in files if name.startswith("compose/")}, "stale golden files"
+
+
+def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:
+    _, _, out = built
+    for name in stack_files(written(out)):
+        result = docker_compose(out, "--env-file", ".env", "-f", name, "config", "-q")
+        assert result.returncode == 0, f"{name}:\n{result.stderr}"
+
+
+def test_every_stack_matches_the_compose_spec_schema(built: tuple[Path, Mesh, Path]) -> None:
+    _, _, out = built
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    command = str(checker) if checker.exists() else shutil.which("check-jsonschema")
+    assert command, "check-jsonschema is part of the test extra"
+    names = stack_files(written(out))
+    result = subprocess.run([command, "--builtin-schema", "vendor.compose-spec", *names],
+                            cwd=out, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_stack_without_its_secrets_refuses_to_start(built: tuple[Path, Mesh, Path]) -> None:
+    _, mesh, out = built
+    if mesh.gateway.master_key is None:
+        pytest.skip("this example has no master key")
+    var = mesh.gateway.master_key.var
+    (out / "empty.env").write_text("")
+    result = docker_compose(out, "--env-file", "empty.env", "-f", "compose/gateway/compose.yaml",
+                            "config", "-q")
+    assert result.returncode != 0
+    assert f"set {var} in the env file, see .env.example" in result.stderr
+
+
+def written(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): "" for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
+    mesh = compile_mesh(example)
+    files = compose.render(mesh)
+    listed = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=$", files[".env.example"], re.MULTILINE))
+    for name in stack_files(files):
+        for service in services(files[name]).values():
+            image = service["image"]
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+        referenced = set(REFERENCE.findall(files[name]))
+        assert referenced <= listed, f"{name} reads variables .env.example lacks"
+    proxies = [s for name, s in services(files["compose/gateway/compose.yaml"]).items()
+               if name.startswith("litellm")]
+    for var in mesh.env_vars:
+        assert var in listed
+        assert all(proxy["environment"][var] == required(var) for proxy in proxies), var
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_node_stacks_publish_exactly_the_ports_the_gateway_calls(example: Path) -> None:
+    mesh = compile_mesh(example)
+    files = compose.render(mesh)
+    for node in mesh.nodes:
+        expected = {urlsplit(d.api_base or "").port for d in mesh.deployments
+                    if d.node == node.name and d.runtime in compose.LOCAL_RUNTIMES}
+        name = f"compose/nodes/{node.name}/compose.yaml"
+        if name not in files:
+            assert not expected, f"{node.name} serves {expected} but has no stack"
+            continue
+        published = {int(port.split(":")[0]) for service in services(files[name]).values()
+                     for port in service.get("ports", [])}
+        assert published == expected, node.name
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_gateway_stack_matches_the_litellm_config(example: Path) -> None:
+    """Redis and Postgres appear exactly when the proxy's config reads them, with the
+    environment variables it reads them from."""
+    mesh = compile_mesh(example)
+    gateway = services(compose.render(mesh)["compose/gateway/compose.yaml"])
+    config = yaml.safe_load(litellm.render(mesh)["litellm/config.yaml"])
+    proxies = {name: s for name, s in gateway.items() if name.startswith("litellm")}
+    assert len(proxies) == mesh.gateway.replicas
+    needed = {v.removeprefix("os.environ/") for v in _values(config)
+              if isinstance(v, str) and v.startswith("os.environ/")}
+    for proxy in proxies.values():
+        assert needed <= set(proxy["environment"]), needed - set(proxy["environment"])
+        assert proxy["volumes"] == ["../../litellm:/etc/litellm:ro"]
+        assert proxy["healthcheck"]["test"][-1].endswith("/health/liveliness', timeout=4)")
+    assert ("redis" in gateway) == (mesh.gateway.replicas > 1)
+    assert ("postgres" in gateway) == mesh.gateway.database
+
+
+def _values(data: Any) -> Iterator[Any]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _values(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _values(value)
+    else:
+        yield data
+
+
+def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
+    mesh = compile_mesh(ROOT / "examples" / "ha-gateway")
+    assert mesh.gateway.database and mesh.gateway.replicas == 2
+    stack = yaml.safe_load(compose.render(mesh)["compose/gateway/compose.yaml"])
+    postgres = stack["services"]["postgres"]
+    assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+    assert postgres["healthcheck"]["test"] == ["CMD-SHELL", "pg_isready -U litellm -d litellm"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "postgres-data" in stack["volumes"]
+    for name in ("litellm-1", "litellm-2"):
+        proxy = stack["services"][name]
+        assert proxy["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert proxy["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert proxy["environment"]["DATABASE_URL"].startswith(
+            "postgresql://litellm:${POSTGRES_PASSWORD:?")
+        assert proxy["environment"]["DATABASE_URL"].endswith("}@postgres:5432/litellm")
+    front = stack["services"]["gateway"]
+    assert front["ports"] == [f"{mesh.gateway.port}:{mesh.gateway.port}"]
+    assert set(front["depends_on"]) == {"litellm-1", "litellm-2"}
+
+
+def test_the_swarm_stack_pins_node_services_and_replicates_the_gateway() -> None:
+    mesh = compile_mesh(ROOT / "examples" / "homelab")
+    files = compose.render(mesh)
+    stack = yaml.safe_load(files["compose/swarm/stack.yaml"])
+    gateway = stack["services"]["gateway"]
+    assert gateway["deploy"]["replicas"] == mesh.gateway.replicas
+    assert gateway["deploy"]["placement"]["constraints"] == ["node.labels.jarvis.gateway == true"]
+    # Every file the litellm target writes reaches the proxy as a swarm config.
+    written = {name.removeprefix("litellm/") for name in litellm.render(mesh)}
+    assert {c["target"].removeprefix("/etc/litellm/") for c in gateway["configs"]} == written
+    assert {c["file"].removeprefix("../../litellm/") for c in stack["configs"].values()} == written
+    ollama = stack["services"]["ai-max-ollama"]
+    assert ollama["deploy"]["placement"]["constraints"] == [
+        "node.labels.jarvis.node == ai-max", "node.labels.jarvis.role.gpu == true"]
+    assert ollama["ports"] == [{"target": 11434, "published": 11434, "protocol": "tcp",
+                                "mode": "host"}]
+    assert ollama["deploy"]["resources"]["reservations"]["generic_resources"] == [
+        {"discrete_resource_spec": {"kind": "NVIDIA-GPU", "value": 1}}]
+    pull = stack["services"]["ai-max-pull-llama3"]
+    assert pull["environment"]["OLLAMA_HOST"] == "http://ai-max-ollama:11434"
+    assert pull["deploy"]["restart_policy"]["condition"] == "on-failure"
+
+
+GPU_NODE = {"address": "10.0.0.5", "roles": ["gpu"], "memory_gb": 48,
+            "runtimes": {"vllm": {"port": 8000}, "ollama": {}}}
+
+
+def two_vllm_models() -> Mesh:
+    return build_mesh({
+        "version": 1,
+        "nodes": {"big": GPU_NODE},
+        "models": {
+            "b-coder": {"runtime": "vllm", "source": "org/coder", "memory_gb": 16,
+                        "placement": {"nodes": ["big"]}},
+            "a-chat": {"runtime": "vllm", "source": "org/chat", "memory_gb": 24,
+                       "context_window": 8192, "placement": {"nodes": ["big"]}},
+            "llama3": {"runtime": "ollama", "source": "llama3:8b",
+                       "placement": {"nodes": ["big"]}},
+        },
+    })
+
+
+def test_one_model_per_process_runtimes_get_consecutive_ports() -> None:
+    mesh = two_vllm_models()
+    nodes = {n.name: n for n in mesh.nodes}
+    assert serving_ports(mesh.models, nodes) == {
+        ("a-chat", "big"): 8000, ("b-coder", "big"): 8001, ("llama3", "big"): 11434}
+    assert {d.id: d.api_base for d in mesh.deployments} == {
+        "a-chat@big": "http://10.0.0.5:8000/v1", "b-coder@big": "http://10.0.0.5:8001/v1",
+        "llama3@big": "http://10.0.0.5:11434"}
+
+
+def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
+    mesh = two_vllm_models()
+    node = services(compose.render(mesh)["compose/nodes/big/compose.yaml"])
+    chat, coder = node["vllm-a-chat"], node["vllm-b-coder"]
+    assert chat["command"] == [
+        "--model", "org/chat", "--served-model-name", "org/chat", "--host", "0.0.0.0",
+        "--port", "8000", "--gpu-memory-utilization", "0.5", "--max-model-len", "8192"]
+    assert coder["command"][coder["command"].index("--port") + 1] == "8001"
+    assert coder["command"][coder["command"].index("--gpu-memory-utilization") + 1] == "0.33"
+    assert (chat["ports"], coder["ports"]) == (["8000:8000"], ["8001:8001"])
+    assert chat["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
+    assert node["pull-llama3"]["command"] == ["pull", "llama3:8b"]
+
+
+def test_gpu_share_rounds_down_and_defaults_to_vllms_own() -> None:
+    mesh = two_vllm_models()
+    node = mesh.nodes[0]
+    shares = [gpu_memory_share(m, node) for m in mesh.models if m.runtime == "vllm"]
+    assert shares == [0.5, 0.33]
+    assert gpu_memory_share(mesh.models[-1], node) == 0.9  # llama3: no memory_gb given

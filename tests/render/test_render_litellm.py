@@ -1,0 +1,181 @@
+"""The `litellm` target: config.yaml, routes.json and the callback, for every example.
+
+The rendered YAML must parse back to exactly the data the renderer built, the model list and
+router settings must load into a real `litellm.Router`, and the rendered files must match the
+reviewed golden files (regenerate with `pytest --update-golden`, then read the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jarvis_config import pipeline
+from jarvis_config.model import Mesh
+from jarvis_config.render import litellm as target
+from jarvis_config.render.routes import routing_table
+
+# LiteLLM reads this at import: its bundled cost map instead of a network fetch.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
+
+
+def mesh_examples() -> list[Path]:
+    """Example meshes: folders under examples/ whose YAML declares `version` (not CI recipes)."""
+    found = []
+    for folder in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
+        texts = [p.read_text("utf-8") for p in folder.rglob("*.y*ml")]
+        if any(line.startswith("version:") for text in texts for line in text.splitlines()):
+            found.append(folder)
+    return found
+
+
+EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
+
+
+def compile_mesh(path: Path) -> Mesh:
+    compiled = pipeline.compile_config(path, environ=ENV)
+    assert compiled.mesh is not None, compiled.problems
+    return compiled.mesh
+
+
+@pytest.fixture(scope="module")
+def homelab() -> Mesh:
+    return compile_mesh(ROOT / "examples" / "homelab")
+
+
+def test_examples_are_found() -> None:
+    assert {"homelab", "roles"} <= {p.name for p in mesh_examples()}
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_config_yaml_parses_back_to_the_data(example: Path) -> None:
+    mesh = compile_mesh(example)
+    rendered = target.render(mesh)["litellm/config.yaml"]
+    assert yaml.safe_load(rendered) == target.gateway_config(mesh)
+    assert rendered.endswith("\n") and not rendered.endswith("\n\n")
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_routes_json_parses_back_to_the_table(example: Path) -> None:
+    mesh = compile_mesh(example)
+    rendered = target.render(mesh)["litellm/routes.json"]
+    assert json.loads(rendered) == routing_table(mesh)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_config_loads_into_a_litellm_router(example: Path) -> None:
+    import litellm
+
+    config = yaml.safe_load(target.render(compile_mesh(example))["litellm/config.yaml"])
+    settings = config["router_settings"]
+    # Redis settings are environment references the proxy resolves; a bare Router does not.
+    shared_state = {key: settings.pop(key) for key in list(settings) if key.startswith("redis_")}
+    assert all(value.startswith("os.environ/") for value in shared_state.values())
+    router = litellm.Router(model_list=config["model_list"], **settings)
+    ids = {d["model_info"]["id"] for d in config["model_list"]}
+    assert {d["model_info"]["id"] for d in router.get_model_list() or []} == ids
+    assert set(router.routing_groups) == {g["group_name"] for g in
+                                          settings.get("routing_groups", [])}
+    for alias in settings.get("model_group_alias", {}):
+        assert router.is_recognized_model(alias), alias
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
+    files = target.render(compile_mesh(example))
+    for relative in ("litellm/config.yaml", "litellm/routes.json"):
+        golden = GOLDEN / example.name / relative
+        if update_golden:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(files[relative], encoding="utf-8")
+        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
+        assert files[relative] == golden.read_text(encoding="utf-8"), (
+            f"{relative} differs from {golden}; if the change is intended, run "
+            "pytest --update-golden and review the diff")
+
+
+def test_the_callback_is_the_packaged_file_verbatim(homelab: Mesh) -> None:
+    source = ROOT / "jarvis_config" / "callback" / "jarvis_router.py"
+    assert target.render(homelab)["litellm/jarvis_router.py"] == source.read_text("utf-8")
+
+
+def by_id(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["model_info"]["id"]: d for d in config["model_list"]}
+
+
+def test_a_node_deployment_is_its_own_group_with_the_runtime_prefix(homelab: Mesh) -> None:
+    entry = by_id(target.gateway_config(homelab))["llama3@ai-max"]
+    assert entry == {
+        "model_name": "llama3@ai-max",
+        "litellm_params": {
+            "model": "ollama_chat/llama3:8b", "api_base": "http://ai-max.lan:11434",
+            "temperature": 0.7, "rpm": 600, "max_parallel_requests": 8,
+            "tags": ["node:ai-max", "role:gpu"],
+        },
+        "model_info": {
+            "id": "llama3@ai-max", "mode": "chat", "jarvis_model": "llama3",
+            "category": "general", "node": "ai-max", "runtime": "ollama",
+            "context_window": 8192, "max_input_tokens": 8192,
+        },
+    }
+
+
+@pytest.mark.parametrize(("deployment", "prefix", "api_base"), [
+    pytest.param("deepseek-coder@ai-max", "hosted_vllm/", "http://ai-max.lan:8000/v1", id="vllm"),
+    pytest.param("phi3-mini@laptop", "llamafile/", "http://192.168.1.42:8080/v1", id="llamacpp"),
+])
+def test_keyless_runtimes_never_get_an_openai_prefix(homelab: Mesh, deployment: str,
+                                                     prefix: str, api_base: str) -> None:
+    """`openai/` without an api_key would send the gateway's OPENAI_API_KEY to the node."""
+    params = by_id(target.gateway_config(homelab))[deployment]["litellm_params"]
+    assert params["model"].startswith(prefix)
+    assert params["api_base"] == api_base
+    assert "api_key" not in params
+
+
+def test_secrets_are_environment_references(homelab: Mesh) -> None:
+    config = target.gateway_config(homelab)
+    assert by_id(config)["gpt-4o@openai"]["litellm_params"]["api_key"] == \
+        "os.environ/OPENAI_API_KEY"
+    assert config["general_settings"] == {"master_key": "os.environ/JARVIS_MASTER_KEY"}
+    assert config["litellm_settings"] == {"callbacks": ["jarvis_router.proxy_handler_instance"]}
+
+
+def test_model_names_aliases_and_fallbacks_of_the_homelab(homelab: Mesh) -> None:
+    settings = target.gateway_config(homelab)["router_settings"]
+    groups = {g["group_name"]: g["models"] for g in settings["routing_groups"]}
+    assert groups["llama3"] == ["llama3@ai-max", "llama3@mini"]
+    assert settings["model_group_alias"] == {"chat": "llama3", "code": "deepseek-coder",
+                                             "fast": "phi3-mini"}
+    fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
+    # strict pinning: no per-node group may fall back anywhere
+    assert fallbacks == {
+        "llama3": ["llama3@ai-max", "llama3@mini", "gpt-4o"],
+        "chat": ["llama3@ai-max", "llama3@mini", "gpt-4o"],
+        "deepseek-coder": ["gpt-4o"], "code": ["gpt-4o"],
+    }
+    assert settings["context_window_fallbacks"] == [{"llama3": ["mistral"]},
+                                                    {"chat": ["mistral"]}]
+    assert settings["enable_pre_call_checks"] is True
+
+
+def test_prefer_pinning_lets_pinned_groups_fall_back() -> None:
+    settings = target.gateway_config(compile_mesh(ROOT / "examples" / "roles"))["router_settings"]
+    fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
+    assert fallbacks["mistral@rig-1"] == ["mistral@rig-2"]
+    assert fallbacks["mistral"] == ["mistral@rig-1", "mistral@rig-2"]
+    assert fallbacks["phi3-mini@role:edge"] == ["phi3-mini@edge-1", "phi3-mini@edge-2"]
+    role_group = next(g for g in settings["routing_groups"]
+                      if g["group_name"] == "mistral@role:gpu")
+    assert role_group == {"group_name": "mistral@role:gpu",
+                          "models": ["mistral@rig-1", "mistral@rig-2"],
+                          "routing_strategy": "priority",
+                          "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1}}

@@ -1,0 +1,86 @@
+"""The node routing table: routes.json's content and the `jarvis-config routes` text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jarvis_config import pipeline
+from jarvis_config.model import Mesh
+from jarvis_config.render.routes import FORMAT, format_table, routing_table
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
+
+
+def compile_mesh(name: str) -> Mesh:
+    compiled = pipeline.compile_config(ROOT / "examples" / name, environ=ENV)
+    assert compiled.mesh is not None, compiled.problems
+    return compiled.mesh
+
+
+def test_the_homelab_table() -> None:
+    table = routing_table(compile_mesh("homelab"))
+    assert table["format"] == FORMAT == "jarvis-routes/1"
+    assert (table["pinning"], table["request_field"], table["role_prefix"]) == \
+        ("strict", "node", "role:")
+    assert table["nodes"]["laptop"] == {"roles": ["cpu", "edge"]}
+    assert table["roles"] == {"cpu": ["laptop", "mini"], "edge": ["laptop"], "gpu": ["ai-max"]}
+    assert table["aliases"] == {"chat": "llama3", "code": "deepseek-coder", "fast": "phi3-mini"}
+    assert table["models"]["llama3"] == {
+        "provider": None,
+        "deployments": ["llama3@ai-max", "llama3@mini"],
+        "nodes": {"ai-max": "llama3@ai-max", "mini": "llama3@mini"},
+        "roles": {"cpu": "llama3@mini", "gpu": "llama3@ai-max"},
+        "fallbacks": ["gpt-4o"],
+        "context_window_fallbacks": ["mistral"],
+        "aliases": ["chat"],
+    }
+    assert table["models"]["gpt-4o"]["nodes"] == {}
+    assert table["models"]["gpt-4o"]["provider"] == "openai"
+
+
+def test_groups_record_every_chain_the_gateway_was_given() -> None:
+    groups = routing_table(compile_mesh("homelab"))["groups"]
+    assert groups["llama3"] == {
+        "kind": "model", "model": "llama3", "members": ["llama3@ai-max", "llama3@mini"],
+        "fallbacks": ["llama3@ai-max", "llama3@mini", "gpt-4o"],
+        "context_window_fallbacks": ["mistral"],
+    }
+    # strict: a pinned group never falls back
+    assert groups["llama3@mini"] == {"kind": "node", "model": "llama3", "node": "mini",
+                                     "members": ["llama3@mini"], "fallbacks": [],
+                                     "context_window_fallbacks": []}
+    assert groups["gpt-4o"]["kind"] == "hosted"
+
+
+def test_prefer_chains_go_to_the_other_nodes_first() -> None:
+    groups = routing_table(compile_mesh("roles"))["groups"]
+    assert groups["phi3-mini@edge-2"]["fallbacks"] == ["phi3-mini@edge-1"]
+    assert groups["mistral@role:gpu"] == {
+        "kind": "role", "model": "mistral", "role": "gpu",
+        "members": ["mistral@rig-1", "mistral@rig-2"],
+        "fallbacks": ["mistral@rig-1", "mistral@rig-2"], "context_window_fallbacks": []}
+
+
+@pytest.mark.parametrize("example", ["homelab", "roles", "providers"])
+def test_routes_command_prints_the_golden_table(example: str, cli: Any,
+                                                update_golden: bool) -> None:
+    result = cli("routes", ROOT / "examples" / example)
+    text = format_table(routing_table(compile_mesh(example))) + "\n"
+    assert result.exit_code == 0
+    assert result.stdout == text
+    golden = GOLDEN / example / "routes.txt"
+    if update_golden:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_routes_json_flag_prints_the_document(cli: Any) -> None:
+    import json
+
+    result = cli("routes", ROOT / "examples" / "homelab", "--json")
+    assert json.loads(result.stdout) == routing_table(compile_mesh("homelab"))
