@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from jarvis_config import pipeline, resources
-from jarvis_config.errors import DriftError, ValidationError
+from jarvis_config.errors import DriftError, ValidationError, WriteError
 from jarvis_config.model import Mesh
 from jarvis_config.problems import Problem, has_errors
 from jarvis_config.report import render_problems
@@ -92,9 +92,17 @@ def build(options: BuildOptions) -> int:
                              f"{options.path} -o {options.out}")
         click.echo(f"{options.out} is up to date ({len(files)} files)")
         return 0
+    _refuse_out_holding_config(options.path, options.out)
     write_tree(options.out, files, force=options.force)
     click.echo(f"wrote {len(files)} files to {options.out}")
     return 0
+
+
+def _refuse_out_holding_config(config: Path, out: Path) -> None:
+    """Replacing OUT must never delete the config it was built from (`-o .` with --force)."""
+    config, out = config.resolve(), out.resolve()
+    if config == out or out in config.parents:
+        raise WriteError(f"{out} holds the config {config}; choose an output folder outside it")
 
 
 def routes(path: Path, *, as_json: bool) -> int:

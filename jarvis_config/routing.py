@@ -13,7 +13,8 @@ The shape, chosen because it keeps working with a node down (verified on the sto
   priorities (`llama3@role:gpu`), so a role pin spreads over those nodes;
 - hosted-provider models keep their name as an ordinary model group.
 Under `node_pinning: prefer` the pinned groups fall back to the model's other nodes and then to
-the model's own fallbacks; under `strict` they have no fallbacks at all.
+the model's own fallbacks; under `strict` they have no fallbacks at all. A hop to another node's
+group is made without retries (see render.litellm.fallbacks).
 """
 
 from __future__ import annotations

@@ -8,8 +8,6 @@ written: no absolute paths, no `..`, nothing that could land outside the output 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import difflib
 import os
 import shutil
@@ -110,6 +108,8 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2; False where the system lacks it."""
+    import ctypes.util  # here, not at the top: `validate` never writes and skips the import
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False

@@ -12,6 +12,8 @@ model; the templates under templates/compose/ only lay the services out. Secrets
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -26,8 +28,8 @@ from jarvis_config.model import (
     gpu_memory_share,
     runtime_image,
 )
+from jarvis_config.render import litellm
 from jarvis_config.render.envfile import EnvVar, env_vars, required
-from jarvis_config.render.litellm import CALLBACK_MODULE
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template
 
@@ -221,7 +223,8 @@ def postgres_service() -> Service:
 
 def http_check(port: int, path: str) -> tuple[str, ...]:
     """A healthcheck with the image's own Python, which every LiteLLM and vLLM image has."""
-    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
+    url = f"http://127.0.0.1:{port}{path}"
+    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)"
     return ("CMD", "python3", "-c", probe)
 
 
@@ -361,7 +364,7 @@ def swarm_stack(mesh: Mesh) -> Stack:
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
     return Stack(services=tuple(services), volumes=tuple(sorted(volumes)),
-                 configs=litellm_configs())
+                 configs=litellm_configs(mesh))
 
 
 def swarm_gateway(mesh: Mesh) -> Service:
@@ -370,7 +373,7 @@ def swarm_gateway(mesh: Mesh) -> Service:
     return replace(proxy, ports=((port, port),), volumes=(), depends_on=(),
                    replicas=mesh.gateway.replicas, constraints=(_label(GATEWAY_LABEL),),
                    configs=tuple((name, f"{LITELLM_MOUNT}/{file}")
-                                 for name, file in _litellm_files()))
+                                 for name, file in _litellm_files(mesh)))
 
 
 def swarm_node_service(node: Node, service: Service) -> Service:
@@ -380,15 +383,21 @@ def swarm_node_service(node: Node, service: Service) -> Service:
     return replace(service, depends_on=(), constraints=constraints, port_mode="host")
 
 
-def litellm_configs() -> tuple[tuple[str, str], ...]:
-    return tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in _litellm_files())
+def litellm_configs(mesh: Mesh) -> tuple[tuple[str, str], ...]:
+    return tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in _litellm_files(mesh))
 
 
-def _litellm_files() -> tuple[tuple[str, str], ...]:
-    """(swarm config name, file) for each file the `litellm` target writes."""
-    files = ("config.yaml", "routes.json", f"{CALLBACK_MODULE}.py")
-    return tuple((f"litellm-{file.replace('.', '-').replace('_', '-')}", file)
-                 for file in sorted(files))
+def _litellm_files(mesh: Mesh) -> tuple[tuple[str, str], ...]:
+    """(swarm config name, file) for each file the `litellm` target writes. Swarm configs
+    cannot change in place, so each name carries a digest of its content: a redeploy after a
+    rebuild creates new configs and rolls the gateway over to them."""
+    rendered = litellm.render(mesh)
+    out = []
+    for path in sorted(rendered):
+        file = path.removeprefix(f"{LITELLM_DIR}/")
+        digest = hashlib.sha256(rendered[path].encode("utf-8")).hexdigest()[:12]
+        out.append((f"litellm-{re.sub(r'[^a-z0-9]+', '-', file.lower())}-{digest}", file))
+    return tuple(out)
 
 
 def _label(label: str, value: str = "true") -> str:

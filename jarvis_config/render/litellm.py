@@ -15,7 +15,7 @@ from typing import Any
 from jarvis_config.model import Deployment, Mesh
 from jarvis_config.render import routes
 from jarvis_config.render.templating import render_template
-from jarvis_config.routing import RoutingPlan, plan
+from jarvis_config.routing import Chain, RoutingPlan, plan
 
 CALLBACK_MODULE = "jarvis_router"
 CALLBACK = f"{CALLBACK_MODULE}.proxy_handler_instance"
@@ -110,9 +110,9 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
         settings["timeout"] = mesh.routing.timeout
     settings["routing_groups"] = routing_groups(routing)
     settings["model_group_alias"] = dict(routing.aliases)
-    settings["fallbacks"] = [{group: list(chain)} for group, chain in routing.fallbacks]
-    settings["context_window_fallbacks"] = [
-        {group: list(chain)} for group, chain in routing.context_window_fallbacks]
+    settings["fallbacks"] = fallbacks(routing.fallbacks, routing.hidden_groups)
+    settings["context_window_fallbacks"] = fallbacks(routing.context_window_fallbacks,
+                                                     routing.hidden_groups)
     if routing.context_window_fallbacks:
         # Check prompts against each deployment's max_input_tokens before calling it, so a
         # runtime that silently truncates (Ollama) still moves long prompts to the fallback.
@@ -120,6 +120,15 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     if mesh.gateway.replicas > 1:
         settings.update({key: f"os.environ/{var}" for key, var in REDIS_SETTINGS.items()})
     return {key: value for key, value in settings.items() if value not in ([], {})}
+
+
+def fallbacks(chains: tuple[Chain, ...], hops: tuple[str, ...]) -> list[dict[str, Any]]:
+    """router_settings fallbacks. A hop to one node's (or role's) group is made without
+    retries: the walk goes on to the next node at once instead of backing off on a dead one.
+    Fallbacks to other models keep the configured retries."""
+    return [{group: [{"model": target, "num_retries": 0} if target in hops else target
+                     for target in chain]}
+            for group, chain in chains]
 
 
 def routing_groups(routing: RoutingPlan) -> list[dict[str, Any]]:

@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-ENGINE_HINT = "the real-engine tests need dockerd running (.ci/docker-setup.sh installs and starts it)"
+ENGINE_HINT = ("the real-engine tests need dockerd running "
+               "(.ci/docker-setup.sh installs and starts it)")
+
+
+def connect() -> tuple[Any, str]:
+    """(client, "") for a running engine, or (None, why not)."""
+    import docker
+
+    # A failed connection leaves the SDK's socket to the garbage collector; collect it here,
+    # where its ResourceWarning is expected, not in some later test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            client = docker.from_env()
+            client.ping()
+            return client, ""
+        except Exception as exc:  # any failure to reach the engine means: no engine here
+            reason = f"no Docker engine reachable ({type(exc).__name__}: {exc})"
+        finally:
+            gc.collect()
+    return None, reason
 
 
 @pytest.fixture(scope="session")
-def engine() -> Any:
+def engine() -> Iterator[Any]:
     """A docker SDK client for a running engine; skips, saying why, when there is none."""
-    docker = pytest.importorskip("docker", reason="the docker SDK is not installed")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:  # any failure to reach the engine means: no engine here
-        pytest.skip(f"no Docker engine reachable ({type(exc).__name__}: {exc}); {ENGINE_HINT}")
+    pytest.importorskip("docker", reason="the docker SDK is not installed (test extra)")
+    client, reason = connect()
+    if client is None:
+        pytest.skip(f"{reason}; {ENGINE_HINT}")
     if shutil.which("docker-compose") is None:
+        client.close()
         pytest.skip("Debian's docker-compose is not installed; " + ENGINE_HINT)
-    return client
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

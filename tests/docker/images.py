@@ -178,10 +178,30 @@ def ensure_images(client: docker.DockerClient, *, version: str = DEFAULT_LITELLM
         started = time.monotonic()
         if rebuild or not is_current(client, tag, inputs):
             log(f"building {tag}")
+            previous = _image_id(client, tag)
             build()
+            _drop_if_untagged(client, previous)
         timings[tag] = round(time.monotonic() - started, 1)
         log(f"{tag}: ready ({timings[tag]} s)")
     return timings
+
+
+def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return str(client.images.get(tag).id)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _drop_if_untagged(client: docker.DockerClient, image_id: str | None) -> None:
+    """A rebuilt tag leaves its previous image behind untagged: remove it (ours alone)."""
+    if image_id is None:
+        return
+    try:
+        if not client.images.get(image_id).tags:
+            client.images.remove(image_id)
+    except docker.errors.APIError:
+        pass  # gone already, or still used by a container or a child image
 
 
 def _builder(client: docker.DockerClient, tag: str, dockerfile: str, inputs: str,

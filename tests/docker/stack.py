@@ -9,7 +9,7 @@ the test's own containers. Nothing leaves the machine.
 
     copy = container_copy(EXAMPLES / "homelab", tmp / "mesh")
     out = build(copy.path, tmp / "out", copy.env)
-    with ComposeProject.up(out, "compose/gateway/compose.yaml", copy) as project:
+    with ComposeProject.up(engine, out, "compose/gateway/compose.yaml", fakes) as project:
         project.wait_healthy()
         ...
     # afterwards: project.leftovers() is empty
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import docker
 import yaml
 
 from jarvis_config import pipeline
@@ -160,18 +159,19 @@ def read_env(path: Path) -> dict[str, str]:
 class ComposeProject:
     """One `docker-compose` project: the rendered file plus the fakes' override."""
 
-    def __init__(self, out: Path, compose_file: str, fakes: dict[str, Any]) -> None:
+    def __init__(self, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]) -> None:
         self.out = out
         self.name = "jarvistest" + secrets.token_hex(4)
-        self.client = docker.from_env()
+        self.client = client
         override = out / Path(compose_file).parent / "test-fakes.yaml"
         override.write_text(yaml.safe_dump({"services": fakes}, sort_keys=True))
         self.files = [compose_file, str(override.relative_to(out))]
 
     @classmethod
     @contextlib.contextmanager
-    def up(cls, out: Path, compose_file: str, fakes: dict[str, Any]) -> Iterator[ComposeProject]:
-        project = cls(out, compose_file, fakes)
+    def up(cls, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]
+           ) -> Iterator[ComposeProject]:
+        project = cls(client, out, compose_file, fakes)
         try:
             project.compose("up", "-d")
             yield project

@@ -52,17 +52,18 @@ class Observed:
     redis_keys: list[str]
 
 
-def run_stack(example: str, model: str, tmp_path: Path) -> Observed:
+def run_stack(engine: Any, example: str, model: str, tmp_path: Path) -> Observed:
     copy = container_copy(EXAMPLES / example, tmp_path / "mesh")
     out = build(copy.path, tmp_path / "out", copy.env)
     write_env(out, copy.env)
     nodes = [d.node for d in copy.mesh.deployments_of(model) if d.node]
     assert len(nodes) >= 2, f"{example}: {model} should sit on two nodes for this test"
-    with ComposeProject.up(out, GATEWAY_FILE, fake_services(copy.mesh)) as project:
+    with ComposeProject.up(engine, out, GATEWAY_FILE, fake_services(copy.mesh)) as project:
         states = project.wait_healthy()
-        client = gateway_client(copy.port, copy.master_key)
-        for node in nodes:
-            assert pinned_answers(client, model, node) == [f"hello from {node}"] * PINNED_REQUESTS
+        with gateway_client(copy.port, copy.master_key) as client:
+            for node in nodes:
+                answers = pinned_answers(client, model, node)
+                assert answers == [f"hello from {node}"] * PINNED_REQUESTS
         logs = {name: project.container(name).logs().decode(errors="replace")
                 for name in states if name.startswith("litellm")}
         keys = redis_keys(project) if "redis" in states else []
@@ -76,15 +77,17 @@ def redis_keys(project: ComposeProject) -> list[str]:
 
 
 @pytest.mark.usefixtures("local_images")
-def test_homelab_gateway_stack_serves_pinned_requests_and_leaves_nothing(tmp_path: Path) -> None:
-    seen = run_stack("homelab", "llama3", tmp_path)
+def test_homelab_gateway_stack_serves_pinned_requests_and_leaves_nothing(
+        engine: Any, tmp_path: Path) -> None:
+    seen = run_stack(engine, "homelab", "llama3", tmp_path)
     assert list(seen.proxy_logs) == ["litellm"]
     assert seen.project.leftovers() == {"containers": [], "networks": [], "volumes": []}
 
 
 @pytest.mark.usefixtures("local_images")
-def test_two_replicas_share_redis_behind_one_port_and_leave_nothing(tmp_path: Path) -> None:
-    seen = run_stack("ha-gateway", "llama3-8b", tmp_path)
+def test_two_replicas_share_redis_behind_one_port_and_leave_nothing(
+        engine: Any, tmp_path: Path) -> None:
+    seen = run_stack(engine, "ha-gateway", "llama3-8b", tmp_path)
     assert sorted(seen.proxy_logs) == ["litellm-1", "litellm-2"]
     # nginx spread the pinned requests over both proxies ...
     for name, text in seen.proxy_logs.items():

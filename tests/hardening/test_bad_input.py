@@ -46,6 +46,13 @@ CASES = [
                  "routing: {fallbacks: {m: [[x]]}}\n", None, id="fallback-target-is-a-list"),
     pytest.param(PLACED + "models:\n  m: {runtime: ollama, source: x, placement: {nodes: [n1]}}\n"
                  "aliases: {x: [m]}\n", None, id="alias-target-is-a-list"),
+    # a second vLLM model on a node takes the runtime's port + 1, here llama.cpp's port
+    pytest.param("version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {vllm: {port: 8000}, "
+                 "llamacpp: {port: 8001}}}\nmodels:\n"
+                 "  a: {runtime: vllm, source: org/a, placement: {nodes: [n1]}}\n"
+                 "  b: {runtime: vllm, source: org/b, placement: {nodes: [n1]}}\n"
+                 "  c: {runtime: llamacpp, source: c, placement: {nodes: [n1]}}\n",
+                 None, id="derived-port-collides"),
 ]
 
 

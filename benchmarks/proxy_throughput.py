@@ -1,0 +1,163 @@
+"""Gateway callback overhead: the stock LiteLLM proxy's throughput with and without the callback.
+
+Builds examples/homelab rewritten to loopback, starts fake runtimes and two proxies on
+127.0.0.1 (one on the rendered config, one on the same config without the jarvis_router
+callback), then drives them in interleaved rounds with the same closed-loop load, so drift of
+the machine hits both alike. Four series:
+
+- no callback, `llama3` (the baseline)
+- callback, `llama3` without `node` (what every unpinned request pays)
+- callback, `llama3` with `"node": "mini"` (a pin: the hook rewrites the model group)
+- no callback, `llama3@mini` (the same group called by name: the baseline for the pin)
+
+    python benchmarks/proxy_throughput.py                 # 3 rounds x 8 s per series
+    python benchmarks/proxy_throughput.py --rounds 5 --seconds 10 --concurrency 16
+
+Prints a markdown table: requests, requests/s, p50 and p99 latency, and throughput relative
+to the series' baseline. All traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.e2e.harness import build, loopback_copy, start_fakes, start_proxy  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    callback: bool
+    model: str
+    node: str | None
+    baseline: str
+
+
+SERIES = (
+    Series("no callback, llama3", False, "llama3", None, "no callback, llama3"),
+    Series("callback, llama3 (no node)", True, "llama3", None, "no callback, llama3"),
+    Series("callback, llama3 + node mini", True, "llama3", "mini", "no callback, llama3@mini"),
+    Series("no callback, llama3@mini", False, "llama3@mini", None, "no callback, llama3@mini"),
+)
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+
+
+async def load(url: str, key: str, series: Series, seconds: float, concurrency: int,
+               tally: Tally) -> None:
+    """`concurrency` clients, each sending its next request when the last one is answered."""
+    body: dict[str, Any] = {"model": series.model,
+                            "messages": [{"role": "user", "content": "hi"}]}
+    if series.node:
+        body["node"] = series.node
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
+                                 timeout=30, trust_env=False) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                reply = await client.post("/v1/chat/completions", json=body)
+                if reply.status_code == 200:
+                    tally.latencies.append(time.perf_counter() - start)
+                else:
+                    tally.errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        tally.seconds += time.perf_counter() - began
+
+
+def without_callback(config: Path) -> Path:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["litellm_settings"].pop("callbacks", None)
+    plain = config.with_name("config-without-callback.yaml")
+    plain.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return plain
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
+    copy = loopback_copy(ROOT / "examples" / "homelab", work / "mesh")
+    fakes = start_fakes(copy.mesh)
+    proxies = []
+    try:
+        config = build(copy.path, work / "out", copy.env) / "litellm" / "config.yaml"
+        proxies = [start_proxy(config, copy.env), start_proxy(without_callback(config), copy.env)]
+        urls = {True: proxies[0].url, False: proxies[1].url}
+        tallies = {s.name: Tally() for s in SERIES}
+        for series in SERIES:  # warm-up: connections, caches, the first-call paths
+            asyncio.run(load(urls[series.callback], copy.master_key, series, 1.0,
+                             args.concurrency, Tally()))
+        for _ in range(args.rounds):
+            for series in SERIES:
+                asyncio.run(load(urls[series.callback], copy.master_key, series, args.seconds,
+                                 args.concurrency, tallies[series.name]))
+        return tallies
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+        fakes.stop()
+
+
+def table(tallies: dict[str, Tally]) -> str:
+    lines = ["| series | requests | errors | req/s | p50 ms | p99 ms | vs baseline |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for series in SERIES:
+        tally, base = tallies[series.name], tallies[series.baseline]
+        relative = f"{100 * tally.rate / base.rate:.1f}%" if base.rate else "-"
+        lines.append(f"| {series.name} | {len(tally.latencies)} | {tally.errors} | "
+                     f"{tally.rate:.1f} | {tally.percentile(0.50):.1f} | "
+                     f"{tally.percentile(0.99):.1f} | {relative} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="seconds per series per round (default 8)")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as work:
+        tallies = run(args, Path(work))
+    print(f"{args.rounds} interleaved rounds x {args.seconds:g} s per series, "
+          f"{args.concurrency} concurrent clients, one proxy worker each, fake runtimes, "
+          f"127.0.0.1 only\n")
+    print(table(tallies))
+    base, hooked = tallies[SERIES[0].name].rate, tallies[SERIES[1].name].rate
+    if base:
+        print(f"\nwith the callback (unpinned): {100 * hooked / base:.1f}% of the throughput "
+              "without it")
+
+
+if __name__ == "__main__":
+    main()
