@@ -1,16 +1,16 @@
 """Gateway callback overhead: the stock LiteLLM proxy's throughput with and without the callback.
 
-Builds examples/homelab rewritten to loopback, starts fake runtimes and two proxies on
-127.0.0.1 (one on the rendered config, one on the same config without the jarvis_router
-callback), then drives them in interleaved rounds with the same closed-loop load, so drift of
-the machine hits both alike. Four series:
+Builds a small mesh (llama3 on two Ollama nodes, no rate limits; MESH below) on loopback,
+starts fake runtimes and two proxies on 127.0.0.1 (one on the rendered config, one on the same
+config without the jarvis_router callback), then drives them in interleaved rounds with the
+same closed-loop load, so drift of the machine hits both alike. Four series:
 
 - no callback, `llama3` (the baseline)
 - callback, `llama3` without `node` (what every unpinned request pays)
 - callback, `llama3` with `"node": "mini"` (a pin: the hook rewrites the model group)
 - no callback, `llama3@mini` (the same group called by name: the baseline for the pin)
 
-    python benchmarks/proxy_throughput.py                 # 3 rounds x 8 s per series
+    python benchmarks/proxy_throughput.py                 # 8 rounds x 5 s per series
     python benchmarks/proxy_throughput.py --rounds 5 --seconds 10 --concurrency 16
 
 Prints a markdown table: requests, requests/s, p50 and p99 latency, and throughput relative
@@ -36,6 +36,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import build, loopback_copy, start_fakes, start_proxy  # noqa: E402
+
+MESH = """\
+version: 1
+gateway: {master_key: "${JARVIS_MASTER_KEY}"}
+nodes:
+  gpu-1: {address: gpu-1.lan, roles: [gpu], memory_gb: 64, runtimes: {ollama: {}}}
+  mini: {address: mini.lan, roles: [cpu], memory_gb: 16, runtimes: {ollama: {}}}
+models:
+  llama3:
+    runtime: ollama
+    source: llama3:8b
+    memory_gb: 6
+    placement: {nodes: [gpu-1, mini]}
+routing: {node_pinning: strict}
+"""
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,10 @@ def without_callback(config: Path) -> Path:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
-    copy = loopback_copy(ROOT / "examples" / "homelab", work / "mesh")
+    source = work / "source" / "jarvis.yaml"
+    source.parent.mkdir(parents=True)
+    source.write_text(MESH, encoding="utf-8")
+    copy = loopback_copy(source, work / "mesh")
     fakes = start_fakes(copy.mesh)
     proxies = []
     try:
@@ -142,9 +160,9 @@ def table(tallies: dict[str, Tally]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--seconds", type=float, default=8.0,
-                        help="seconds per series per round (default 8)")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (default 8)")
+    parser.add_argument("--seconds", type=float, default=5.0,
+                        help="seconds per series per round (default 5)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as work:

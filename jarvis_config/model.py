@@ -392,7 +392,8 @@ def _aliases(spec: Mapping[str, str]) -> tuple[Alias, ...]:
 
 def _routing(spec: Mapping[str, Any]) -> Routing:
     def chains(key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        return tuple((model, tuple(targets)) for model, targets in sorted(spec.get(key, {}).items()))
+        pairs = sorted(spec.get(key, {}).items())
+        return tuple((model, tuple(targets)) for model, targets in pairs)
 
     return Routing(
         strategy=str(spec.get("strategy", "simple-shuffle")),

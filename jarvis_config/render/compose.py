@@ -29,7 +29,7 @@ from jarvis_config.model import (
     runtime_image,
 )
 from jarvis_config.render import litellm
-from jarvis_config.render.envfile import EnvVar, env_vars, required
+from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template
 
@@ -94,7 +94,7 @@ class Stack:
     configs: tuple[tuple[str, str], ...] = ()  # (config name, file)
 
 
-Made = tuple[list["Service"], list[str]]  # the services of a runtime, the volumes they use
+Made = tuple[list[Service], list[str]]  # the services of a runtime, the volumes they use
 
 
 def render(mesh: Mesh) -> dict[str, str]:
@@ -132,12 +132,12 @@ def gateway_stack(mesh: Mesh) -> Stack:
 
 
 def proxy_services(mesh: Mesh) -> list[Service]:
-    """One proxy when replicas is 1 (publishing the gateway port itself); otherwise N
-    proxies on ports port+1..port+N behind the nginx front that publishes the gateway port."""
+    """One proxy when replicas is 1, publishing the gateway port itself; otherwise N proxies,
+    each on the gateway port of its own container, behind the nginx front that publishes it."""
     port = mesh.gateway.port
     if mesh.gateway.replicas == 1:
         return [replace(proxy_service(mesh, "litellm", port), ports=((port, port),))]
-    return [proxy_service(mesh, f"litellm-{index}", port + index)
+    return [proxy_service(mesh, f"litellm-{index}", port)
             for index in range(1, mesh.gateway.replicas + 1)]
 
 
@@ -149,7 +149,7 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
         depends.append(("postgres", "service_healthy"))
     return Service(
         name=name,
-        image=gateway_image(mesh.gateway),
+        image=literal(gateway_image(mesh.gateway)),
         command=("--config", LITELLM_CONFIG, "--port", str(port)),
         environment=proxy_environment(mesh),
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
@@ -221,6 +221,11 @@ def postgres_service() -> Service:
     )
 
 
+def literal(text: str) -> str:
+    """A string from the mesh, protected from compose's `$VAR` interpolation."""
+    return text.replace("$", "$$")
+
+
 def http_check(port: int, path: str) -> tuple[str, ...]:
     """A healthcheck with the image's own Python, which every LiteLLM and vLLM image has."""
     url = f"http://127.0.0.1:{port}{path}"
@@ -265,7 +270,7 @@ def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment],
         Service(
             name=f"{prefix}pull-{d.model}",
             image=server.image,
-            command=("pull", mesh.model(d.model).source),
+            command=("pull", literal(mesh.model(d.model).source)),
             environment=(("OLLAMA_HOST", f"http://{server.name}:{OLLAMA_PORT}"),),
             depends_on=((server.name, "service_healthy"),),
             restart="no",
@@ -279,13 +284,15 @@ def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment],
 def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment],
                     prefix: str) -> Made:
     """One vLLM server per placed model, each on its own port with its share of GPU memory."""
-    return [vllm_service(mesh, node, d, prefix) for d in deployments], ["huggingface-cache"]
+    volumes = ["huggingface-cache"] if deployments else []
+    return [vllm_service(mesh, node, d, prefix) for d in deployments], volumes
 
 
 def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
-    command = ["--model", model.source, "--served-model-name", model.source,
+    source = literal(model.source)
+    command = ["--model", source, "--served-model-name", source,
                "--host", "0.0.0.0", "--port", str(port),
                "--gpu-memory-utilization", str(gpu_memory_share(model, node))]
     if model.context_window:
@@ -315,7 +322,8 @@ def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment],
 def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
-    command = ["--model", f"/models/{model.source}.gguf", "--alias", model.source,
+    source = literal(model.source)
+    command = ["--model", f"/models/{source}.gguf", "--alias", source,
                "--host", "0.0.0.0", "--port", str(port)]
     if model.context_window:
         command += ["--ctx-size", str(model.context_window)]
@@ -403,5 +411,3 @@ def _litellm_files(mesh: Mesh) -> tuple[tuple[str, str], ...]:
 def _label(label: str, value: str = "true") -> str:
     return f"node.labels.{label} == {value}"
 
-
-__all__ = ["EnvVar", "render"]

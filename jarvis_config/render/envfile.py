@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from jarvis_config.model import Mesh
 
 GATEWAY = "gateway"
+# Runtimes whose compose service is given the node's API key to check (vLLM, llama.cpp).
+KEY_CHECKING_RUNTIMES = ("vllm", "llamacpp")
 
 
 @dataclass(frozen=True, order=True)
@@ -57,13 +59,17 @@ def _secrets(mesh: Mesh) -> list[EnvVar]:
                               f"API key for the hosted provider {provider.name!r} "
                               f"(providers.{provider.name}.api_key).", (GATEWAY,)))
     for node in mesh.nodes:
+        served = {d.runtime for d in mesh.deployments if d.node == node.name}
         for runtime in node.runtimes:
-            if runtime.api_key is not None:
-                out.append(EnvVar(runtime.api_key.var,
-                                  f"API key of the {runtime.kind} server on node {node.name!r}; "
-                                  "the gateway sends it and the server checks it "
-                                  f"(nodes.{node.name}.runtimes.{runtime.kind}.api_key).",
-                                  (GATEWAY, f"node {node.name}")))
+            if runtime.api_key is None:
+                continue
+            # The node's stack passes the key to the servers it runs that check one.
+            checked = runtime.kind in KEY_CHECKING_RUNTIMES and runtime.kind in served
+            out.append(EnvVar(runtime.api_key.var,
+                              f"API key of the {runtime.kind} server on node {node.name!r}, "
+                              "sent by the gateway "
+                              f"(nodes.{node.name}.runtimes.{runtime.kind}.api_key).",
+                              (GATEWAY, f"node {node.name}") if checked else (GATEWAY,)))
     return out
 
 

@@ -68,7 +68,7 @@ class ContainerCopy:
 
 def container_copy(example: Path, dest: Path, *, database: bool = False) -> ContainerCopy:
     """Copy `example` to `dest`; nodes become `fake-<node>` hosts, providers `fake-<name>`,
-    the gateway gets free ports on this machine (its replicas use the ones after it)."""
+    the gateway gets a free port on this machine."""
     if example.is_dir():
         shutil.copytree(example, dest)
     else:
@@ -96,8 +96,7 @@ def _rewrite(data: dict[str, Any], database: bool) -> None:
         provider["api_base"] = f"http://{fake_host(name)}:{PROVIDER_PORT}/v1"
     gateway = data.get("gateway")
     if isinstance(gateway, dict):
-        replicas = int(gateway.get("replicas", 1))
-        gateway["port"] = free_ports(replicas + 1)
+        gateway["port"] = free_ports(1)
         gateway["database"] = database
 
 
@@ -182,8 +181,9 @@ class ComposeProject:
         files = [arg for file in self.files for arg in ("-f", file)]
         # Variables in the caller's environment would win over the env file: pass the file's.
         env = {**os.environ, **read_env(self.out / ".env")}
+        command = ["docker-compose", "--ansi", "never", "-p", self.name, "--env-file", ".env"]
         result = subprocess.run(
-            ["docker-compose", "--no-ansi", "-p", self.name, "--env-file", ".env", *files, *args],
+            [*command, *files, *args],
             cwd=self.out, env=env, capture_output=True, text=True, check=False, timeout=300)
         if result.returncode != 0:
             raise RuntimeError(f"docker-compose {' '.join(args)} failed:\n{result.stderr}")

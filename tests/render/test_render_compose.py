@@ -24,7 +24,7 @@ import yaml
 from jarvis_config import pipeline
 from jarvis_config.model import Mesh, build_mesh, gpu_memory_share, serving_ports
 from jarvis_config.render import compose, litellm
-from jarvis_config.render.envfile import required
+from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,13 +245,14 @@ def test_the_swarm_stack_pins_node_services_and_replicates_the_gateway() -> None
 
 
 GPU_NODE = {"address": "10.0.0.5", "roles": ["gpu"], "memory_gb": 48,
-            "runtimes": {"vllm": {"port": 8000}, "ollama": {}}}
+            "runtimes": {"vllm": {"port": 8000, "api_key": "${BIG_VLLM_KEY}"}, "ollama": {}}}
+IDLE_NODE = {"address": "10.0.0.6", "runtimes": {"vllm": {}, "ollama": {}}}
 
 
 def two_vllm_models() -> Mesh:
     return build_mesh({
         "version": 1,
-        "nodes": {"big": GPU_NODE},
+        "nodes": {"big": GPU_NODE, "idle": IDLE_NODE},
         "models": {
             "b-coder": {"runtime": "vllm", "source": "org/coder", "memory_gb": 16,
                         "placement": {"nodes": ["big"]}},
@@ -285,6 +286,16 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     assert (chat["ports"], coder["ports"]) == (["8000:8000"], ["8001:8001"])
     assert chat["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
     assert node["pull-llama3"]["command"] == ["pull", "llama3:8b"]
+    # The node's API key reaches each vLLM server, which checks what the gateway sends.
+    assert chat["environment"]["VLLM_API_KEY"] == required("BIG_VLLM_KEY")
+    assert [v.stacks for v in env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
+        ("gateway", "node big")]
+
+
+def test_a_runtime_without_models_runs_only_what_it_can() -> None:
+    idle = yaml.safe_load(compose.render(two_vllm_models())["compose/nodes/idle/compose.yaml"])
+    assert list(idle["services"]) == ["ollama"]  # a vLLM server needs a model; Ollama does not
+    assert idle["volumes"] == {"ollama-models": {}}
 
 
 def test_gpu_share_rounds_down_and_defaults_to_vllms_own() -> None:

@@ -13,7 +13,8 @@ from jarvis_config.write import MARKER, drift, read_tree, write_tree
 def test_write_creates_exactly_the_files_plus_marker(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_tree(out, {"a/b.txt": b"one\n", "c.json": b"{}\n"})
-    assert read_tree(out) == {"a/b.txt": b"one\n", "c.json": b"{}\n", MARKER: read_tree(out)[MARKER]}
+    tree = read_tree(out)
+    assert tree == {"a/b.txt": b"one\n", "c.json": b"{}\n", MARKER: tree[MARKER]}
 
 
 def test_rewrite_removes_files_that_are_no_longer_rendered(tmp_path: Path) -> None:
