@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 
 from jarvis_config.load import Document
-from jarvis_config.problems import Problem
+from jarvis_config.model import build_mesh
+from jarvis_config.problems import Problem, Severity, has_errors
 from jarvis_config.validate_schema import check_schema
-from jarvis_config.validate_semantics import check_semantics
+from jarvis_config.validate_semantics import check_mesh, check_semantics
 
 
 def validate(
@@ -21,13 +22,13 @@ def validate(
     """
     problems = check_schema(doc)
     problems += check_semantics(doc, environ=os.environ if environ is None else environ)
+    if not has_errors(problems):
+        problems += check_mesh(build_mesh(doc.data), doc)
     if strict:
         problems = [p if p.is_error else _promote(p) for p in problems]
     return sorted(set(problems))
 
 
 def _promote(problem: Problem) -> Problem:
-    from jarvis_config.problems import Severity
-
     return Problem(problem.location, problem.code, problem.message, problem.path, problem.hint,
                    Severity.ERROR)

@@ -22,6 +22,7 @@ from jarvis_config.model import (
     ENV_REF,
     NAME,
     RUNTIME_DEFAULT_PORTS,
+    Mesh,
 )
 from jarvis_config.problems import Location, Problem, Severity, json_path
 from jarvis_config.suggest import closest
@@ -530,3 +531,45 @@ RULES: tuple[Rule, ...] = (
     secret_like_values,
     unset_env_refs,
 )
+
+
+# --- rules on the built mesh ---------------------------------------------------------------
+
+
+def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
+    """Rules that need derived facts: run once the document is otherwise valid."""
+    return list(derived_port_conflicts(mesh, doc))
+
+
+def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
+    """vLLM and llama.cpp run one server per model on consecutive ports from the runtime's
+    port; those ports must not collide with another runtime of the same node."""
+    for node in mesh.nodes:
+        claims = _port_claims(mesh, node.name)
+        owner: dict[int, str] = {}
+        for kind, ports in claims:
+            clash = next((p for p in ports if p in owner and owner[p] != kind), None)
+            if clash is not None:
+                other = owner[clash]
+                path: PathParts = ("nodes", node.name, "runtimes", kind)
+                yield _problem(doc.locate_key(path), "port-conflict",
+                               f"runtime {kind!r} of node {node.name!r} serves its placed models "
+                               f"on ports {_span(ports)}, and port {clash} is taken by "
+                               f"runtime {other!r}", path,
+                               f"{kind} runs one server per model on consecutive ports; move "
+                               f"one runtime's port so the ranges do not overlap")
+            for port in ports:
+                owner.setdefault(port, kind)
+
+
+def _port_claims(mesh: Mesh, node: str) -> list[tuple[str, list[int]]]:
+    claims = []
+    for runtime in mesh.node(node).runtimes:
+        ports = sorted({d.port for d in mesh.deployments
+                        if d.node == node and d.runtime == runtime.kind and d.port is not None})
+        claims.append((runtime.kind, ports or [runtime.port]))
+    return claims
+
+
+def _span(ports: list[int]) -> str:
+    return str(ports[0]) if len(ports) == 1 else f"{ports[0]}-{ports[-1]}"
