@@ -12,9 +12,10 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
 - an unknown node or role, or one that does not serve the requested model or alias, is refused
   with HTTP 400 naming the nodes that do;
 - `node` is removed from the request, so it never reaches a runtime;
-- under `node_pinning: strict` the request may not leave the pinned node(s): fallbacks are
-  switched off for it, and a failure there reaches the client as an error naming the node and
-  the cause. Under `prefer` the gateway's fallbacks move it to the model's other nodes.
+- under `node_pinning: strict` the request may not leave the pinned node(s): a node pin gets
+  no fallbacks at all, a role pin only those to the role's other nodes, and a failure reaches
+  the client as an error naming the node and the cause. Under `prefer` the gateway's fallbacks
+  move a pinned request to the model's other nodes.
 It also hides the per-node and per-role groups from `/v1/models`: clients pin with `node`.
 """
 
@@ -54,6 +55,10 @@ class RoutingTable:
         self.aliases: dict[str, str] = data["aliases"]
         self.hidden = frozenset(name for name, group in data["groups"].items()
                                 if group["kind"] in ("node", "role"))
+        # Groups a strict pin may not leave at all: one node's group. (A role's group keeps
+        # its fallbacks, which under strict pinning lead only to the role's own nodes.)
+        self.sealed = frozenset(name for name, group in data["groups"].items()
+                                if group["kind"] == "node")
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
@@ -114,11 +119,13 @@ def take_node(data: dict[str, Any]) -> Any:
 
 
 def _status(exc: Exception) -> int:
-    """503 when the node could not be reached in time; else the upstream error's status."""
-    if isinstance(exc, (litellm.APIConnectionError, litellm.Timeout)):
-        return 503
+    """The client's own errors (4xx) keep their status; anything else means the pinned node
+    could not serve the request (unreachable, timed out, failing): 503. LiteLLM reports an
+    unreachable OpenAI-API runtime as a 500, an unreachable Ollama as a connection error."""
     status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) and 400 <= status <= 599 else 500
+    if isinstance(status, int) and 400 <= status < 500 and not isinstance(exc, litellm.Timeout):
+        return status
+    return 503
 
 
 def _first_line(exc: Exception) -> str:
@@ -150,7 +157,7 @@ class JarvisRouter(CustomLogger):
         if not isinstance(metadata, dict):
             metadata = data["metadata"] = {}
         metadata[PIN_KEY] = pin
-        if pin["strict"]:
+        if pin["strict"] and group in self.table.sealed:
             data["disable_fallbacks"] = True
         return data
 

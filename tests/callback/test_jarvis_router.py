@@ -107,6 +107,14 @@ def test_a_role_shared_by_several_nodes_pins_to_its_role_group(roles: ModuleType
     assert out["metadata"]["jarvis_pin"]["strict"] is False
 
 
+def test_a_strict_role_pin_keeps_the_fallbacks_within_its_role(tmp_path: Path) -> None:
+    module = load_callback(tmp_path, target.render(compile_mesh("ha-gateway")))
+    out = pre_call(module, request("chat", node="role:gpu"))
+    assert out["model"] == "llama3-8b@role:gpu"
+    assert "disable_fallbacks" not in out
+    assert out["metadata"]["jarvis_pin"]["strict"] is True
+
+
 def test_node_null_means_no_pin_and_is_removed(homelab: ModuleType) -> None:
     out = pre_call(homelab, request("llama3", node=None))
     assert out == request("llama3")

@@ -26,7 +26,7 @@ from fuzzkit import (
     text_edit,
     write_mesh,
 )
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 SEEDS = seeds()
@@ -41,6 +41,7 @@ def run_both(cli: Callable[..., Any], mesh: Path, *, build: bool = True) -> None
     with no_hang():
         result = cli("validate", mesh)
     assert_clean_answer(result, mesh)
+    event(f"validate exit {result.exit_code}")  # shown by --hypothesis-show-statistics
     if not build:
         return
     with tempfile.TemporaryDirectory() as scratch, no_hang():
@@ -61,7 +62,7 @@ def mutated_seed(draw: st.DrawFn) -> dict[str, str]:
     return files
 
 
-@fuzz_settings(400)
+@fuzz_settings(2500)
 @given(case=mutated_seed())
 def test_mutated_examples_validate(cli: Callable[..., Any], case: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -69,7 +70,7 @@ def test_mutated_examples_validate(cli: Callable[..., Any], case: dict[str, str]
         run_both(cli, mesh, build=False)
 
 
-@fuzz_settings(150)
+@fuzz_settings(1000)
 @given(case=mutated_seed())
 def test_mutated_examples_build(cli: Callable[..., Any], case: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -83,7 +84,7 @@ def edited_text(draw: st.DrawFn) -> tuple[str, str]:
     return name, draw(text_edit(text))
 
 
-@fuzz_settings(400)
+@fuzz_settings(2500)
 @given(case=edited_text())
 def test_edited_yaml_text(cli: Callable[..., Any], case: tuple[str, str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -92,7 +93,7 @@ def test_edited_yaml_text(cli: Callable[..., Any], case: tuple[str, str]) -> Non
         run_both(cli, mesh, build=False)
 
 
-@fuzz_settings(200)
+@fuzz_settings(1000)
 @given(raw=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
 def test_random_bytes(cli: Callable[..., Any], raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -101,7 +102,7 @@ def test_random_bytes(cli: Callable[..., Any], raw: bytes) -> None:
         run_both(cli, mesh, build=False)
 
 
-@fuzz_settings(200)
+@fuzz_settings(1000)
 @given(data=st.dictionaries(st.sampled_from(SECTIONS), VALUES, max_size=7))
 def test_random_sections(cli: Callable[..., Any], data: dict[str, Any]) -> None:
     """Known section names holding random structures: the schema's and semantics' job."""

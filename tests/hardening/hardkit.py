@@ -73,3 +73,22 @@ def mesh_examples() -> list[Path]:
                 any("version" in d for d in docs):
             found.append(entry)
     return found
+
+
+def rename_node(data: dict[str, Any], old: str, new: str) -> None:
+    """Rename a node and every reference to it, so only the name itself is wrong."""
+    data["nodes"][new] = data["nodes"].pop(old)
+    for model in data["models"].values():
+        placed = model.get("placement", {}).get("nodes")
+        if placed:
+            model["placement"]["nodes"] = [new if n == old else n for n in placed]
+
+
+def rename_model(data: dict[str, Any], old: str, new: str) -> None:
+    data["models"][new] = data["models"].pop(old)
+    data["aliases"] = {k: (new if v == old else v) for k, v in data.get("aliases", {}).items()}
+    routing = data.get("routing", {})
+    for key in ("fallbacks", "context_window_fallbacks"):
+        chains = routing.get(key, {})
+        routing[key] = {(new if k == old else k): [new if t == old else t for t in v]
+                        for k, v in chains.items()}

@@ -110,10 +110,15 @@ def _immutable(folder: Path) -> Callable[[], None]:
     """chattr +i (root bypasses permission bits, not the immutable flag); returns the undo."""
     if shutil.which("chattr") is None:
         pytest.skip("chattr (e2fsprogs) is not installed")
-    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
         pytest.skip(f"chattr +i is not possible here (needs root on ext4/xfs): {done.stderr}")
-    return lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+    def undo() -> None:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+    return undo
 
 
 def test_an_immutable_parent_folder_is_a_clear_error(tmp_path: Path) -> None:

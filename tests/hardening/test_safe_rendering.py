@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hardkit import assert_no_traceback, problem_lines, tree
+from hardkit import assert_no_traceback, problem_lines, rename_model, rename_node, tree
 
 from jarvis_config.model import Mesh, build_mesh
 from jarvis_config.problems import json_path
@@ -231,8 +231,6 @@ def test_unusual_but_valid_names_render_exactly(
     cli: Callable[..., Any], homelab: dict[str, Any], write_config: Callable[..., Path],
     tmp_path: Path, name: str,
 ) -> None:
-    from test_path_safety import rename_model, rename_node
-
     rename_node(homelab, "mini", name)
     rename_model(homelab, "mistral", name)
     homelab["aliases"][f"al-{name}"[:63]] = name

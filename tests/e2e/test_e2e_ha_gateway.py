@@ -1,0 +1,60 @@
+"""The ha-gateway mesh end to end (least-busy routing, strict pinning, two vLLM nodes sharing
+the role gpu). Redis and Postgres belong to the compose stacks; the harness runs one replica
+without them. What this adds to the other modules: a strict pin to a role that several nodes
+share stays within the role and survives one of them going down.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.e2e.harness import Gateway, chat
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+BOTH = {("hello from inference-1", "llama3-8b@inference-1"),
+        ("hello from inference-2", "llama3-8b@inference-2")}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    example = ROOT / "examples" / "ha-gateway"
+    with Gateway.start(example, tmp_path_factory.mktemp("ha-gateway")) as gw:
+        yield gw
+
+
+def served(client: openai.OpenAI, model: str, node: str | None = None,
+           times: int = 30) -> Counter[tuple[str, str]]:
+    return Counter(chat(client, model, node) for _ in range(times))
+
+
+def test_least_busy_routing_uses_both_nodes_under_concurrent_load(gateway: Gateway) -> None:
+    """least-busy picks the node with the fewest requests in flight, so one client asking in
+    turn always gets the first node; concurrent clients spread."""
+    client = gateway.client()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = set(pool.map(lambda _: chat(client, "chat"), range(64)))
+    assert answers == BOTH
+
+
+def test_a_role_pin_spreads_over_the_role(gateway: Gateway) -> None:
+    assert set(served(gateway.client(), "llama3-8b", "role:gpu")) == BOTH
+
+
+def test_a_strict_role_pin_survives_one_node_of_the_role(gateway: Gateway) -> None:
+    client = gateway.client()
+    with gateway.fakes.down("inference-2"):
+        assert served(client, "chat", "role:gpu") == Counter(
+            {("hello from inference-1", "llama3-8b@inference-1"): 30})
+        with pytest.raises(openai.APIStatusError) as failed:
+            chat(client, "chat", "inference-2")
+        assert failed.value.status_code == 503
+        assert isinstance(failed.value.body, dict)
+        assert failed.value.body["message"].startswith(
+            "node 'inference-2' failed to serve 'llama3-8b' and node_pinning is strict")
