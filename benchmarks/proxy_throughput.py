@@ -2,8 +2,9 @@
 
 Builds a small mesh (llama3 on two Ollama nodes, no rate limits; MESH below) on loopback,
 starts fake runtimes and two proxies on 127.0.0.1 (one on the rendered config, one on the same
-config without the jarvis_router callback), then drives them in interleaved rounds with the
-same closed-loop load, so drift of the machine hits both alike. Four series:
+config without the jarvis_router callback), then drives them in rounds with the same
+closed-loop load, one series at a time, the order reversed every other round, so drift of the
+machine hits every series alike. Four series:
 
 - no callback, `llama3` (the baseline)
 - callback, `llama3` without `node` (what every unpinned request pays)
@@ -13,15 +14,18 @@ same closed-loop load, so drift of the machine hits both alike. Four series:
     python benchmarks/proxy_throughput.py                 # 8 rounds x 5 s per series
     python benchmarks/proxy_throughput.py --rounds 5 --seconds 10 --concurrency 16
 
-Prints a markdown table: requests, requests/s, p50 and p99 latency, and throughput relative
-to the series' baseline (the median over rounds of the ratio within each round, since other
-load on the machine comes and goes). All traffic stays on loopback.
+Prints a markdown table: requests, requests/s, p50 and p99 latency, throughput relative to
+the series' baseline (the median over rounds of the ratio within each round), and the proxy's
+CPU time per request (read from /proc), whose ratio gives the CPU-bound capacity relative to
+the baseline: a steadier figure than throughput on a machine other work shares. All traffic
+stays on loopback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -78,6 +82,12 @@ class Tally:
     seconds: float = 0.0
     errors: int = 0
     round_rates: list[float] = field(default_factory=list)  # requests/s of each round
+    cpu_seconds: float = 0.0  # the proxy's CPU time while serving this series
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU per request: unlike throughput, barely moved by other load on the machine."""
+        return 1000 * self.cpu_seconds / len(self.latencies) if self.latencies else 0.0
 
     @property
     def rate(self) -> float:
@@ -88,8 +98,21 @@ class Tally:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
+def process_group_cpu(pgid: int) -> float:
+    """User + system CPU seconds of every process in a process group (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ... utime stime
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 async def load(url: str, key: str, series: Series, seconds: float, concurrency: int,
-               tally: Tally) -> None:
+               tally: Tally, pgid: int) -> None:
     """`concurrency` clients, each sending its next request when the last one is answered."""
     body: dict[str, Any] = {"model": series.model,
                             "messages": [{"role": "user", "content": "hi"}]}
@@ -110,9 +133,10 @@ async def load(url: str, key: str, series: Series, seconds: float, concurrency: 
                 else:
                     tally.errors += 1
 
-        began, done = time.perf_counter(), len(tally.latencies)
+        began, done, cpu = time.perf_counter(), len(tally.latencies), process_group_cpu(pgid)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
+        tally.cpu_seconds += process_group_cpu(pgid) - cpu
         tally.seconds += elapsed
         tally.round_rates.append((len(tally.latencies) - done) / elapsed)
 
@@ -135,16 +159,18 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
     try:
         config = build(copy.path, work / "out", copy.env) / "litellm" / "config.yaml"
         proxies = [start_proxy(config, copy.env), start_proxy(without_callback(config), copy.env)]
-        urls = {True: proxies[0].url, False: proxies[1].url}
+        by_callback = {True: proxies[0], False: proxies[1]}
         tallies = {s.name: Tally() for s in SERIES}
         for series in SERIES:  # warm-up: connections, caches, the first-call paths
-            asyncio.run(load(urls[series.callback], copy.master_key, series, 1.0,
-                             args.concurrency, Tally()))
+            proxy = by_callback[series.callback]
+            asyncio.run(load(proxy.url, copy.master_key, series, 1.0, args.concurrency,
+                             Tally(), proxy.process.pid))
         for index in range(args.rounds):
             # Alternate the order, so no series always runs right after another one.
             for series in SERIES if index % 2 == 0 else reversed(SERIES):
-                asyncio.run(load(urls[series.callback], copy.master_key, series, args.seconds,
-                                 args.concurrency, tallies[series.name]))
+                proxy = by_callback[series.callback]
+                asyncio.run(load(proxy.url, copy.master_key, series, args.seconds,
+                                 args.concurrency, tallies[series.name], proxy.process.pid))
         return tallies
     finally:
         for proxy in proxies:
@@ -152,40 +178,50 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
         fakes.stop()
 
 
+def ratios(tally: Tally, base: Tally) -> list[float]:
+    """This series' throughput over its baseline's, round by round, in percent."""
+    return sorted(100 * mine / theirs
+                  for mine, theirs in zip(tally.round_rates, base.round_rates, strict=True))
+
+
 def relative(tally: Tally, base: Tally) -> float:
-    """Median over rounds of this series' throughput over its baseline's in the same round:
-    robust to other load on the machine that comes and goes between rounds."""
-    return 100 * statistics.median(
-        mine / theirs for mine, theirs in zip(tally.round_rates, base.round_rates, strict=True))
+    """The median of the per-round ratios: robust to other load that comes and goes."""
+    return statistics.median(ratios(tally, base))
 
 
 def table(tallies: dict[str, Tally]) -> str:
-    lines = ["| series | requests | errors | req/s | p50 ms | p99 ms | vs baseline |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| series | requests | errors | req/s | p50 ms | p99 ms | req/s vs baseline "
+             "(median, per-round range) | proxy CPU ms/req | CPU capacity vs baseline |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for series in SERIES:
         tally, base = tallies[series.name], tallies[series.baseline]
+        spread = ratios(tally, base)
+        capacity = 100 * base.cpu_ms / tally.cpu_ms if tally.cpu_ms else 0.0
         lines.append(f"| {series.name} | {len(tally.latencies)} | {tally.errors} | "
                      f"{tally.rate:.1f} | {tally.percentile(0.50):.1f} | "
-                     f"{tally.percentile(0.99):.1f} | {relative(tally, base):.1f}% |")
+                     f"{tally.percentile(0.99):.1f} | {relative(tally, base):.1f}% "
+                     f"({spread[0]:.0f}-{spread[-1]:.0f}%) | {tally.cpu_ms:.2f} | "
+                     f"{capacity:.1f}% |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (default 8)")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds (default 8)")
     parser.add_argument("--seconds", type=float, default=5.0,
                         help="seconds per series per round (default 5)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as work:
         tallies = run(args, Path(work))
-    print(f"{args.rounds} interleaved rounds x {args.seconds:g} s per series, "
-          f"{args.concurrency} concurrent clients, one proxy worker each, fake runtimes, "
-          f"127.0.0.1 only\n")
+    print(f"{args.rounds} rounds x {args.seconds:g} s per series (order reversed every other "
+          f"round), {args.concurrency} concurrent clients, one proxy worker each, fake "
+          f"runtimes, 127.0.0.1 only\n")
     print(table(tallies))
     base, hooked = tallies[SERIES[0].name], tallies[SERIES[1].name]
     print(f"\nwith the callback (unpinned requests): {relative(hooked, base):.1f}% of the "
-          "throughput without it (median of the per-round ratios)")
+          "throughput without it (median of the per-round ratios); the proxy spends "
+          f"{hooked.cpu_ms:.2f} ms of CPU per request with it, {base.cpu_ms:.2f} ms without")
 
 
 if __name__ == "__main__":
