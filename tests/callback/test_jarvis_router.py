@@ -18,21 +18,15 @@ from typing import Any
 
 import pytest
 
-from jarvis_config import pipeline
-from jarvis_config.model import Mesh
 from jarvis_config.render import litellm as target
+from tests.kit import compile_mesh
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 HOMELAB_NODES = ("nodes serving 'llama3': ai-max (gpu), mini (cpu); "
                  "or pin a role: role:cpu, role:gpu")
 
 
-def compile_mesh(name: str) -> Mesh:
-    compiled = pipeline.compile_config(ROOT / "examples" / name, environ=ENV)
-    assert compiled.mesh is not None, compiled.problems
-    return compiled.mesh
 
 
 def load_callback(folder: Path, files: dict[str, str]) -> ModuleType:

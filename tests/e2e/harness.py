@@ -33,6 +33,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,6 +344,12 @@ def chat(client: Any, model: str, node: str | None = None, content: str = "hi") 
         model=model, messages=[{"role": "user", "content": content}], **extra)
     answer = raw.parse().choices[0].message.content
     return answer, raw.headers.get("x-litellm-model-id", "")
+
+
+def served(client: Any, model: str, node: str | None = None,
+           times: int = 30) -> Counter[tuple[str, str]]:
+    """How often each (answer, deployment id) came back over `times` requests."""
+    return Counter(chat(client, model, node) for _ in range(times))
 
 
 def stream(client: Any, model: str, node: str | None = None) -> tuple[str, list[str]]:

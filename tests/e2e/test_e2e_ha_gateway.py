@@ -14,7 +14,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.e2e.harness import Gateway, chat
+from tests.e2e.harness import Gateway, chat, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,11 +27,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     example = ROOT / "examples" / "ha-gateway"
     with Gateway.start(example, tmp_path_factory.mktemp("ha-gateway")) as gw:
         yield gw
-
-
-def served(client: openai.OpenAI, model: str, node: str | None = None,
-           times: int = 30) -> Counter[tuple[str, str]]:
-    return Counter(chat(client, model, node) for _ in range(times))
 
 
 def test_least_busy_routing_uses_both_nodes_under_concurrent_load(gateway: Gateway) -> None:

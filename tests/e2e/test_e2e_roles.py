@@ -13,7 +13,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.e2e.harness import Gateway, chat, stream
+from tests.e2e.harness import Gateway, chat, served, stream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +30,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 def client(gateway: Gateway) -> openai.OpenAI:
     return gateway.client()
 
-
-def served(client: openai.OpenAI, model: str, node: str | None = None,
-           times: int = MANY) -> Counter[tuple[str, str]]:
-    return Counter(chat(client, model, node) for _ in range(times))
 
 
 def test_models_and_aliases_are_listed(client: openai.OpenAI) -> None:

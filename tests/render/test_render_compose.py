@@ -26,31 +26,15 @@ from jarvis_config.model import Mesh, build_mesh, gpu_memory_share, serving_port
 from jarvis_config.render import compose, litellm
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
+from tests.kit import compile_mesh, example_params
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
 COMPOSE_HINT = "Debian's docker-compose is not installed (apt-get install docker-compose)"
 
 
-def mesh_examples() -> list[Path]:
-    """Example meshes: folders under examples/ whose YAML declares `version` (not CI recipes)."""
-    found = []
-    for folder in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
-        texts = [p.read_text("utf-8") for p in folder.rglob("*.y*ml")]
-        if any(line.startswith("version:") for text in texts for line in text.splitlines()):
-            found.append(folder)
-    return found
-
-
-EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
-
-
-def compile_mesh(path: Path) -> Mesh:
-    compiled = pipeline.compile_config(path, environ=ENV)
-    assert compiled.mesh is not None, compiled.problems
-    return compiled.mesh
+EXAMPLES = example_params()
 
 
 def stack_files(files: dict[str, str]) -> list[str]:

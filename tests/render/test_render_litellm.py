@@ -15,35 +15,18 @@ from typing import Any
 import pytest
 import yaml
 
-from jarvis_config import pipeline
 from jarvis_config.model import Mesh
 from jarvis_config.render import litellm as target
 from jarvis_config.render.routes import routing_table
+from tests.kit import compile_mesh, example_params, mesh_examples
 
 # LiteLLM reads this at import: its bundled cost map instead of a network fetch.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 
 
-def mesh_examples() -> list[Path]:
-    """Example meshes: folders under examples/ whose YAML declares `version` (not CI recipes)."""
-    found = []
-    for folder in sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir()):
-        texts = [p.read_text("utf-8") for p in folder.rglob("*.y*ml")]
-        if any(line.startswith("version:") for text in texts for line in text.splitlines()):
-            found.append(folder)
-    return found
-
-
-EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
-
-
-def compile_mesh(path: Path) -> Mesh:
-    compiled = pipeline.compile_config(path, environ=ENV)
-    assert compiled.mesh is not None, compiled.problems
-    return compiled.mesh
+EXAMPLES = example_params()
 
 
 @pytest.fixture(scope="module")

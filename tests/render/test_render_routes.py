@@ -7,19 +7,13 @@ from typing import Any
 
 import pytest
 
-from jarvis_config import pipeline
-from jarvis_config.model import Mesh
 from jarvis_config.render.routes import FORMAT, format_table, routing_table
+from tests.kit import compile_mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 
 
-def compile_mesh(name: str) -> Mesh:
-    compiled = pipeline.compile_config(ROOT / "examples" / name, environ=ENV)
-    assert compiled.mesh is not None, compiled.problems
-    return compiled.mesh
 
 
 def test_the_homelab_table() -> None:
