@@ -7,7 +7,7 @@ failures that `cli.run` reports.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,16 +85,21 @@ def build(options: BuildOptions) -> int:
     mesh = compile_or_fail(options.path, fmt=options.fmt, strict=options.strict)
     files = pipeline.render(mesh, options.targets or None)
     if options.check:
-        stale = drift(options.out, files)
-        if stale:
-            click.echo("\n".join(stale))
-            raise DriftError(f"{options.out} is stale; run: jarvis-config build "
-                             f"{options.path} -o {options.out}")
-        click.echo(f"{options.out} is up to date ({len(files)} files)")
-        return 0
+        return check_up_to_date(options.out, files, "files",
+                                f"jarvis-config build {options.path} -o {options.out}")
     _refuse_out_holding_config(options.path, options.out)
     write_tree(options.out, files, force=options.force)
     click.echo(f"wrote {len(files)} files to {options.out}")
+    return 0
+
+
+def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:
+    """`--check`: print a short diff and fail when `out` differs from `files`."""
+    stale = drift(out, files)
+    if stale:
+        click.echo("\n".join(stale))
+        raise DriftError(f"{out} is stale; run: {rebuild}")
+    click.echo(f"{out} is up to date ({len(files)} {noun})")
     return 0
 
 

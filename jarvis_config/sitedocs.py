@@ -21,10 +21,9 @@ import click
 import jinja2
 
 from jarvis_config import resources
-from jarvis_config.errors import DriftError
 from jarvis_config.markdown import cell, code, fence, md
 from jarvis_config.model import Limits, Mesh, Model, Node
-from jarvis_config.write import drift, write_tree
+from jarvis_config.write import write_tree
 
 PAGES = ("README.md", "models.md", "nodes.md")
 
@@ -186,10 +185,7 @@ def docs(options: DocsOptions) -> int:
 
 
 def _check(options: DocsOptions, pages: Mapping[str, bytes]) -> int:
-    stale = drift(options.out, pages)
-    if stale:
-        click.echo("\n".join(stale))
-        raise DriftError(f"{options.out} is stale; run: jarvis-config docs {options.path} "
-                         f"-o {options.out}")
-    click.echo(f"{options.out} is up to date ({len(pages)} pages)")
-    return 0
+    from jarvis_config.commands import check_up_to_date
+
+    return check_up_to_date(options.out, pages, "pages",
+                            f"jarvis-config docs {options.path} -o {options.out}")
