@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -49,18 +49,25 @@ class View:
 
     doc: Document
     environ: Mapping[str, str]
+    # Rules ask for sections per node and per model: filter each section once, not each time.
+    _sections: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    _entries: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section; for named sections only entries with valid names (the schema reports
-        the others, which must not reach messages raw)."""
-        value = self.doc.data.get(name)
-        if not isinstance(value, dict):
-            return {}
-        return {k: v for k, v in value.items() if name not in NAMED or _is_name(k)}
+        the others, which must not reach messages raw). Callers must not modify it."""
+        if name not in self._sections:
+            value = self.doc.data.get(name)
+            self._sections[name] = {} if not isinstance(value, dict) else {
+                k: v for k, v in value.items() if name not in NAMED or _is_name(k)}
+        return self._sections[name]
 
     def entries(self, name: str) -> dict[str, dict[str, Any]]:
         """Named entries whose value is a mapping (nodes, providers, models)."""
-        return {k: v for k, v in self.section(name).items() if isinstance(v, dict)}
+        if name not in self._entries:
+            self._entries[name] = {k: v for k, v in self.section(name).items()
+                                   if isinstance(v, dict)}
+        return self._entries[name]
 
     def runtime_models(self) -> dict[str, dict[str, Any]]:
         return {m: s for m, s in self.entries("models").items()
@@ -544,8 +551,9 @@ def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
 def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     """vLLM and llama.cpp run one server per model on consecutive ports from the runtime's
     port; those ports must not collide with another runtime of the same node."""
+    served = _served_ports(mesh)
     for node in mesh.nodes:
-        claims = _port_claims(mesh, node.name)
+        claims = [(rt.kind, served.get((node.name, rt.kind)) or [rt.port]) for rt in node.runtimes]
         owner: dict[int, str] = {}
         for kind, ports in claims:
             clash = next((p for p in ports if p in owner and owner[p] != kind), None)
@@ -562,13 +570,13 @@ def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
                 owner.setdefault(port, kind)
 
 
-def _port_claims(mesh: Mesh, node: str) -> list[tuple[str, list[int]]]:
-    claims = []
-    for runtime in mesh.node(node).runtimes:
-        ports = sorted({d.port for d in mesh.deployments
-                        if d.node == node and d.runtime == runtime.kind and d.port is not None})
-        claims.append((runtime.kind, ports or [runtime.port]))
-    return claims
+def _served_ports(mesh: Mesh) -> dict[tuple[str, str], list[int]]:
+    """(node, runtime) -> the sorted ports its deployments are served on."""
+    ports: dict[tuple[str, str], set[int]] = {}
+    for d in mesh.deployments:
+        if d.node is not None and d.runtime is not None and d.port is not None:
+            ports.setdefault((d.node, d.runtime), set()).add(d.port)
+    return {key: sorted(found) for key, found in ports.items()}
 
 
 def _span(ports: list[int]) -> str:

@@ -29,7 +29,20 @@ REDIS_SETTINGS = {"redis_host": "REDIS_HOST", "redis_port": "REDIS_PORT",
 DATABASE_URL_VAR = "DATABASE_URL"
 
 
+# The compose target embeds digests of these files, so one build asks for them up to three
+# times: keep the last mesh's result (meshes are immutable; identity is the key).
+_last_render: list[tuple[Mesh, dict[str, str]]] = []
+
+
 def render(mesh: Mesh) -> dict[str, str]:
+    if _last_render and _last_render[0][0] is mesh:
+        return dict(_last_render[0][1])
+    files = _render(mesh)
+    _last_render[:] = [(mesh, files)]
+    return dict(files)
+
+
+def _render(mesh: Mesh) -> dict[str, str]:
     config = gateway_config(mesh)
     return {
         f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),
