@@ -36,7 +36,7 @@ from jarvis_config import pipeline
 from jarvis_config.load import YAML_SUFFIXES
 from jarvis_config.model import Mesh
 from tests.docker.images import BASE_IMAGE
-from tests.e2e.harness import free_ports
+from tests.e2e.harness import free_ports, point_provider_at
 
 FAKES_DIR = Path(__file__).resolve().parents[1] / "fakes"
 PROVIDER_PORT = 9000
@@ -90,10 +90,7 @@ def _rewrite(data: dict[str, Any], database: bool) -> None:
     for name, node in (data.get("nodes") or {}).items():
         node["address"] = fake_host(name)
     for name, provider in (data.get("providers") or {}).items():
-        if provider.get("kind") != "openai":
-            provider["kind"] = "openai-compatible"
-        provider.pop("api_version", None)
-        provider["api_base"] = f"http://{fake_host(name)}:{PROVIDER_PORT}/v1"
+        point_provider_at(provider, f"http://{fake_host(name)}:{PROVIDER_PORT}/v1")
     gateway = data.get("gateway")
     if isinstance(gateway, dict):
         gateway["port"] = free_ports(1)

@@ -141,14 +141,19 @@ def _rewrite(data: dict[str, Any], spans: Mapping[tuple[str, str], int], taken: 
             runtime["port"] = free_ports(spans.get((name, kind), 1), taken)
             node["runtimes"][kind] = runtime
     for provider in (data.get("providers") or {}).values():
-        if provider.get("kind") != "openai":
-            provider["kind"] = "openai-compatible"
-        provider.pop("api_version", None)
-        provider["api_base"] = f"http://{LOOPBACK}:{free_ports(1, taken)}/v1"
+        point_provider_at(provider, f"http://{LOOPBACK}:{free_ports(1, taken)}/v1")
     gateway = data.get("gateway")
     if isinstance(gateway, dict):
         gateway["replicas"] = 1
         gateway["database"] = False
+
+
+def point_provider_at(provider: dict[str, Any], api_base: str) -> None:
+    """A hosted provider answered by a fake OpenAI-compatible runtime at `api_base`."""
+    if provider.get("kind") != "openai":
+        provider["kind"] = "openai-compatible"
+    provider.pop("api_version", None)
+    provider["api_base"] = api_base
 
 
 def _fake_env(mesh: Mesh) -> dict[str, str]:
