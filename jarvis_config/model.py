@@ -9,8 +9,9 @@ Everything is sorted or kept in declared order, never in hash order, so output i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -222,19 +223,49 @@ class Mesh:
     env_vars: tuple[str, ...] = field(default=())  # every ${VAR} referenced, sorted
 
     def node(self, name: str) -> Node:
-        return next(n for n in self.nodes if n.name == name)
+        return self._nodes_by_name[name]
 
     def model(self, name: str) -> Model:
-        return next(m for m in self.models if m.name == name)
+        return self._models_by_name[name]
 
     def deployments_of(self, model: str) -> tuple[Deployment, ...]:
-        return tuple(d for d in self.deployments if d.model == model)
+        return self._by_model.get(model, ())
+
+    def deployments_on(self, node: str) -> tuple[Deployment, ...]:
+        return self._by_node.get(node, ())
 
     def resolve(self, name: str) -> str | None:
         """Model name for a model or alias name; None when neither exists."""
-        if any(m.name == name for m in self.models):
+        if name in self._models_by_name:
             return name
         return next((a.target for a in self.aliases if a.name == name), None)
+
+    # Indexes built on first use, so a render over every node or model stays linear.
+    @cached_property
+    def _nodes_by_name(self) -> dict[str, Node]:
+        return {node.name: node for node in self.nodes}
+
+    @cached_property
+    def _models_by_name(self) -> dict[str, Model]:
+        return {model.name: model for model in self.models}
+
+    @cached_property
+    def _by_model(self) -> dict[str, tuple[Deployment, ...]]:
+        return _group_by(self.deployments, lambda d: d.model)
+
+    @cached_property
+    def _by_node(self) -> dict[str, tuple[Deployment, ...]]:
+        return _group_by(self.deployments, lambda d: d.node)
+
+
+def _group_by(deployments: tuple[Deployment, ...],
+              key: Callable[[Deployment], str | None]) -> dict[str, tuple[Deployment, ...]]:
+    groups: dict[str, list[Deployment]] = {}
+    for deployment in deployments:
+        name = key(deployment)
+        if name is not None:
+            groups.setdefault(name, []).append(deployment)
+    return {name: tuple(members) for name, members in groups.items()}
 
 
 def node_tag(node: str) -> str:

@@ -244,8 +244,7 @@ def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
     for runtime in node.runtimes:
         if runtime.kind not in LOCAL_RUNTIMES:
             continue
-        deployments = [d for d in mesh.deployments
-                       if d.node == node.name and d.runtime == runtime.kind]
+        deployments = [d for d in mesh.deployments_on(node.name) if d.runtime == runtime.kind]
         made, used = RUNTIME_SERVICES[runtime.kind](mesh, node, deployments, prefix)
         services.extend(made)
         volumes.extend(used)

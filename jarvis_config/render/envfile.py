@@ -59,7 +59,7 @@ def _secrets(mesh: Mesh) -> list[EnvVar]:
                               f"API key for the hosted provider {provider.name!r} "
                               f"(providers.{provider.name}.api_key).", (GATEWAY,)))
     for node in mesh.nodes:
-        served = {d.runtime for d in mesh.deployments if d.node == node.name}
+        served = {d.runtime for d in mesh.deployments_on(node.name)}
         for runtime in node.runtimes:
             if runtime.api_key is None:
                 continue
@@ -88,7 +88,7 @@ def _gateway_extras(mesh: Mesh) -> list[EnvVar]:
 def _node_extras(mesh: Mesh) -> list[EnvVar]:
     out: list[EnvVar] = []
     for node in mesh.nodes:
-        kinds = {d.runtime for d in mesh.deployments if d.node == node.name}
+        kinds = {d.runtime for d in mesh.deployments_on(node.name)}
         if "llamacpp" in kinds:
             out.append(EnvVar("JARVIS_MODELS_DIR", "Folder on each llama.cpp node that holds "
                               "the GGUF files, one <source>.gguf per model.",

@@ -9,6 +9,7 @@ from the config's folder, and the callback reads routes.json beside itself.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from importlib import resources
 from typing import Any
 
@@ -135,11 +136,12 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value not in ([], {})}
 
 
-def fallbacks(chains: tuple[Chain, ...], hops: tuple[str, ...]) -> list[dict[str, Any]]:
+def fallbacks(chains: tuple[Chain, ...], hops: Collection[str]) -> list[dict[str, Any]]:
     """router_settings fallbacks. A hop to one node's (or role's) group is made without
     retries: the walk goes on to the next node at once instead of backing off on a dead one.
     Fallbacks to other models keep the configured retries."""
-    return [{group: [{"model": target, "num_retries": 0} if target in hops else target
+    hidden = frozenset(hops)
+    return [{group: [{"model": target, "num_retries": 0} if target in hidden else target
                      for target in chain]}
             for group, chain in chains]
 

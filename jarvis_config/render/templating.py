@@ -19,17 +19,7 @@ import yaml
 
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
-
-# Wide enough that PyYAML never folds a long string over two lines. Non-ASCII characters are
-# written as escapes: PyYAML's allow_unicode emits U+0085 raw, which reads back as a line break.
-_YAML_WIDTH = 1 << 16
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML that indents lists under their key, as people write YAML by hand."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
+from jarvis_config.render import blockyaml
 
 
 def to_yaml(value: Any, indent: int = 0) -> str:
@@ -37,17 +27,20 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     spaces), a one-line scalar otherwise. Keys keep the order the renderer gave them."""
     _check_defined(value)
     if isinstance(value, Mapping | list | tuple) and value:
-        text = yaml.dump(_plain(value), Dumper=_Dumper, sort_keys=False,
-                         default_flow_style=False, width=_YAML_WIDTH).rstrip("\n")
-        pad = " " * indent
-        return "\n".join(pad + line if line else line for line in text.split("\n"))
-    return _scalar(value)
+        return blockyaml.block(value, indent, lambda: pyyaml_block(value, indent))
+    try:
+        return blockyaml.scalar_text(value)
+    except blockyaml.Unwritable:
+        return blockyaml.pyyaml_scalar(_plain(value))
 
 
-def _scalar(value: Any) -> str:
-    text = yaml.dump(_plain(value), Dumper=_Dumper, default_flow_style=True, width=_YAML_WIDTH)
-    # A lone scalar is a whole YAML document: drop the document-end marker PyYAML adds.
-    return text.removesuffix("\n...\n").rstrip("\n")
+def pyyaml_block(value: Any, indent: int = 0) -> str:
+    """What `to_yaml` writes for a non-empty mapping or list, written by PyYAML itself: the
+    reference the fast writer matches, and its fallback."""
+    text = yaml.dump(_plain(value), Dumper=blockyaml.Dumper, sort_keys=False,
+                     default_flow_style=False, width=blockyaml.WIDTH).rstrip("\n")
+    pad = " " * indent
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
 
 
 def _check_defined(value: Any) -> None:
