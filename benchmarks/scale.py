@@ -1,7 +1,7 @@
 """Scale benchmark: validate and build time, peak memory and the libyaml floor, 10 to 20,000
 deployments, with the fitted scaling exponent. Figures go to docs/benchmarks.md ("Scale").
 
-    python benchmarks/scale.py                       # the full table (about a minute)
+    python benchmarks/scale.py                       # the full table (about 10 minutes)
     python benchmarks/scale.py --sizes 10,1000,10000 --repeat 3
     python benchmarks/scale.py --profile 10000       # cProfile of one in-process build
 

@@ -18,7 +18,13 @@ import pytest
 from hardkit import ROOT, remount_readonly, run_cli, tree
 
 from jarvis_config.errors import WriteError
-from jarvis_config.write import MARKER_TEXT, with_marker, write_tree
+from jarvis_config.write import (
+    MARKER_TEXT,
+    STAGING_GRACE_S,
+    STAGING_SUFFIX,
+    with_marker,
+    write_tree,
+)
 
 HOMELAB_DIR = ROOT / "examples" / "homelab"
 KILLS = int(os.environ.get("JARVIS_FAULT_KILLS", "8"))
@@ -78,6 +84,19 @@ def test_a_write_killed_at_random_moments_leaves_old_or_new_out_whole(tmp_path: 
             f"{len(now)} files")
         outcomes.append("old" if now == old else "new")
     assert "old" in outcomes, f"no kill landed before the swap (seed {SEED}): {outcomes}"
+    assert_next_write_sweeps_what_kills_left(out)
+
+
+def assert_next_write_sweeps_what_kills_left(out: Path) -> None:
+    """The staging folders the killed writers left (their locks died with them) are gone
+    after the next write, once older than the grace period."""
+    left = list(out.parent.glob(f".{out.name}.*{STAGING_SUFFIX}"))
+    assert left, "no kill landed while a staging folder existed"
+    then = time.time() - STAGING_GRACE_S - 1
+    for folder in left:
+        os.utime(folder, (then, then))
+    write_tree(out, {"after.txt": b"x"})
+    assert not list(out.parent.glob(f".{out.name}.*")), "a staging folder survived"
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_out_intact(

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from jarvis_config.errors import WriteError
-from jarvis_config.write import MARKER, drift, read_tree, write_tree
+from jarvis_config.write import (
+    MARKER,
+    STAGING_GRACE_S,
+    STAGING_SUFFIX,
+    drift,
+    read_tree,
+    write_tree,
+)
 
 
 def test_write_creates_exactly_the_files_plus_marker(tmp_path: Path) -> None:
@@ -70,3 +80,48 @@ def test_drift_is_empty_when_up_to_date_and_names_changes_otherwise(tmp_path: Pa
     changed = drift(out, {"a.txt": b"one\nTHREE\n", "b.txt": b"new"})
     assert "-two" in changed and "+THREE" in changed
     assert "missing: b.txt" in changed
+
+
+def abandoned_staging(out: Path, age_s: float) -> Path:
+    """A staging folder as a killed build leaves it: half filled, nobody holding its lock."""
+    folder = out.parent / f".{out.name}.k1ll3d{STAGING_SUFFIX}"
+    (folder / "litellm").mkdir(parents=True)
+    (folder / "litellm" / "config.yaml").write_bytes(b"half")
+    then = time.time() - age_s
+    os.utime(folder, (then, then))
+    return folder
+
+
+def test_the_next_build_removes_a_staging_folder_a_killed_build_left(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    left = abandoned_staging(out, age_s=STAGING_GRACE_S + 5)
+    write_tree(out, {"a.txt": b"x"})
+    assert not left.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_staging_folder_another_build_is_filling_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    busy = abandoned_staging(out, age_s=STAGING_GRACE_S + 5)
+    fd = os.open(busy, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as the other build's write_tree holds it
+        write_tree(out, {"a.txt": b"x"})
+        assert (busy / "litellm" / "config.yaml").read_bytes() == b"half"
+    finally:
+        os.close(fd)
+
+
+def test_a_just_created_staging_folder_is_left_alone(tmp_path: Path) -> None:
+    """Between creating its folder and locking it, a build holds no lock yet."""
+    out = tmp_path / "out"
+    young = abandoned_staging(out, age_s=0)
+    write_tree(out, {"a.txt": b"x"})
+    assert young.exists()
+
+
+def test_the_sweep_touches_only_this_outs_staging_folders(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    other = abandoned_staging(tmp_path / "other", age_s=STAGING_GRACE_S + 5)
+    write_tree(out, {"a.txt": b"x"})
+    assert other.exists()
