@@ -3,6 +3,7 @@ never changes a build's output; and it hands PyYAML what it cannot prove it writ
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jarvis_config.render import blockyaml
+from jarvis_config.render import blockyaml, litellm, render_targets, templating
 from jarvis_config.render.templating import pyyaml_block, to_yaml
+from tests.kit import compile_mesh, example_params
 
 # Strings in the shapes a build writes (ids, URLs, flags, env references, port mappings) and
 # near misses of each that a YAML reader would take for another type or that need quotes.
@@ -69,3 +71,17 @@ def test_strings_that_would_read_back_as_another_thing_are_quoted(text: str) -> 
 def test_values_beyond_the_fast_writer_go_to_pyyaml(value: Any) -> None:
     with pytest.raises(blockyaml.Unwritable):
         "\n".join(blockyaml._lines(value, 0, ""))
+
+
+@pytest.mark.parametrize("example", example_params())
+def test_every_example_builds_the_same_bytes_through_pyyaml_alone(
+        example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The goldens were first written through PyYAML alone: a whole build through the fast
+    writer and the same build with the fast writer switched off stay byte-identical."""
+    mesh = compile_mesh(example)
+    fast = render_targets(mesh)
+    monkeypatch.setattr(litellm, "_last_render", [])  # it keeps the last render: start afresh
+    monkeypatch.setattr(blockyaml, "block", lambda value, indent, fallback: fallback())
+    monkeypatch.setattr(blockyaml, "scalar_text",
+                        lambda value: blockyaml.pyyaml_scalar(templating._plain(value)))
+    assert render_targets(mesh) == fast
