@@ -294,7 +294,11 @@ def gpu_memory_share(model: Model, node: Node) -> float:
     return min(0.95, max(0.01, share))
 
 
-def runtime_litellm_prefix(runtime: Runtime) -> str:
+def runtime_litellm_prefix(runtime: Runtime, category: str) -> str:
+    if runtime.kind == "ollama" and category == "embedding":
+        # LiteLLM's embedding() knows Ollama only as `ollama/` (its /api/embed); under
+        # `ollama_chat/` an embeddings request fails before it leaves the gateway.
+        return "ollama"
     keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
     return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]
 
@@ -482,7 +486,7 @@ def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
         node=node.name,
         provider=None,
         runtime=kind,
-        litellm_model=f"{runtime_litellm_prefix(runtime)}/{model.source}",
+        litellm_model=f"{runtime_litellm_prefix(runtime, model.category)}/{model.source}",
         api_base=f"http://{_host(node.address)}:{port}{RUNTIME_API_SUFFIX[kind]}",
         api_key=runtime.api_key,
         api_version=None,

@@ -94,6 +94,11 @@ def litellm_params(deployment: Deployment) -> dict[str, Any]:
         value = getattr(limits, key)
         if value is not None:
             params[key] = value
+    if deployment.runtime == "ollama" and deployment.category == "embedding":
+        # The openai SDK asks for base64 vectors by default, which LiteLLM's Ollama embeddings
+        # refuse (UnsupportedParamsError) unless told to drop the parameter; the SDK takes
+        # the float vectors Ollama sends back all the same.
+        params["drop_params"] = True
     params["tags"] = list(deployment.tags)
     return params
 

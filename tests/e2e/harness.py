@@ -357,6 +357,15 @@ def served(client: Any, model: str, node: str | None = None,
     return Counter(chat(client, model, node) for _ in range(times))
 
 
+def embed(client: Any, model: str, node: str | None = None,
+          texts: tuple[str, ...] = ("a", "b")) -> tuple[list[list[float]], str]:
+    """One embeddings request: (the vectors, id of the deployment that served it)."""
+    extra = {"extra_body": {"node": node}} if node is not None else {}
+    raw = client.embeddings.with_raw_response.create(model=model, input=list(texts), **extra)
+    vectors = [item.embedding for item in raw.parse().data]
+    return vectors, raw.headers.get("x-litellm-model-id", "")
+
+
 def stream(client: Any, model: str, node: str | None = None) -> tuple[str, list[str]]:
     """One streamed chat completion: (the text the chunks carry, the raw SSE data lines)."""
     import json

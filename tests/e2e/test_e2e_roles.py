@@ -1,7 +1,8 @@
 """The roles mesh served end to end (placement by role, node_pinning: prefer).
 
-mistral runs on the two GPU rigs (Ollama), phi3-mini on the two edge nodes (llama.cpp server),
-llama3-70b on rig-1 alone (vLLM). One proxy for the module; tests that stop nodes come last.
+mistral and the embedding model nomic-embed run on the two GPU rigs (Ollama), phi3-mini on the
+two edge nodes (llama.cpp server), llama3-70b on rig-1 alone (vLLM). One proxy for the module;
+tests that stop nodes come last.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.e2e.harness import Gateway, chat, served, stream
+from tests.e2e.harness import Gateway, chat, embed, served, stream
+from tests.fakes.fake_runtime import node_vector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +36,7 @@ def client(gateway: Gateway) -> openai.OpenAI:
 
 def test_models_and_aliases_are_listed(client: openai.OpenAI) -> None:
     assert {m.id for m in client.models.list().data} == {
-        "llama3-70b", "mistral", "phi3-mini", "fast", "smart"}
+        "llama3-70b", "mistral", "nomic-embed", "phi3-mini", "fast", "smart"}
 
 
 @pytest.mark.parametrize(("model", "answers"), [
@@ -61,6 +63,34 @@ def test_role_placement_spreads_over_every_node(client: openai.OpenAI, model: st
 def test_pins_keep_every_request_on_their_nodes(client: openai.OpenAI, model: str, node: str,
                                                 answers: set[tuple[str, str]]) -> None:
     assert set(served(client, model, node)) == answers
+
+
+def embedded_by(client: openai.OpenAI, node: str | None, times: int) -> Counter[tuple[str, str]]:
+    """Which node's vector came back, and from which deployment, over `times` requests."""
+    by_vector = {node_vector(name)[0]: name for name in ("rig-1", "rig-2")}
+    seen: Counter[tuple[str, str]] = Counter()
+    for _ in range(times):
+        vectors, served_by = embed(client, "nomic-embed", node)
+        assert len(vectors) == 2 and vectors[0] == vectors[1]
+        seen[by_vector[vectors[0][0]], served_by] += 1
+    return seen
+
+
+def test_embeddings_from_ollama_spread_over_both_rigs(client: openai.OpenAI) -> None:
+    assert set(embedded_by(client, None, MANY)) == {("rig-1", "nomic-embed@rig-1"),
+                                                    ("rig-2", "nomic-embed@rig-2")}
+
+
+def test_a_pinned_embeddings_request_stays_on_its_node(gateway: Gateway,
+                                                       client: openai.OpenAI) -> None:
+    def embed_bodies() -> list[dict[str, object]]:
+        return [r["body"] for r in gateway.fakes.requests() if r["path"] == "/api/embed"]
+
+    before = len(embed_bodies())
+    assert embedded_by(client, "rig-2", 10) == Counter({("rig-2", "nomic-embed@rig-2"): 10})
+    bodies = embed_bodies()[before:]
+    assert len(bodies) == 10
+    assert all(b["input"] == ["a", "b"] and "node" not in b for b in bodies)
 
 
 def test_a_pinned_openai_compatible_stream_ends_with_done(client: openai.OpenAI) -> None:

@@ -12,8 +12,9 @@ or, from a test:
         ...  # runtime.port, runtime.url, runtime.requests()
 
 Every answer says which node produced it ("hello from ai-max"), so a test can tell where a
-request went. The Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as
-Ollama does), /api/tags, /api/show and /api/version; the OpenAI flavor serves
+request went (an embedding's first value is the node's own number, `node_vector`). The
+Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as Ollama does),
+/api/embed, /api/tags, /api/show and /api/version; the OpenAI flavor serves
 /v1/chat/completions and /v1/completions (real SSE chunks ending with `data: [DONE]`),
 /v1/embeddings and /v1/models. Each request body received is recorded and served back at
 `GET /_requests` (`DELETE /_requests` clears them), so a test can assert that no `node` field
@@ -260,6 +261,20 @@ def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
                        for m in sorted(seen)]}
 
 
+def _ollama_embed(handler: _Handler, body: dict[str, Any]) -> None:
+    """Ollama's /api/embed: one vector per input, whose first value tells the node apart."""
+    inputs = body.get("input")
+    count = len(inputs) if isinstance(inputs, list) else 1
+    handler._json(200, {"model": str(body.get("model", "")),
+                        "embeddings": [node_vector(handler.runtime.name)] * count,
+                        "prompt_eval_count": count})
+
+
+def node_vector(name: str) -> list[float]:
+    """The embedding a fake answers with: a node's own vector, so a test sees who answered."""
+    return [float(sum(name.encode()) % 997), 0.5, 0.25]
+
+
 def _ollama_show(handler: _Handler, body: dict[str, Any]) -> None:
     handler._json(200, {
         "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
@@ -339,7 +354,8 @@ def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
     count = len(inputs) if isinstance(inputs, list) else 1
     handler._json(200, {
         "object": "list", "model": str(body.get("model", "")),
-        "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+        "data": [{"object": "embedding", "index": i,
+                  "embedding": node_vector(handler.runtime.name)}
                  for i in range(count)],
         "usage": {"prompt_tokens": count, "total_tokens": count},
     })
@@ -360,6 +376,7 @@ POST_ROUTES: dict[str, dict[str, Any]] = {
         "/api/chat": lambda h, b: _ollama_answer(h, b, "message"),
         "/api/generate": lambda h, b: _ollama_answer(h, b, "response"),
         "/api/show": _ollama_show,
+        "/api/embed": _ollama_embed,
     },
     "openai": {
         "/v1/chat/completions": _openai_chat,
