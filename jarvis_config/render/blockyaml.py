@@ -13,7 +13,7 @@ compare both writers on generated data, so the two never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -64,10 +64,42 @@ def _str_text(value: str) -> str | None:
     return pyyaml_scalar(value)
 
 
+def dump(value: Any, indent: int = 0) -> str:
+    """`value` as YAML, byte for byte what `pyyaml_dump` writes: block style for a non-empty
+    mapping or list (every line indented by `indent` spaces), a one-line scalar otherwise."""
+    try:
+        if is_block(value):
+            return "\n".join(_lines(value, indent, " " * indent))
+        return scalar_text(value)
+    except Unwritable:
+        return pyyaml_dump(value, indent)
+
+
+def pyyaml_dump(value: Any, indent: int = 0) -> str:
+    """What `dump` writes, written by PyYAML itself: the reference `dump` matches, and what
+    it falls back to."""
+    if not is_block(value):
+        return pyyaml_scalar(plain(value))
+    text = yaml.dump(plain(value), Dumper=Dumper, sort_keys=False, default_flow_style=False,
+                     width=WIDTH).rstrip("\n")
+    pad = " " * indent
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
 def pyyaml_scalar(value: Any) -> str:
     """PyYAML's text for a lone scalar, without the document-end marker it adds."""
     text = yaml.dump(value, Dumper=Dumper, default_flow_style=True, width=WIDTH)
     return text.removesuffix("\n...\n").rstrip("\n")
+
+
+def plain(value: Any) -> Any:
+    """Tuples as lists and any mapping as a dict, so the safe dumpers accept the model's
+    frozen data."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
 
 
 def scalar_text(value: Any) -> str:
@@ -108,7 +140,8 @@ def _key_text(key: Any) -> str:
 _CONTAINERS = (dict, list, tuple)
 
 
-def _is_block(value: Any) -> bool:
+def is_block(value: Any) -> bool:
+    """Is `value` written in block style: a non-empty mapping or list?"""
     # The exact-type test first: most values are strings, and an ABC check is slow.
     if type(value) in _CONTAINERS:
         return bool(value)
@@ -122,7 +155,7 @@ def _lines(value: Any, indent: int, first: str) -> Iterator[str]:
     lead = first
     if type(value) is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            if _is_block(item):
+            if is_block(item):
                 yield f"{lead}{_key_text(key)}:"
                 yield from _lines(item, indent + 2, " " * (indent + 2))
             else:
@@ -130,17 +163,8 @@ def _lines(value: Any, indent: int, first: str) -> Iterator[str]:
             lead = pad
     else:
         for item in value:
-            if _is_block(item):
+            if is_block(item):
                 yield from _lines(item, indent + 2, lead + "- ")
             else:
                 yield f"{lead}- {scalar_text(item)}"
             lead = pad
-
-
-def block(value: Any, indent: int, fallback: Callable[[], str]) -> str:
-    """The non-empty mapping or list `value` in block style, every line indented by `indent`
-    spaces; `fallback()` gives the text when a part of it is beyond this writer."""
-    try:
-        return "\n".join(_lines(value, indent, " " * indent))
-    except Unwritable:
-        return fallback()

@@ -10,12 +10,10 @@ same bytes as a source checkout.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import jinja2
-import yaml
 
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
@@ -26,21 +24,7 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     """`value` as YAML: block style for mappings and lists (each line indented by `indent`
     spaces), a one-line scalar otherwise. Keys keep the order the renderer gave them."""
     _check_defined(value)
-    if isinstance(value, Mapping | list | tuple) and value:
-        return blockyaml.block(value, indent, lambda: pyyaml_block(value, indent))
-    try:
-        return blockyaml.scalar_text(value)
-    except blockyaml.Unwritable:
-        return blockyaml.pyyaml_scalar(_plain(value))
-
-
-def pyyaml_block(value: Any, indent: int = 0) -> str:
-    """What `to_yaml` writes for a non-empty mapping or list, written by PyYAML itself: the
-    reference the fast writer matches, and its fallback."""
-    text = yaml.dump(_plain(value), Dumper=blockyaml.Dumper, sort_keys=False,
-                     default_flow_style=False, width=blockyaml.WIDTH).rstrip("\n")
-    pad = " " * indent
-    return "\n".join(pad + line if line else line for line in text.split("\n"))
+    return blockyaml.dump(value, indent)
 
 
 def _check_defined(value: Any) -> None:
@@ -48,19 +32,10 @@ def _check_defined(value: Any) -> None:
         str(value)  # StrictUndefined raises UndefinedError, naming the missing variable
 
 
-def _plain(value: Any) -> Any:
-    """Tuples as lists, so the safe dumper accepts the model's frozen data."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
-
-
 def to_json(value: Any) -> str:
     """`value` as stable, indented JSON (sorted keys, ASCII only)."""
     _check_defined(value)
-    return json.dumps(_plain(value), indent=2, sort_keys=True)
+    return json.dumps(blockyaml.plain(value), indent=2, sort_keys=True)
 
 
 def _load_template(name: str) -> str:

@@ -11,8 +11,9 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from jarvis_config.render import blockyaml, litellm, render_targets, templating
-from jarvis_config.render.templating import pyyaml_block, to_yaml
+from jarvis_config.render import blockyaml, litellm, render_targets
+from jarvis_config.render.blockyaml import pyyaml_dump
+from jarvis_config.render.templating import to_yaml
 from tests.kit import compile_mesh, example_params
 
 # Strings in the shapes a build writes (ids, URLs, flags, env references, port mappings) and
@@ -42,7 +43,7 @@ blocks = st.one_of(st.lists(values, min_size=1, max_size=4),
 @example({"model_list": [{"model_name": "m@n", "litellm_params": {"tags": ["node:n"]}}]}, 2)
 @example([[["deep"]], [{}], [[]], {"k": []}], 0)
 def test_the_fast_writer_writes_what_pyyaml_writes(value: Any, indent: int) -> None:
-    assert to_yaml(value, indent) == pyyaml_block(value, indent)
+    assert to_yaml(value, indent) == pyyaml_dump(value, indent)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -81,7 +82,5 @@ def test_every_example_builds_the_same_bytes_through_pyyaml_alone(
     mesh = compile_mesh(example)
     fast = render_targets(mesh)
     monkeypatch.setattr(litellm, "_last_render", [])  # it keeps the last render: start afresh
-    monkeypatch.setattr(blockyaml, "block", lambda value, indent, fallback: fallback())
-    monkeypatch.setattr(blockyaml, "scalar_text",
-                        lambda value: blockyaml.pyyaml_scalar(templating._plain(value)))
+    monkeypatch.setattr(blockyaml, "dump", blockyaml.pyyaml_dump)
     assert render_targets(mesh) == fast
