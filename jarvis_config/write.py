@@ -9,6 +9,7 @@ paths, no `..`, nothing that could land outside the output folder.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fcntl
 import glob
@@ -16,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from jarvis_config.errors import WriteError
@@ -46,26 +47,40 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, force: bool = False) ->
         _sweep_abandoned_staging(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=STAGING_SUFFIX,
                                         dir=out.parent))
-        lock = _lock(staging)
     except OSError as exc:
         raise WriteError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
     try:
-        _fill(staging, files)
-        _swap_in(staging, out)
+        with _held(staging):
+            _fill(staging, files)
+            _swap_in(staging, out)
     except OSError as exc:
         raise WriteError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        os.close(lock)
 
 
-def _lock(folder: Path) -> int:
+def _lock(folder: Path, *, wait: bool) -> int:
+    """An open descriptor of `folder` holding an exclusive lock on it; BlockingIOError when
+    another process holds the lock and `wait` is false."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def _held(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on `folder` while this build fills it. The kernel drops the lock
     when the process dies, however it dies, which is how a later build tells a staging folder
     that was abandoned from one that is still being written."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
+    fd = _lock(folder, wait=True)
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def _sweep_abandoned_staging(out: Path) -> None:
@@ -81,12 +96,11 @@ def _sweep_abandoned_staging(out: Path) -> None:
 
 
 def _remove_if_unlocked(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = _lock(folder, wait=False)
     except BlockingIOError:
         return  # a running build holds it
-    else:
+    try:
         shutil.rmtree(folder, ignore_errors=True)
     finally:
         os.close(fd)
