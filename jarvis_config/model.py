@@ -294,10 +294,14 @@ def gpu_memory_share(model: Model, node: Node) -> float:
     return min(0.95, max(0.01, share))
 
 
+def is_ollama_embedding(runtime: str | None, category: str) -> bool:
+    """An embedding model on Ollama, which LiteLLM serves only through its `ollama/` provider
+    (its /api/embed); under `ollama_chat/` an embeddings request fails inside the gateway."""
+    return runtime == "ollama" and category == "embedding"
+
+
 def runtime_litellm_prefix(runtime: Runtime, category: str) -> str:
-    if runtime.kind == "ollama" and category == "embedding":
-        # LiteLLM's embedding() knows Ollama only as `ollama/` (its /api/embed); under
-        # `ollama_chat/` an embeddings request fails before it leaves the gateway.
+    if is_ollama_embedding(runtime.kind, category):
         return "ollama"
     keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
     return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]

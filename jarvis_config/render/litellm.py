@@ -13,7 +13,7 @@ from collections.abc import Collection
 from importlib import resources
 from typing import Any
 
-from jarvis_config.model import Deployment, Mesh
+from jarvis_config.model import Deployment, Mesh, is_ollama_embedding
 from jarvis_config.render import routes
 from jarvis_config.render.templating import render_template
 from jarvis_config.routing import Chain, RoutingPlan, plan
@@ -94,7 +94,7 @@ def litellm_params(deployment: Deployment) -> dict[str, Any]:
         value = getattr(limits, key)
         if value is not None:
             params[key] = value
-    if deployment.runtime == "ollama" and deployment.category == "embedding":
+    if is_ollama_embedding(deployment.runtime, deployment.category):
         # The openai SDK asks for base64 vectors by default, which LiteLLM's Ollama embeddings
         # refuse (UnsupportedParamsError) unless told to drop the parameter; the SDK takes
         # the float vectors Ollama sends back all the same.
