@@ -145,8 +145,12 @@ def to_mermaid(mesh: Mesh) -> str:
     lines += _mermaid_group("aliases", "Aliases",
                             [f'{ids[alias_id(a.name)]}("{mermaid_text(a.name)}")'
                              for a in mesh.aliases])
-    lines += _mermaid_models(mesh, ids)
-    lines += _mermaid_nodes(mesh, ids)
+    lines += _mermaid_nested("models", "Models", "category", [
+        (category, [f"{ids[model_id(m.name)]}[{mermaid_label(model_lines(m))}]" for m in models])
+        for category, models in categories(mesh)])
+    lines += _mermaid_nested("nodes", "Nodes", "role", [
+        (role, [f"{ids[node_id(n.name)]}[{mermaid_label(node_lines(n))}]" for n in nodes])
+        for role, nodes in node_groups(mesh)])
     lines += _mermaid_group("providers", "Hosted providers",
                             [f"{ids[provider_id(p.name)]}[{mermaid_label(provider_lines(p))}]"
                              for p in mesh.providers])
@@ -162,24 +166,12 @@ def _mermaid_group(key: str, title: str, items: list[str], indent: str = "  ") -
             *(f"{indent}  {item}" for item in items), f"{indent}end"]
 
 
-def _mermaid_models(mesh: Mesh, ids: _MermaidIds) -> list[str]:
-    groups: list[str] = []
-    for index, (category, models) in enumerate(categories(mesh)):
-        items = [f"{ids[model_id(m.name)]}[{mermaid_label(model_lines(m))}]" for m in models]
-        groups += _mermaid_group(f"category{index}", category, items, indent="    ")
-    if not groups:
-        return []
-    return ['  subgraph models["Models"]', *groups, "  end"]
-
-
-def _mermaid_nodes(mesh: Mesh, ids: _MermaidIds) -> list[str]:
-    groups: list[str] = []
-    for index, (role, nodes) in enumerate(node_groups(mesh)):
-        items = [f"{ids[node_id(n.name)]}[{mermaid_label(node_lines(n))}]" for n in nodes]
-        groups += _mermaid_group(f"role{index}", role, items, indent="    ")
-    if not groups:
-        return []
-    return ['  subgraph nodes["Nodes"]', *groups, "  end"]
+def _mermaid_nested(key: str, title: str, group_key: str,
+                    groups: list[tuple[str, list[str]]]) -> list[str]:
+    """A subgraph holding one subgraph per (title, items) group; nothing when all are empty."""
+    inner = [line for index, (name, items) in enumerate(groups)
+             for line in _mermaid_group(f"{group_key}{index}", name, items, indent="    ")]
+    return [f'  subgraph {key}["{title}"]', *inner, "  end"] if inner else []
 
 
 def _mermaid_edge(edge: Edge, ids: _MermaidIds) -> str:
