@@ -263,11 +263,16 @@ def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
 
 def _ollama_embed(handler: _Handler, body: dict[str, Any]) -> None:
     """Ollama's /api/embed: one vector per input, whose first value tells the node apart."""
-    inputs = body.get("input")
-    count = len(inputs) if isinstance(inputs, list) else 1
+    count = _input_count(body)
     handler._json(200, {"model": str(body.get("model", "")),
                         "embeddings": [node_vector(handler.runtime.name)] * count,
                         "prompt_eval_count": count})
+
+
+def _input_count(body: dict[str, Any]) -> int:
+    """How many texts an embeddings request holds: a list of them, or one."""
+    inputs = body.get("input")
+    return len(inputs) if isinstance(inputs, list) else 1
 
 
 def node_vector(name: str) -> list[float]:
@@ -350,8 +355,7 @@ def _openai_chunk(ident: str, model: str, piece: str | None, *, first: bool,
 
 
 def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
-    inputs = body.get("input")
-    count = len(inputs) if isinstance(inputs, list) else 1
+    count = _input_count(body)
     handler._json(200, {
         "object": "list", "model": str(body.get("model", "")),
         "data": [{"object": "embedding", "index": i,
