@@ -7,9 +7,7 @@ share stays within the role and survives one of them going down.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import openai
 import pytest
@@ -17,16 +15,9 @@ import pytest
 from tests.e2e.harness import Gateway, chat, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "ha-gateway"  # served by the gateway fixture (conftest.py)
 BOTH = {("hello from inference-1", "llama3-8b@inference-1"),
         ("hello from inference-2", "llama3-8b@inference-2")}
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    example = ROOT / "examples" / "ha-gateway"
-    with Gateway.start(example, tmp_path_factory.mktemp("ha-gateway")) as gw:
-        yield gw
 
 
 def test_least_busy_routing_uses_both_nodes_under_concurrent_load(gateway: Gateway) -> None:

@@ -8,8 +8,6 @@ Tests that stop nodes come last and bring them back.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
@@ -17,22 +15,10 @@ import pytest
 from tests.e2e.harness import Gateway, chat, served, stream
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "homelab"  # served by the gateway fixture (conftest.py)
 MANY = 30
 NODES_OF_LLAMA3 = ("nodes serving 'llama3': ai-max (gpu), mini (cpu); "
                    "or pin a role: role:cpu, role:gpu")
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    with Gateway.start(ROOT / "examples" / "homelab", tmp_path_factory.mktemp("homelab")) as gw:
-        yield gw
-
-
-@pytest.fixture(scope="module")
-def client(gateway: Gateway) -> openai.OpenAI:
-    return gateway.client()
-
 
 
 def test_models_and_aliases_are_listed_but_not_routing_groups(client: openai.OpenAI) -> None:

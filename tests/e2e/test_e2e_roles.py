@@ -8,8 +8,6 @@ tests that stop nodes come last.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
@@ -18,20 +16,8 @@ from tests.e2e.harness import Gateway, chat, embed, served, stream
 from tests.fakes.fake_runtime import node_vector
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "roles"  # served by the gateway fixture (conftest.py)
 MANY = 30
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    with Gateway.start(ROOT / "examples" / "roles", tmp_path_factory.mktemp("roles")) as gw:
-        yield gw
-
-
-@pytest.fixture(scope="module")
-def client(gateway: Gateway) -> openai.OpenAI:
-    return gateway.client()
-
 
 
 def test_models_and_aliases_are_listed(client: openai.OpenAI) -> None:
