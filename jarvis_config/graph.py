@@ -230,8 +230,12 @@ def to_dot(mesh: Mesh, *, columns: bool = True) -> str:
              '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];']
     lines += _dot_cluster("aliases", "Aliases", [
         _dot_node(alias_id(a.name), [a.name], "alias", "ellipse") for a in mesh.aliases])
-    lines += _dot_models(mesh)
-    lines += _dot_nodes(mesh)
+    lines += _dot_nested("models", "Models", "category", [
+        (category, [_dot_node(model_id(m.name), model_lines(m), "model") for m in models])
+        for category, models in categories(mesh)])
+    lines += _dot_nested("nodes", "Nodes", "role", [
+        (role, [_dot_node(node_id(n.name), node_lines(n), "node") for n in nodes])
+        for role, nodes in node_groups(mesh)])
     lines += _dot_cluster("providers", "Hosted providers", [
         _dot_node(provider_id(p.name), provider_lines(p), "provider", "cylinder")
         for p in mesh.providers])
@@ -265,20 +269,12 @@ def _dot_cluster(key: str, title: str, items: list[str], indent: str = "  ") -> 
             *(f"{indent}  {item}" for item in items), f"{indent}}}"]
 
 
-def _dot_models(mesh: Mesh) -> list[str]:
-    groups: list[str] = []
-    for category, models in categories(mesh):
-        items = [_dot_node(model_id(m.name), model_lines(m), "model") for m in models]
-        groups += _dot_cluster(f"category:{category}", category, items, indent="    ")
-    return _dot_outer("models", "Models", groups)
-
-
-def _dot_nodes(mesh: Mesh) -> list[str]:
-    groups: list[str] = []
-    for role, nodes in node_groups(mesh):
-        items = [_dot_node(node_id(n.name), node_lines(n), "node") for n in nodes]
-        groups += _dot_cluster(f"role:{role}", role, items, indent="    ")
-    return _dot_outer("nodes", "Nodes", groups)
+def _dot_nested(key: str, title: str, group_key: str,
+                groups: list[tuple[str, list[str]]]) -> list[str]:
+    """A cluster holding one cluster per (title, items) group; nothing when all are empty."""
+    inner = [line for name, items in groups
+             for line in _dot_cluster(f"{group_key}:{name}", name, items, indent="    ")]
+    return _dot_outer(key, title, inner)
 
 
 def _dot_outer(key: str, title: str, groups: list[str]) -> list[str]:
