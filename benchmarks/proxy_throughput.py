@@ -111,17 +111,18 @@ def process_group_cpu(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def load(url: str, key: str, series: Series, seconds: float, concurrency: int,
-               tally: Tally, pgid: int) -> None:
+async def load(
+    url: str, key: str, series: Series, seconds: float, concurrency: int, tally: Tally, pgid: int
+) -> None:
     """`concurrency` clients, each sending its next request when the last one is answered."""
-    body: dict[str, Any] = {"model": series.model,
-                            "messages": [{"role": "user", "content": "hi"}]}
+    body: dict[str, Any] = {"model": series.model, "messages": [{"role": "user", "content": "hi"}]}
     if series.node:
         body["node"] = series.node
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                 timeout=30, trust_env=False) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=30, trust_env=False
+    ) as client:
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
@@ -163,14 +164,32 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
         tallies = {s.name: Tally() for s in SERIES}
         for series in SERIES:  # warm-up: connections, caches, the first-call paths
             proxy = by_callback[series.callback]
-            asyncio.run(load(proxy.url, copy.master_key, series, 1.0, args.concurrency,
-                             Tally(), proxy.process.pid))
+            asyncio.run(
+                load(
+                    proxy.url,
+                    copy.master_key,
+                    series,
+                    1.0,
+                    args.concurrency,
+                    Tally(),
+                    proxy.process.pid,
+                )
+            )
         for index in range(args.rounds):
             # Alternate the order, so no series always runs right after another one.
             for series in SERIES if index % 2 == 0 else reversed(SERIES):
                 proxy = by_callback[series.callback]
-                asyncio.run(load(proxy.url, copy.master_key, series, args.seconds,
-                                 args.concurrency, tallies[series.name], proxy.process.pid))
+                asyncio.run(
+                    load(
+                        proxy.url,
+                        copy.master_key,
+                        series,
+                        args.seconds,
+                        args.concurrency,
+                        tallies[series.name],
+                        proxy.process.pid,
+                    )
+                )
         return tallies
     finally:
         for proxy in proxies:
@@ -180,8 +199,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
 
 def ratios(tally: Tally, base: Tally) -> list[float]:
     """This series' throughput over its baseline's, round by round, in percent."""
-    return sorted(100 * mine / theirs
-                  for mine, theirs in zip(tally.round_rates, base.round_rates, strict=True))
+    return sorted(
+        100 * mine / theirs
+        for mine, theirs in zip(tally.round_rates, base.round_rates, strict=True)
+    )
 
 
 def relative(tally: Tally, base: Tally) -> float:
@@ -190,38 +211,47 @@ def relative(tally: Tally, base: Tally) -> float:
 
 
 def table(tallies: dict[str, Tally]) -> str:
-    lines = ["| series | requests | errors | req/s | p50 ms | p99 ms | req/s vs baseline "
-             "(median, per-round range) | proxy CPU ms/req | CPU capacity vs baseline |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| series | requests | errors | req/s | p50 ms | p99 ms | req/s vs baseline "
+        "(median, per-round range) | proxy CPU ms/req | CPU capacity vs baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for series in SERIES:
         tally, base = tallies[series.name], tallies[series.baseline]
         spread = ratios(tally, base)
         capacity = 100 * base.cpu_ms / tally.cpu_ms if tally.cpu_ms else 0.0
-        lines.append(f"| {series.name} | {len(tally.latencies)} | {tally.errors} | "
-                     f"{tally.rate:.1f} | {tally.percentile(0.50):.1f} | "
-                     f"{tally.percentile(0.99):.1f} | {relative(tally, base):.1f}% "
-                     f"({spread[0]:.0f}-{spread[-1]:.0f}%) | {tally.cpu_ms:.2f} | "
-                     f"{capacity:.1f}% |")
+        lines.append(
+            f"| {series.name} | {len(tally.latencies)} | {tally.errors} | "
+            f"{tally.rate:.1f} | {tally.percentile(0.50):.1f} | "
+            f"{tally.percentile(0.99):.1f} | {relative(tally, base):.1f}% "
+            f"({spread[0]:.0f}-{spread[-1]:.0f}%) | {tally.cpu_ms:.2f} | "
+            f"{capacity:.1f}% |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8, help="rounds (default 8)")
-    parser.add_argument("--seconds", type=float, default=5.0,
-                        help="seconds per series per round (default 5)")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="seconds per series per round (default 5)"
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as work:
         tallies = run(args, Path(work))
-    print(f"{args.rounds} rounds x {args.seconds:g} s per series (order reversed every other "
-          f"round), {args.concurrency} concurrent clients, one proxy worker each, fake "
-          f"runtimes, 127.0.0.1 only\n")
+    print(
+        f"{args.rounds} rounds x {args.seconds:g} s per series (order reversed every other "
+        f"round), {args.concurrency} concurrent clients, one proxy worker each, fake "
+        f"runtimes, 127.0.0.1 only\n"
+    )
     print(table(tallies))
     base, hooked = tallies[SERIES[0].name], tallies[SERIES[1].name]
-    print(f"\nwith the callback (unpinned requests): {relative(hooked, base):.1f}% of the "
-          "throughput without it (median of the per-round ratios); the proxy spends "
-          f"{hooked.cpu_ms:.2f} ms of CPU per request with it, {base.cpu_ms:.2f} ms without")
+    print(
+        f"\nwith the callback (unpinned requests): {relative(hooked, base):.1f}% of the "
+        "throughput without it (median of the per-round ratios); the proxy spends "
+        f"{hooked.cpu_ms:.2f} ms of CPU per request with it, {base.cpu_ms:.2f} ms without"
+    )
 
 
 if __name__ == "__main__":

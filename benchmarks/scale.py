@@ -48,9 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth  # noqa: E402
 
 from jarvis_config.load import load_path  # noqa: E402
-from jarvis_config.model import build_mesh  # noqa: E402
+from jarvis_config.model.mesh import build_mesh  # noqa: E402
+from jarvis_config.pipeline import validate  # noqa: E402
 from jarvis_config.render import render_targets  # noqa: E402
-from jarvis_config.validate import validate  # noqa: E402
 from jarvis_config.write import write_tree  # noqa: E402
 
 SIZES = (10, 100, 1000, 2000, 5000, 10000, 20000)
@@ -135,8 +135,14 @@ def measure_cli(row: Row, path: Path, out: Path, repeat: int) -> None:
     times, peaks = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], env=env, cwd=ROOT,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, *command],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(time.perf_counter() - start)
         code, peak_kib = (int(part) for part in done.stdout.split())
         if code != 0:
@@ -155,8 +161,9 @@ def helper_overhead() -> float:
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", PEAK_RSS, "true"], env=env, capture_output=True,
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, "true"], env=env, capture_output=True, check=True
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -164,8 +171,11 @@ def helper_overhead() -> float:
 def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
     """libyaml parsing the input plus emitting the rendered files' data."""
     text = path.read_text(encoding="utf-8")
-    yaml_data = [yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-                 for p in sorted(out.rglob("*")) if p.suffix in (".yaml", ".yml")]
+    yaml_data = [
+        yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        for p in sorted(out.rglob("*"))
+        if p.suffix in (".yaml", ".yml")
+    ]
     json_data = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
 
     def floor() -> None:
@@ -201,8 +211,11 @@ def run_size(deployments: int, workdir: Path, repeat: int, cli: bool) -> Row:
 
 
 def slope(rows: list[Row], attr: str) -> float:
-    points = [(math.log(r.deployments), math.log(getattr(r, attr)))
-              for r in rows if r.deployments >= 1000 and getattr(r, attr) > 0]
+    points = [
+        (math.log(r.deployments), math.log(getattr(r, attr)))
+        for r in rows
+        if r.deployments >= 1000 and getattr(r, attr) > 0
+    ]
     if len(points) < 2:
         return math.nan
     mean_x = statistics.fmean(x for x, _ in points)
@@ -222,14 +235,18 @@ def machine() -> str:
     except OSError:
         pass
     libyaml = "with libyaml" if getattr(yaml, "__with_libyaml__", False) else "pure Python"
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-            f"PyYAML {yaml.__version__} {libyaml}, {platform.system()} {platform.release()}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"PyYAML {yaml.__version__} {libyaml}, {platform.system()} {platform.release()}"
+    )
 
 
 def table(rows: list[Row]) -> str:
-    head = ("| deployments | nodes x models | input KB | output KB | validate ms | build ms "
-            "| load / validate / model / render / write ms | CLI build ms | CLI peak RSS MB "
-            "| floor ms | build / floor |")
+    head = (
+        "| deployments | nodes x models | input KB | output KB | validate ms | build ms "
+        "| load / validate / model / render / write ms | CLI build ms | CLI peak RSS MB "
+        "| floor ms | build / floor |"
+    )
     lines = [head, "|" + "---|" * 11]
     for r in rows:
         stages = " / ".join(f"{r.stages[s] * 1000:.0f}" for s in r.stages)
@@ -237,25 +254,35 @@ def table(rows: list[Row]) -> str:
             f"| {r.deployments:,} | {r.nodes} x {r.models} | {r.input_bytes / 1024:.0f} "
             f"| {r.output_bytes / 1024:.0f} | {r.validate_s * 1000:.1f} | {r.build_s * 1000:.1f} "
             f"| {stages} | {r.cli_s * 1000:.0f} | {r.cli_rss_mb:.0f} | {r.floor_s * 1000:.1f} "
-            f"| {r.ratio:.2f} |")
+            f"| {r.ratio:.2f} |"
+        )
     return "\n".join(lines)
 
 
 def summary(rows: list[Row]) -> str:
-    lines = [f"scaling exponent (log-log slope, sizes >= 1,000): validate "
-             f"{slope(rows, 'validate_s'):.2f}, build {slope(rows, 'build_s'):.2f}, "
-             f"CLI build {slope(rows, 'cli_s'):.2f}, floor {slope(rows, 'floor_s'):.2f}"]
+    lines = [
+        f"scaling exponent (log-log slope, sizes >= 1,000): validate "
+        f"{slope(rows, 'validate_s'):.2f}, build {slope(rows, 'build_s'):.2f}, "
+        f"CLI build {slope(rows, 'cli_s'):.2f}, floor {slope(rows, 'floor_s'):.2f}"
+    ]
     goal = next((r for r in rows if r.deployments == 10000), None)
     if goal is not None:
-        cli = (f"CLI build {goal.cli_s:.2f} s (< 2 s: {verdict(goal.cli_s < 2)}), peak RSS "
-               f"{goal.cli_rss_mb:.0f} MB (< 300 MB: {verdict(goal.cli_rss_mb < 300)})"
-               if goal.cli_s else "CLI build and peak RSS not measured (--no-cli)")
-        lines.append(f"goals at 10,000 deployments: {cli}, in-process build "
-                     f"{goal.build_s:.2f} s, build / floor {goal.ratio:.2f} "
-                     f"(< 3: {verdict(goal.ratio < 3)})")
+        cli = (
+            f"CLI build {goal.cli_s:.2f} s (< 2 s: {verdict(goal.cli_s < 2)}), peak RSS "
+            f"{goal.cli_rss_mb:.0f} MB (< 300 MB: {verdict(goal.cli_rss_mb < 300)})"
+            if goal.cli_s
+            else "CLI build and peak RSS not measured (--no-cli)"
+        )
+        lines.append(
+            f"goals at 10,000 deployments: {cli}, in-process build "
+            f"{goal.build_s:.2f} s, build / floor {goal.ratio:.2f} "
+            f"(< 3: {verdict(goal.ratio < 3)})"
+        )
     worst = max(rows, key=lambda r: r.ratio)
-    lines.append(f"largest build / floor ratio: {worst.ratio:.2f} at {worst.deployments:,} "
-                 f"deployments (< 3: {verdict(worst.ratio < 3)})")
+    lines.append(
+        f"largest build / floor ratio: {worst.ratio:.2f} at {worst.deployments:,} "
+        f"deployments (< 3: {verdict(worst.ratio < 3)})"
+    )
     return "\n".join(lines)
 
 

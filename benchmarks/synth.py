@@ -48,8 +48,13 @@ def mesh(nodes: int, models: int, *, hosted: int = 0) -> dict[str, Any]:
     """The mesh as plain data: `nodes * models` node deployments plus `hosted` hosted ones."""
     data: dict[str, Any] = {
         "version": 1,
-        "gateway": {"port": 4000, "master_key": "${JARVIS_MASTER_KEY}", "replicas": 1,
-                    "database": False, "litellm_version": "1.108.7"},
+        "gateway": {
+            "port": 4000,
+            "master_key": "${JARVIS_MASTER_KEY}",
+            "replicas": 1,
+            "database": False,
+            "litellm_version": "1.108.7",
+        },
         "nodes": {node_name(i): _node(i, models) for i in range(nodes)},
         "models": {model_name(j): _model(j, nodes) for j in range(models)},
     }
@@ -57,7 +62,9 @@ def mesh(nodes: int, models: int, *, hosted: int = 0) -> dict[str, Any]:
         data["providers"] = {"openai": {"kind": "openai", "api_key": "${OPENAI_API_KEY}"}}
         for k in range(hosted):
             data["models"][f"hosted-{k:03d}"] = {
-                "category": "general", "provider": "openai", "source": f"gpt-4o-{k}",
+                "category": "general",
+                "provider": "openai",
+                "source": f"gpt-4o-{k}",
                 "context_window": 128000,
             }
     data["aliases"] = {f"alias-{j:03d}": model_name(j) for j in range(0, models, 5)}
@@ -67,8 +74,9 @@ def mesh(nodes: int, models: int, *, hosted: int = 0) -> dict[str, Any]:
 
 def _node(i: int, models: int) -> dict[str, Any]:
     return {
-        "address": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}" if i % 2 else
-                   f"{node_name(i)}.mesh.lan",
+        "address": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+        if i % 2
+        else f"{node_name(i)}.mesh.lan",
         "roles": ["gpu", "mesh"] if i % 2 == 0 else ["cpu", "mesh"],
         "memory_gb": models + 8,
         "runtimes": {kind: {"port": RUNTIME_PORTS[kind]} for kind in RUNTIMES},
@@ -106,8 +114,16 @@ def _routing(models: int, hosted: int) -> dict[str, Any]:
 def to_yaml(data: dict[str, Any]) -> str:
     """Block-style YAML, keys in insertion order, as an operator would write it."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return str(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
-                         width=100, allow_unicode=True))
+    return str(
+        yaml.dump(
+            data,
+            Dumper=dumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=100,
+            allow_unicode=True,
+        )
+    )
 
 
 def write(path: Path, nodes: int, models: int, *, hosted: int = 0, split: bool = False) -> Path:
@@ -146,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser.error("give --deployments, or --nodes and --models")
     write(args.out, nodes, models, hosted=args.hosted, split=args.split)
-    print(f"wrote {args.out}: {nodes} nodes x {models} models = {nodes * models} node "
-          f"deployments (+{args.hosted} hosted)")
+    print(
+        f"wrote {args.out}: {nodes} nodes x {models} models = {nodes * models} node "
+        f"deployments (+{args.hosted} hosted)"
+    )
     return 0
 
 

@@ -49,8 +49,10 @@ def run_once(command: list[str], env: dict[str, str]) -> float:
     proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stdout.decode()}"
-                 f"{proc.stderr.decode()}")
+        sys.exit(
+            f"{' '.join(command)} exited {proc.returncode}:\n{proc.stdout.decode()}"
+            f"{proc.stderr.decode()}"
+        )
     return elapsed
 
 
@@ -105,13 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.runs} runs each, alternating, after {args.warmup} warm-up runs; wall time:")
     print("| command | median ms | min ms | stdev ms |\n|---|---|---|---|")
     for name, values in times.items():
-        print(f"| `{shown(commands[name])}` "
-              f"| {statistics.median(values) * 1000:.0f} | {min(values) * 1000:.0f} "
-              f"| {statistics.stdev(values) * 1000:.0f} |")
+        print(
+            f"| `{shown(commands[name])}` "
+            f"| {statistics.median(values) * 1000:.0f} | {min(values) * 1000:.0f} "
+            f"| {statistics.stdev(values) * 1000:.0f} |"
+        )
     ours, theirs = (statistics.median(v) for v in times.values())
     verdict = "faster" if ours < theirs else "SLOWER"
-    print(f"jarvis-config validate is {theirs / ours:.2f}x the speed of check-jsonschema "
-          f"({verdict}; ratio of medians)")
+    print(
+        f"jarvis-config validate is {theirs / ours:.2f}x the speed of check-jsonschema "
+        f"({verdict}; ratio of medians)"
+    )
     if args.importtime:
         print("slowest imports of jarvis-config validate (cumulative):")
         print(importtime(args.config, 15))

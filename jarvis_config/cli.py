@@ -1,7 +1,10 @@
 """The command line: a thin click layer. Each command parses its options and calls one function
-in `jarvis_config.commands` that returns an exit code; errors become messages in `run` alone.
+in `jarvis_config.commands.<name>` that returns an exit code; errors become messages and exit
+codes in `run` alone.
 
-Exit codes: 0 ok, 1 invalid config or failed build, 2 usage error.
+Exit codes: 0 ok; 1 invalid config, failed build or drift; 2 usage error; 3 internal error (a
+bug in this tool); 130 interrupted. Command modules are imported when their command runs, so
+`--help` and `validate` never pay for rendering or the review modules.
 """
 
 from __future__ import annotations
@@ -12,16 +15,25 @@ from pathlib import Path
 
 import click
 
-from jarvis_config import __version__, commands
+from jarvis_config import __version__
 from jarvis_config.errors import JarvisConfigError
 from jarvis_config.render import TARGET_NAMES
 from jarvis_config.report import REPORTERS, render_problems
 
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-FORMAT = click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text",
-                      show_default=True, help="How problems are printed (github: annotations).")
-STRICT = click.option("--strict", is_flag=True,
-                      help="Treat warnings (such as unset environment variables) as errors.")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="How problems are printed (github: annotations).",
+)
+STRICT = click.option(
+    "--strict", is_flag=True, help="Treat warnings (such as unset environment variables) as errors."
+)
 CONFIG = click.argument("path", type=click.Path(path_type=Path))
 
 
@@ -33,17 +45,19 @@ def run(ctx: click.Context, action: Callable[[], int]) -> None:
         if exc.problems:
             click.echo(render_problems(exc.problems), err=True)
         click.echo(f"error: {exc}", err=True)
-        code = 1
+        code = EXIT_INVALID
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        code = 1
+        code = EXIT_INTERRUPTED
     except Exception as exc:  # a bug in this tool: say so plainly, trace only on request
         if ctx.find_root().params.get("traceback"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                   "  hint: this is a bug in jarvis-config; rerun with --traceback and report it",
-                   err=True)
-        code = 1
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in jarvis-config; rerun with --traceback and report it",
+            err=True,
+        )
+        code = EXIT_INTERNAL
     ctx.exit(code)
 
 
@@ -75,7 +89,9 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool
     Example:
       jarvis-config validate examples/homelab/jarvis.yaml --format github
     """
-    run(ctx, lambda: commands.validate(list(paths), fmt=fmt, strict=strict))
+    from jarvis_config.commands.validate import validate as command
+
+    run(ctx, lambda: command(list(paths), fmt=fmt, strict=strict))
 
 
 @main.command(context_settings=CONTEXT)
@@ -87,7 +103,9 @@ def schema(ctx: click.Context) -> None:
     Example:
       jarvis-config schema > jarvis-config.schema.json
     """
-    run(ctx, commands.print_schema)
+    from jarvis_config.commands.schema import print_schema
+
+    run(ctx, print_schema)
 
 
 @main.command(context_settings=CONTEXT)
@@ -103,23 +121,46 @@ def init(ctx: click.Context, path: Path, force: bool) -> None:
     """
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; pass --force to overwrite it")
-    run(ctx, lambda: commands.init(path))
+    from jarvis_config.commands.init import init as command
+
+    run(ctx, lambda: command(path))
 
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="Output folder; replaced atomically as a whole.")
-@click.option("--target", "targets", multiple=True, type=click.Choice(TARGET_NAMES),
-              help="Render only this target (repeatable). Default: all.")
-@click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 with a short diff when OUT is stale (CI drift check).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output folder; replaced atomically as a whole.",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    type=click.Choice(TARGET_NAMES),
+    help="Render only this target (repeatable). Default: all.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 with a short diff when OUT is stale (CI drift check).",
+)
 @click.option("--force", is_flag=True, help="Replace OUT even if jarvis-config did not write it.")
 @FORMAT
 @STRICT
 @click.pass_context
-def build(ctx: click.Context, path: Path, out: Path, targets: tuple[str, ...], check: bool,
-          force: bool, fmt: str, strict: bool) -> None:
+def build(
+    ctx: click.Context,
+    path: Path,
+    out: Path,
+    targets: tuple[str, ...],
+    check: bool,
+    force: bool,
+    fmt: str,
+    strict: bool,
+) -> None:
     """Render the gateway config, routing table and compose stacks into OUT.
 
     \b
@@ -129,9 +170,13 @@ def build(ctx: click.Context, path: Path, out: Path, targets: tuple[str, ...], c
     """
     if check and force:
         raise click.UsageError("--check writes nothing; it cannot be combined with --force")
-    options = commands.BuildOptions(path=path, out=out, targets=targets, check=check,
-                                    force=force, fmt=fmt, strict=strict)
-    run(ctx, lambda: commands.build(options))
+    from jarvis_config.commands.build import BuildOptions
+    from jarvis_config.commands.build import build as command
+
+    options = BuildOptions(
+        path=path, out=out, targets=targets, check=check, force=force, fmt=fmt, strict=strict
+    )
+    run(ctx, lambda: command(options))
 
 
 @main.command(context_settings=CONTEXT)
@@ -145,15 +190,23 @@ def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
     Example:
       jarvis-config routes examples/homelab
     """
-    run(ctx, lambda: commands.routes(path, as_json=as_json))
+    from jarvis_config.commands.routes import routes as command
+
+    run(ctx, lambda: command(path, as_json=as_json))
 
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
 @click.argument("model")
 @click.option("--node", help="The request's node field: a node name or role:ROLE.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.pass_context
 def explain(ctx: click.Context, path: Path, model: str, node: str | None, fmt: str) -> None:
     """Explain where a request for MODEL (a model or alias) goes, and why.
@@ -167,25 +220,46 @@ def explain(ctx: click.Context, path: Path, model: str, node: str | None, fmt: s
       jarvis-config explain examples/homelab chat
       jarvis-config explain examples/homelab llama3 --node mini --format json
     """
-    from jarvis_config import explain as explain_command
+    from jarvis_config.commands.explain import ExplainOptions
+    from jarvis_config.commands.explain import explain as command
 
-    options = explain_command.ExplainOptions(path=path, model=model, node=node, fmt=fmt)
-    run(ctx, lambda: explain_command.explain(options))
+    options = ExplainOptions(path=path, model=model, node=node, fmt=fmt)
+    run(ctx, lambda: command(options))
 
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
 @click.argument("new", required=False, type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path),
-              help="Compare PATH with this already built output folder.")
-@click.option("--against", metavar="GITREV",
-              help="Compare PATH with itself at this git revision (e.g. origin/main).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
-              show_default=True, help="markdown: a pull-request comment.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Compare PATH with this already built output folder.",
+)
+@click.option(
+    "--against",
+    metavar="GITREV",
+    help="Compare PATH with itself at this git revision (e.g. origin/main).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: a pull-request comment.",
+)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs (as git diff).")
 @click.pass_context
-def diff(ctx: click.Context, path: Path, new: Path | None, out: Path | None,
-         against: str | None, fmt: str, exit_code: bool) -> None:
+def diff(
+    ctx: click.Context,
+    path: Path,
+    new: Path | None,
+    out: Path | None,
+    against: str | None,
+    fmt: str,
+    exit_code: bool,
+) -> None:
     """Show what changes in the mesh, then in the rendered files.
 
     Compare PATH with NEW (two configs), with a built folder (-o OUT) or with PATH at a git
@@ -199,18 +273,25 @@ def diff(ctx: click.Context, path: Path, new: Path | None, out: Path | None,
     """
     if sum(x is not None for x in (new, out, against)) != 1:
         raise click.UsageError("give exactly one of NEW, -o OUT or --against GITREV")
-    from jarvis_config import diff as diff_command
+    from jarvis_config.commands.diff import DiffOptions
+    from jarvis_config.commands.diff import diff as command
 
-    options = diff_command.DiffOptions(path=path, new=new, out=out, against=against, fmt=fmt,
-                                       exit_code=exit_code)
-    run(ctx, lambda: diff_command.diff(options))
+    options = DiffOptions(
+        path=path, new=new, out=out, against=against, fmt=fmt, exit_code=exit_code
+    )
+    run(ctx, lambda: command(options))
 
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg"]),
-              default="mermaid", show_default=True,
-              help="mermaid renders in pull requests; svg needs Graphviz's dot.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default="mermaid",
+    show_default=True,
+    help="mermaid renders in pull requests; svg needs Graphviz's dot.",
+)
 @click.pass_context
 def graph(ctx: click.Context, path: Path, fmt: str) -> None:
     """Draw the mesh: nodes, models by category, aliases and fallbacks.
@@ -220,22 +301,31 @@ def graph(ctx: click.Context, path: Path, fmt: str) -> None:
       jarvis-config graph examples/homelab --format svg > mesh.svg
       jarvis-config graph examples/homelab            # Mermaid, for a README or PR
     """
-    from jarvis_config import graph as graph_command
+    from jarvis_config.commands.graph import graph as command
 
-    run(ctx, lambda: graph_command.graph(path, fmt=fmt))
+    run(ctx, lambda: command(path, fmt=fmt))
 
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="Folder for the pages; replaced atomically as a whole.")
-@click.option("--gateway-url", metavar="URL",
-              help="The gateway's address in the examples.  [default: http://localhost:PORT]")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for the pages; replaced atomically as a whole.",
+)
+@click.option(
+    "--gateway-url",
+    metavar="URL",
+    help="The gateway's address in the examples.  [default: http://localhost:PORT]",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when OUT is stale.")
 @click.option("--force", is_flag=True, help="Replace OUT even if jarvis-config did not write it.")
 @click.pass_context
-def docs(ctx: click.Context, path: Path, out: Path, gateway_url: str | None, check: bool,
-         force: bool) -> None:
+def docs(
+    ctx: click.Context, path: Path, out: Path, gateway_url: str | None, check: bool, force: bool
+) -> None:
     """Write the mesh's user-facing pages: models, nodes, and how to call them.
 
     \b
@@ -244,11 +334,11 @@ def docs(ctx: click.Context, path: Path, out: Path, gateway_url: str | None, che
     """
     if check and force:
         raise click.UsageError("--check writes nothing; it cannot be combined with --force")
-    from jarvis_config import sitedocs
+    from jarvis_config.commands.docs import DocsOptions
+    from jarvis_config.commands.docs import docs as command
 
-    options = sitedocs.DocsOptions(path=path, out=out, gateway_url=gateway_url, check=check,
-                                   force=force)
-    run(ctx, lambda: sitedocs.docs(options))
+    options = DocsOptions(path=path, out=out, gateway_url=gateway_url, check=check, force=force)
+    run(ctx, lambda: command(options))
 
 
 if __name__ == "__main__":  # pragma: no cover

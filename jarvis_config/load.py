@@ -65,11 +65,22 @@ def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
     """Load one file, or every YAML file below a directory merged into one mesh."""
     if path.is_dir():
         # Hidden files and folders (.github/, .pre-commit-config.yaml) are not mesh parts.
-        files = sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in YAML_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not files:
-            return None, [_problem(str(path), "no-yaml-files", "no .yaml or .yml files here",
-                                   hint="point at a config file or a folder of them")]
+            return None, [
+                _problem(
+                    str(path),
+                    "no-yaml-files",
+                    "no .yaml or .yml files here",
+                    hint="point at a config file or a folder of them",
+                )
+            ]
         return _load_many(files)
     if not path.exists():
         return None, [_problem(str(path), "file-not-found", "no such file or directory")]
@@ -104,9 +115,14 @@ def _load_file(file: Path) -> tuple[Document | None, list[Problem]]:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, [_problem(name, "file-too-large",
-                                   f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                                   hint="split the mesh over several files in a folder")]
+            return None, [
+                _problem(
+                    name,
+                    "file-too-large",
+                    f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                    hint="split the mesh over several files in a folder",
+                )
+            ]
         raw = file.read_bytes()
     except OSError as exc:
         return None, [_problem(name, "unreadable", f"cannot read file: {exc.strerror or exc}")]
@@ -119,17 +135,36 @@ def _load_bytes(raw: bytes, name: str) -> tuple[Any, Document | None, list[Probl
     if problem is not None:
         return None, None, [problem]
     if not text.strip() or all(_is_comment(line) for line in text.splitlines()):
-        return None, None, [_problem(name, "empty-file", "the file holds no configuration",
-                                     hint="start from `jarvis-config init`")]
+        return (
+            None,
+            None,
+            [
+                _problem(
+                    name,
+                    "empty-file",
+                    "the file holds no configuration",
+                    hint="start from `jarvis-config init`",
+                )
+            ],
+        )
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         return None, None, [_syntax_problem(name, exc, text)]
     except yaml.reader.ReaderError as exc:  # a character YAML forbids, e.g. a control code
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return None, None, [Problem(_offset_location(name, text, exc.position), "yaml-character",
-                                    f"character U+{code:04X} is not allowed: {exc.reason}",
-                                    hint="remove it, or write it as an escape in a quoted string")]
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    _offset_location(name, text, exc.position),
+                    "yaml-character",
+                    f"character U+{code:04X} is not allowed: {exc.reason}",
+                    hint="remove it, or write it as an escape in a quoted string",
+                )
+            ],
+        )
     except yaml.YAMLError as exc:
         message = " ".join(str(exc).split())  # one line: the report format is line-based
         return None, None, [_problem(name, "yaml-syntax", message)]
@@ -144,9 +179,18 @@ def _to_document(root: yaml.Node, name: str) -> tuple[Any, Document | None, list
     if not isinstance(root, yaml.MappingNode):
         location = _mark(name, root.start_mark)
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        return None, None, [Problem(location, "root-not-mapping",
-                                    f"the top level must be a mapping of sections, not {kind}",
-                                    hint="start with `version: 1` and sections such as `nodes:`")]
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    location,
+                    "root-not-mapping",
+                    f"the top level must be a mapping of sections, not {kind}",
+                    hint="start with `version: 1` and sections such as `nodes:`",
+                )
+            ],
+        )
     converter = _Converter(name)
     bomb = converter.check_expansion(root)
     if bomb is not None:
@@ -163,13 +207,19 @@ def _decode(raw: bytes, name: str) -> tuple[str, Problem | None]:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
-        return "", Problem(Location(name, line, col), "not-utf8",
-                           f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
-                           hint="save the file as UTF-8")
+        return "", Problem(
+            Location(name, line, col),
+            "not-utf8",
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+            hint="save the file as UTF-8",
+        )
     if "\x00" in text:
         index = text.index("\x00")
-        return "", Problem(_offset_location(name, text, index), "binary-file",
-                           "the file contains a NUL byte; is it a YAML file?")
+        return "", Problem(
+            _offset_location(name, text, index),
+            "binary-file",
+            "the file contains a NUL byte; is it a YAML file?",
+        )
     return text, None
 
 
@@ -182,16 +232,28 @@ def _syntax_problem(name: str, exc: yaml.MarkedYAMLError, source: str) -> Proble
     mark = exc.problem_mark or exc.context_mark
     location = _mark(name, mark) if mark is not None else Location(name)
     text = f"{exc.problem or exc.context or 'invalid YAML'}".strip()
-    at_tab = mark is not None and source[mark.index: mark.index + 1] == "\t"
+    at_tab = mark is not None and source[mark.index : mark.index + 1] == "\t"
     if at_tab or "tab character" in text:
-        return Problem(location, "tab", "a tab character is used for indentation",
-                       hint="YAML indents with spaces only; replace the tabs with spaces")
+        return Problem(
+            location,
+            "tab",
+            "a tab character is used for indentation",
+            hint="YAML indents with spaces only; replace the tabs with spaces",
+        )
     if "single document" in str(exc.context):
-        return Problem(location, "several-documents", "the file holds more than one YAML document",
-                       hint="remove the `---` line, or split the mesh over several files")
+        return Problem(
+            location,
+            "several-documents",
+            "the file holds more than one YAML document",
+            hint="remove the `---` line, or split the mesh over several files",
+        )
     if "maximum nesting depth" in text:  # libyaml's own limit, below ours in flow style
-        return Problem(location, "too-deep", "the YAML is nested too deeply",
-                       hint="flatten the structure; a mesh config needs a few levels only")
+        return Problem(
+            location,
+            "too-deep",
+            "the YAML is nested too deeply",
+            hint="flatten the structure; a mesh config needs a few levels only",
+        )
     context = f" ({exc.context})" if exc.context and exc.problem else ""
     return Problem(location, "yaml-syntax", f"{text}{context}", hint=_syntax_hint(exc, source))
 
@@ -247,19 +309,25 @@ class _Converter:
             total = 1 + sum(size(child, depth + 1) for child in _children(node))
             in_progress.discard(key)
             if total > MAX_EXPANDED_NODES:
-                raise _Refused(node, "alias-bomb", "anchors and aliases expand to more than "
-                               f"{MAX_EXPANDED_NODES} values")
+                raise _Refused(
+                    node,
+                    "alias-bomb",
+                    f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values",
+                )
             sizes[key] = total
             return total
 
         try:
             size(root, 0)
         except _Refused as refused:
-            hint = ("flatten the structure; a mesh config needs a few levels only"
-                    if refused.code == "too-deep"
-                    else "remove the anchor or the aliases that expand it")
-            return Problem(_mark(self.name, refused.node.start_mark), refused.code,
-                           refused.message, hint=hint)
+            hint = (
+                "flatten the structure; a mesh config needs a few levels only"
+                if refused.code == "too-deep"
+                else "remove the anchor or the aliases that expand it"
+            )
+            return Problem(
+                _mark(self.name, refused.node.start_mark), refused.code, refused.message, hint=hint
+            )
         return None
 
     def convert(self, node: yaml.Node, path: PathParts, depth: int) -> Any:
@@ -286,19 +354,34 @@ class _Converter:
         except (ValueError, KeyError, TypeError, yaml.YAMLError):  # e.g. `!!int x`, 5000 digits
             kind = node.tag.rsplit(":", 1)[-1]
             shown = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
-            self._add(node, path, "bad-scalar", f"{shown!r} cannot be read as {kind}",
-                      "remove the explicit tag, or write a valid (shorter) value")
+            self._add(
+                node,
+                path,
+                "bad-scalar",
+                f"{shown!r} cannot be read as {kind}",
+                "remove the explicit tag, or write a valid (shorter) value",
+            )
             return None
         # NaN passes every minimum/maximum check, and neither NaN nor Infinity is JSON.
         if isinstance(value, float) and not math.isfinite(value):
-            self._add(node, path, "not-finite", f"{node.value!r} is not a finite number",
-                      "write an ordinary number")
+            self._add(
+                node,
+                path,
+                "not-finite",
+                f"{node.value!r} is not a finite number",
+                "write an ordinary number",
+            )
             return None
         return value
 
     def _unsupported(self, node: yaml.Node, path: PathParts) -> None:
-        self._add(node, path, "unsupported-tag", f"the YAML tag {node.tag!r} is not allowed",
-                  "write plain strings, numbers, lists and mappings")
+        self._add(
+            node,
+            path,
+            "unsupported-tag",
+            f"the YAML tag {node.tag!r} is not allowed",
+            "write plain strings, numbers, lists and mappings",
+        )
 
     def _mapping(self, node: yaml.MappingNode, path: PathParts, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -310,9 +393,14 @@ class _Converter:
             here = _mark(self.name, key_node.start_mark)
             if key in first_seen:
                 where = first_seen[key]
-                self._add(key_node, (*path, key), "duplicate-key",
-                          f"key {key!r} is defined twice (first at line {where.line}, "
-                          f"column {where.col})", "remove one of them or merge their contents")
+                self._add(
+                    key_node,
+                    (*path, key),
+                    "duplicate-key",
+                    f"key {key!r} is defined twice (first at line {where.line}, "
+                    f"column {where.col})",
+                    "remove one of them or merge their contents",
+                )
                 continue
             first_seen[key] = here
             key_path = (*path, key)
@@ -344,14 +432,21 @@ class _Converter:
         if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
             return str(key_node.value)
         shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
-        self._add(key_node, path, "non-string-key", f"the key {shown!r} is not a string",
-                  f"quote it: \"{shown}\":" if isinstance(key_node, yaml.ScalarNode) else None)
+        self._add(
+            key_node,
+            path,
+            "non-string-key",
+            f"the key {shown!r} is not a string",
+            f'quote it: "{shown}":' if isinstance(key_node, yaml.ScalarNode) else None,
+        )
         return None
 
-    def _add(self, node: yaml.Node, path: PathParts, code: str, message: str,
-             hint: str | None) -> None:
-        self.problems.append(Problem(_mark(self.name, node.start_mark), code, message,
-                                     json_path(path), hint))
+    def _add(
+        self, node: yaml.Node, path: PathParts, code: str, message: str, hint: str | None
+    ) -> None:
+        self.problems.append(
+            Problem(_mark(self.name, node.start_mark), code, message, json_path(path), hint)
+        )
 
 
 class _Refused(Exception):
@@ -383,11 +478,15 @@ def _merge(docs: list[Document]) -> tuple[Document, list[Problem]]:
     return merged, problems
 
 
-def _merge_section(merged: Document, doc: Document, section: str, value: Any,
-                   accepted: set[PathParts]) -> list[Problem]:
+def _merge_section(
+    merged: Document, doc: Document, section: str, value: Any, accepted: set[PathParts]
+) -> list[Problem]:
     target = merged.data
-    if section in NAMED_SECTIONS and isinstance(value, dict) and \
-            isinstance(target.setdefault(section, {}), dict):
+    if (
+        section in NAMED_SECTIONS
+        and isinstance(value, dict)
+        and isinstance(target.setdefault(section, {}), dict)
+    ):
         problems = []
         accepted.add((section,))
         for name, entry in value.items():
@@ -409,8 +508,10 @@ def _merge_section(merged: Document, doc: Document, section: str, value: Any,
 
 def _take_positions(merged: Document, doc: Document, accepted: set[PathParts]) -> None:
     """Positions of accepted entries come from the file they were taken from (one pass)."""
-    for source, target in ((doc.positions, merged.positions),
-                           (doc.key_positions, merged.key_positions)):
+    for source, target in (
+        (doc.positions, merged.positions),
+        (doc.key_positions, merged.key_positions),
+    ):
         for key, location in source.items():
             if len(key) == 1:  # a section key: the first file that has it keeps it
                 if key in accepted and key not in target:
@@ -426,5 +527,10 @@ def _defined_twice(doc: Document, path: PathParts, first: Location | None, verb:
     else:
         what = f"section {path[0]!r}"
     where = f" (first at {first})" if first else ""
-    return Problem(doc.locate_key(path), "defined-twice", f"{what} is {verb} twice{where}",
-                   json_path(path), "keep one definition; split files must not repeat a name")
+    return Problem(
+        doc.locate_key(path),
+        "defined-twice",
+        f"{what} is {verb} twice{where}",
+        json_path(path),
+        "keep one definition; split files must not repeat a name",
+    )

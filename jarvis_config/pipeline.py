@@ -1,19 +1,21 @@
-"""The pipeline in one place: load -> validate -> model -> render -> write.
+"""The pipeline in one place: load -> validate -> model -> render; `write` takes the files.
 
-The CLI calls these functions; each returns values (problems, files) instead of printing.
+Commands call these functions; each returns values (problems, files) instead of printing.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jarvis_config.load import Document, load_path
-from jarvis_config.model import Mesh, build_mesh
-from jarvis_config.problems import Problem, has_errors
+from jarvis_config.model.mesh import Mesh, build_mesh
+from jarvis_config.problems import Problem, Severity, has_errors
 from jarvis_config.render import render_targets
-from jarvis_config.validate import validate
+from jarvis_config.validate.schema import check_schema
+from jarvis_config.validate.semantics import check_mesh, check_semantics
 
 
 @dataclass
@@ -40,6 +42,30 @@ def compile_config(
     problems = sorted(set(problems + validate(document, strict=strict, environ=environ)))
     mesh = None if has_errors(problems) else build_mesh(document.data)
     return Compiled(path, document, mesh, problems)
+
+
+def validate(
+    doc: Document, *, strict: bool = False, environ: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """All problems of a loaded document: the JSON Schema, then the semantic rules, then the
+    rules that need the built mesh. Warnings become errors under `strict`.
+
+    Semantic rules run even when the schema failed: they skip what is malformed, so one run
+    reports a typo'd field and a dangling reference together.
+    """
+    problems = check_schema(doc)
+    problems += check_semantics(doc, environ=os.environ if environ is None else environ)
+    if not has_errors(problems):
+        problems += check_mesh(build_mesh(doc.data), doc)
+    if strict:
+        problems = [p if p.is_error else _promote(p) for p in problems]
+    return sorted(set(problems))
+
+
+def _promote(problem: Problem) -> Problem:
+    return Problem(
+        problem.location, problem.code, problem.message, problem.path, problem.hint, Severity.ERROR
+    )
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

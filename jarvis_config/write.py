@@ -45,8 +45,9 @@ def write_tree(out: Path, files: Mapping[str, bytes], *, force: bool = False) ->
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _sweep_abandoned_staging(out)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=STAGING_SUFFIX,
-                                        dir=out.parent))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{out.name}.", suffix=STAGING_SUFFIX, dir=out.parent)
+        )
     except OSError as exc:
         raise WriteError(f"cannot write to {out.parent}: {exc.strerror or exc}") from exc
     try:
@@ -183,9 +184,7 @@ def read_tree(out: Path) -> dict[str, bytes]:
     if not out.is_dir():
         return {}
     return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file()
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
     }
 
 
@@ -212,5 +211,8 @@ def drift(out: Path, files: Mapping[str, bytes], *, max_lines: int = 40) -> list
 def _file_diff(relative: str, old: bytes, new: bytes) -> list[str]:
     old_lines = old.decode("utf-8", "replace").splitlines()
     new_lines = new.decode("utf-8", "replace").splitlines()
-    return list(difflib.unified_diff(old_lines, new_lines, f"a/{relative}", f"b/{relative}",
-                                     lineterm="", n=1))
+    return list(
+        difflib.unified_diff(
+            old_lines, new_lines, f"a/{relative}", f"b/{relative}", lineterm="", n=1
+        )
+    )

@@ -23,8 +23,11 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-test-openai")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="Rewrite golden files from the current output (review the diff).")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite golden files from the current output (review the diff).",
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jarvis_config import pipeline
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"

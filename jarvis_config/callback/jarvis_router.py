@@ -46,27 +46,33 @@ class RoutingTable:
 
     def __init__(self, data: dict[str, Any]) -> None:
         if data.get("format") != FORMAT:
-            raise ValueError(f"routes.json has format {data.get('format')!r}; this callback "
-                             f"reads {FORMAT!r}: rebuild the gateway with jarvis-config")
+            raise ValueError(
+                f"routes.json has format {data.get('format')!r}; this callback "
+                f"reads {FORMAT!r}: rebuild the gateway with jarvis-config"
+            )
         self.pinning: str = data["pinning"]
         self.nodes: dict[str, Any] = data["nodes"]
         self.roles: dict[str, list[str]] = data["roles"]
         self.models: dict[str, Any] = data["models"]
         self.aliases: dict[str, str] = data["aliases"]
-        self.hidden = frozenset(name for name, group in data["groups"].items()
-                                if group["kind"] in ("node", "role"))
+        self.hidden = frozenset(
+            name for name, group in data["groups"].items() if group["kind"] in ("node", "role")
+        )
         # Groups a strict pin may not leave at all: one node's group. (A role's group keeps
         # its fallbacks, which under strict pinning lead only to the role's own nodes.)
-        self.sealed = frozenset(name for name, group in data["groups"].items()
-                                if group["kind"] == "node")
+        self.sealed = frozenset(
+            name for name, group in data["groups"].items() if group["kind"] == "node"
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
-            raise FileNotFoundError(f"{path} is missing: the jarvis_router callback reads the "
-                                    "routing table beside it; rebuild with jarvis-config") from exc
+            raise FileNotFoundError(
+                f"{path} is missing: the jarvis_router callback reads the "
+                "routing table beside it; rebuild with jarvis-config"
+            ) from exc
         return cls(json.loads(text))
 
     def pin(self, requested: str, target: str) -> tuple[str, dict[str, Any]]:
@@ -76,10 +82,16 @@ class RoutingTable:
         route = self.models.get(model)
         if route is None:
             known = ", ".join(sorted([*self.models, *self.aliases]))
-            raise PinError(f"cannot pin {requested!r} to a node: no such model or alias; "
-                           f"known: {known}")
+            raise PinError(
+                f"cannot pin {requested!r} to a node: no such model or alias; known: {known}"
+            )
         if target.startswith(ROLE_PREFIX):
-            kind, name, table, names = "role", target[len(ROLE_PREFIX):], route["roles"], self.roles
+            kind, name, table, names = (
+                "role",
+                target[len(ROLE_PREFIX) :],
+                route["roles"],
+                self.roles,
+            )
         else:
             kind, name, table, names = "node", target, route["nodes"], self.nodes
         group = table.get(name)
@@ -92,8 +104,15 @@ class RoutingTable:
             where = f"the nodes with role {name!r} ({', '.join(nodes)})"
         return group, {"node": target, "model": model, "where": where}
 
-    def _refusal(self, requested: str, model: str, route: dict[str, Any], kind: str, name: str,
-                 names: dict[str, Any]) -> str:
+    def _refusal(
+        self,
+        requested: str,
+        model: str,
+        route: dict[str, Any],
+        kind: str,
+        name: str,
+        names: dict[str, Any],
+    ) -> str:
         if name in names:
             head = f"{kind} {name!r} does not serve {requested!r}"
         else:
@@ -105,10 +124,14 @@ class RoutingTable:
     def served_by(self, model: str, route: dict[str, Any]) -> str:
         """Which nodes serve `model`, for messages: 'nodes serving 'llama3': ai-max (gpu), ...'."""
         if not route["nodes"]:
-            return (f"{model!r} is served by provider {route['provider']!r}, not by a node; "
-                    f"send it without {FIELD!r}")
-        nodes = ", ".join(f"{node} ({', '.join(self.nodes[node]['roles']) or 'no roles'})"
-                          for node in sorted(route["nodes"]))
+            return (
+                f"{model!r} is served by provider {route['provider']!r}, not by a node; "
+                f"send it without {FIELD!r}"
+            )
+        nodes = ", ".join(
+            f"{node} ({', '.join(self.nodes[node]['roles']) or 'no roles'})"
+            for node in sorted(route["nodes"])
+        )
         roles = ", ".join(ROLE_PREFIX + role for role in sorted(route["roles"]))
         return f"nodes serving {model!r}: {nodes}" + (f"; or pin a role: {roles}" if roles else "")
 
@@ -139,14 +162,18 @@ class JarvisRouter(CustomLogger):
         super().__init__()
         self.table = table
 
-    async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any],
-                                  call_type: Any) -> dict[str, Any]:
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any]:
         target = take_node(data)
         if target is None:
             return data
         if not isinstance(target, str) or not target:
-            raise HTTPException(status_code=400, detail=f"field {FIELD!r} must be a node name "
-                                f"or '{ROLE_PREFIX}ROLE', not {target!r}")
+            raise HTTPException(
+                status_code=400,
+                detail=f"field {FIELD!r} must be a node name "
+                f"or '{ROLE_PREFIX}ROLE', not {target!r}",
+            )
         try:
             group, pin = self.table.pin(str(data.get("model") or ""), target)
         except PinError as exc:
@@ -161,9 +188,13 @@ class JarvisRouter(CustomLogger):
             data["disable_fallbacks"] = True
         return data
 
-    async def async_post_call_failure_hook(self, request_data: dict[str, Any],
-                                           original_exception: Exception, user_api_key_dict: Any,
-                                           traceback_str: str | None = None) -> Any:
+    async def async_post_call_failure_hook(
+        self,
+        request_data: dict[str, Any],
+        original_exception: Exception,
+        user_api_key_dict: Any,
+        traceback_str: str | None = None,
+    ) -> Any:
         metadata = request_data.get("metadata")
         pin = metadata.get(PIN_KEY) if isinstance(metadata, dict) else None
         if not pin or not pin.get("strict") or isinstance(original_exception, HTTPException):
@@ -171,11 +202,13 @@ class JarvisRouter(CustomLogger):
         return HTTPException(
             status_code=_status(original_exception),
             detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
-                   f"strict, so the request was not sent to another node: "
-                   f"{_first_line(original_exception)}")
+            f"strict, so the request was not sent to another node: "
+            f"{_first_line(original_exception)}",
+        )
 
-    async def async_filter_listed_models(self, user_api_key_dict: Any,
-                                         model_names: Any) -> list[str]:
+    async def async_filter_listed_models(
+        self, user_api_key_dict: Any, model_names: Any
+    ) -> list[str]:
         return [name for name in model_names if name not in self.table.hidden]
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from jarvis_config.errors import RenderError
-from jarvis_config.model import Mesh
-from jarvis_config.suggest import did_you_mean
+from jarvis_config.model.mesh import Mesh
+from jarvis_config.validate.wording import did_you_mean
 
 Renderer = Callable[[Mesh], dict[str, str]]
 
@@ -31,8 +31,9 @@ def render_targets(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str
     unknown = [name for name in chosen if name not in registry]
     if unknown:
         hint = did_you_mean(unknown[0], registry)
-        raise RenderError(f"unknown target {unknown[0]!r}; known targets: "
-                          f"{', '.join(sorted(registry))}{hint}")
+        raise RenderError(
+            f"unknown target {unknown[0]!r}; known targets: {', '.join(sorted(registry))}{hint}"
+        )
     files: dict[str, bytes] = {}
     for name in chosen:
         for relative, text in registry[name](mesh).items():

@@ -40,8 +40,10 @@ class Unwritable(Exception):
 # only before such a character, never as '---'. What the pattern lets through is checked
 # against the resolver below.
 _RUN = r"[A-Za-z0-9_./$@%+=~-]+"
-_PLAIN = re.compile(rf"(?!---)(?:[A-Za-z0-9_/$]|-(?=[A-Za-z0-9_./$]))[A-Za-z0-9_./$@%+=~-]*"
-                    rf"(?:[ :,]{_RUN})*\Z")
+_PLAIN = re.compile(
+    rf"(?!---)(?:[A-Za-z0-9_/$]|-(?=[A-Za-z0-9_./$]))[A-Za-z0-9_./$@%+=~-]*"
+    rf"(?:[ :,]{_RUN})*\Z"
+)
 _LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 _MAX_SCALAR = 4096  # longer strings go to PyYAML: its width check may fold them
 _MAX_KEY = 127  # PyYAML writes longer keys in the explicit `? key` form
@@ -80,8 +82,9 @@ def pyyaml_dump(value: Any, indent: int = 0) -> str:
     it falls back to."""
     if not is_block(value):
         return pyyaml_scalar(plain(value))
-    text = yaml.dump(plain(value), Dumper=Dumper, sort_keys=False, default_flow_style=False,
-                     width=WIDTH).rstrip("\n")
+    text = yaml.dump(
+        plain(value), Dumper=Dumper, sort_keys=False, default_flow_style=False, width=WIDTH
+    ).rstrip("\n")
     pad = " " * indent
     return "\n".join(pad + line if line else line for line in text.split("\n"))
 

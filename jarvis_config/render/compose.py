@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from jarvis_config.model import (
+from jarvis_config.model.mesh import (
     LOAD_BALANCER_IMAGE,
     POSTGRES_IMAGE,
     REDIS_IMAGE,
@@ -101,7 +101,8 @@ def render(mesh: Mesh) -> dict[str, str]:
     files = {f"{GATEWAY_DIR}/compose.yaml": _compose(gateway_stack(mesh))}
     if mesh.gateway.replicas > 1:
         files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
-            "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=replica_upstreams(mesh))
+            "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=replica_upstreams(mesh)
+        )
     for node in mesh.nodes:
         stack = node_stack(mesh, node)
         if stack.services:
@@ -137,8 +138,10 @@ def proxy_services(mesh: Mesh) -> list[Service]:
     port = mesh.gateway.port
     if mesh.gateway.replicas == 1:
         return [replace(proxy_service(mesh, "litellm", port), ports=((port, port),))]
-    return [proxy_service(mesh, f"litellm-{index}", port)
-            for index in range(1, mesh.gateway.replicas + 1)]
+    return [
+        proxy_service(mesh, f"litellm-{index}", port)
+        for index in range(1, mesh.gateway.replicas + 1)
+    ]
 
 
 def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
@@ -167,8 +170,9 @@ def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
     if mesh.gateway.replicas > 1:
         env.update(REDIS_HOST="redis", REDIS_PORT="6379", REDIS_PASSWORD=required("REDIS_PASSWORD"))
     if mesh.gateway.database:
-        env["DATABASE_URL"] = (f"postgresql://{DB_USER}:{required('POSTGRES_PASSWORD')}"
-                               f"@postgres:5432/{DB_USER}")
+        env["DATABASE_URL"] = (
+            f"postgresql://{DB_USER}:{required('POSTGRES_PASSWORD')}@postgres:5432/{DB_USER}"
+        )
     return tuple(sorted(env.items()))
 
 
@@ -194,8 +198,10 @@ def load_balancer(mesh: Mesh) -> Service:
 def bash_http_check(port: int) -> str:
     """An HTTP probe through the proxies with bash alone (the nginx image has no curl)."""
     request = "GET /health/liveliness HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"
-    return (f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf '{request}' >&3 "
-            "&& head -n 1 <&3 | grep -q ' 200 '")
+    return (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf '{request}' >&3 "
+        "&& head -n 1 <&3 | grep -q ' 200 '"
+    )
 
 
 def redis_service() -> Service:
@@ -203,8 +209,15 @@ def redis_service() -> Service:
     return Service(
         name="redis",
         image=REDIS_IMAGE,
-        command=("redis-server", "--requirepass", required("REDIS_PASSWORD"),
-                 "--save", "", "--appendonly", "no"),
+        command=(
+            "redis-server",
+            "--requirepass",
+            required("REDIS_PASSWORD"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ),
         environment=(("REDISCLI_AUTH", required("REDIS_PASSWORD")),),
         healthcheck=Healthcheck(test=("CMD-SHELL", "redis-cli ping | grep -q PONG")),
     )
@@ -214,8 +227,11 @@ def postgres_service() -> Service:
     return Service(
         name="postgres",
         image=POSTGRES_IMAGE,
-        environment=(("POSTGRES_DB", DB_USER), ("POSTGRES_PASSWORD", required("POSTGRES_PASSWORD")),
-                     ("POSTGRES_USER", DB_USER)),
+        environment=(
+            ("POSTGRES_DB", DB_USER),
+            ("POSTGRES_PASSWORD", required("POSTGRES_PASSWORD")),
+            ("POSTGRES_USER", DB_USER),
+        ),
         volumes=("postgres-data:/var/lib/postgresql/data",),
         healthcheck=Healthcheck(test=("CMD-SHELL", f"pg_isready -U {DB_USER} -d {DB_USER}")),
     )
@@ -251,8 +267,7 @@ def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
     return Stack(services=tuple(services), volumes=tuple(sorted(set(volumes))))
 
 
-def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment],
-                    prefix: str) -> Made:
+def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
     """The Ollama server, and one short-lived `ollama pull` per placed model."""
     runtime = node.runtime("ollama")
     assert runtime is not None
@@ -280,8 +295,7 @@ def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment],
     return [server, *pulls], ["ollama-models"]
 
 
-def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment],
-                    prefix: str) -> Made:
+def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
     """One vLLM server per placed model, each on its own port with its share of GPU memory."""
     volumes = ["huggingface-cache"] if deployments else []
     return [vllm_service(mesh, node, d, prefix) for d in deployments], volumes
@@ -291,9 +305,18 @@ def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) ->
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
     source = literal(model.source)
-    command = ["--model", source, "--served-model-name", source,
-               "--host", "0.0.0.0", "--port", str(port),
-               "--gpu-memory-utilization", str(gpu_memory_share(model, node))]
+    command = [
+        "--model",
+        source,
+        "--served-model-name",
+        source,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(port),
+        "--gpu-memory-utilization",
+        str(gpu_memory_share(model, node)),
+    ]
     if model.context_window:
         command += ["--max-model-len", str(model.context_window)]
     env = [("HF_TOKEN", "${HF_TOKEN:-}")]
@@ -312,8 +335,7 @@ def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) ->
     )
 
 
-def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment],
-                    prefix: str) -> Made:
+def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
     """One llama.cpp server per placed model, reading `<source>.gguf` from the models folder."""
     return [llamacpp_service(mesh, node, d, prefix) for d in deployments], []
 
@@ -322,8 +344,16 @@ def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
     source = literal(model.source)
-    command = ["--model", f"/models/{source}.gguf", "--alias", source,
-               "--host", "0.0.0.0", "--port", str(port)]
+    command = [
+        "--model",
+        f"/models/{source}.gguf",
+        "--alias",
+        source,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(port),
+    ]
     if model.context_window:
         command += ["--ctx-size", str(model.context_window)]
     if model.limits.max_parallel_requests:
@@ -340,8 +370,9 @@ def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str
         environment=tuple(env),
         ports=((port, port),),
         volumes=(f"{required('JARVIS_MODELS_DIR')}:/models:ro",),
-        healthcheck=Healthcheck(test=("CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/health"),
-                                start_period="120s"),
+        healthcheck=Healthcheck(
+            test=("CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/health"), start_period="120s"
+        ),
         gpus=node.gpus,
     )
 
@@ -370,23 +401,31 @@ def swarm_stack(mesh: Mesh) -> Stack:
         stack = node_stack(mesh, node, prefix=f"{node.name}-")
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
-    return Stack(services=tuple(services), volumes=tuple(sorted(volumes)),
-                 configs=litellm_configs(mesh))
+    return Stack(
+        services=tuple(services), volumes=tuple(sorted(volumes)), configs=litellm_configs(mesh)
+    )
 
 
 def swarm_gateway(mesh: Mesh) -> Service:
     port = mesh.gateway.port
     proxy = proxy_service(mesh, "gateway", port)
-    return replace(proxy, ports=((port, port),), volumes=(), depends_on=(),
-                   replicas=mesh.gateway.replicas, constraints=(_label(GATEWAY_LABEL),),
-                   configs=tuple((name, f"{LITELLM_MOUNT}/{file}")
-                                 for name, file in _litellm_files(mesh)))
+    return replace(
+        proxy,
+        ports=((port, port),),
+        volumes=(),
+        depends_on=(),
+        replicas=mesh.gateway.replicas,
+        constraints=(_label(GATEWAY_LABEL),),
+        configs=tuple((name, f"{LITELLM_MOUNT}/{file}") for name, file in _litellm_files(mesh)),
+    )
 
 
 def swarm_node_service(node: Node, service: Service) -> Service:
     """Pinned to its machine by the node's name label and role labels."""
-    constraints = (_label(NODE_LABEL, node.name),
-                   *(_label(ROLE_LABEL.format(role=role)) for role in node.roles))
+    constraints = (
+        _label(NODE_LABEL, node.name),
+        *(_label(ROLE_LABEL.format(role=role)) for role in node.roles),
+    )
     return replace(service, depends_on=(), constraints=constraints, port_mode="host")
 
 
@@ -409,4 +448,3 @@ def _litellm_files(mesh: Mesh) -> tuple[tuple[str, str], ...]:
 
 def _label(label: str, value: str = "true") -> str:
     return f"node.labels.{label} == {value}"
-

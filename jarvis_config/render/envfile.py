@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 
 GATEWAY = "gateway"
 # Runtimes whose compose service is given the node's API key to check (vLLM, llama.cpp).
@@ -39,8 +39,12 @@ def env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
     for var in [*_secrets(mesh), *_gateway_extras(mesh), *_node_extras(mesh)]:
         if var.name in found:
             old = found[var.name]
-            var = EnvVar(var.name, old.description, tuple(sorted({*old.stacks, *var.stacks})),
-                         old.required or var.required)
+            var = EnvVar(
+                var.name,
+                old.description,
+                tuple(sorted({*old.stacks, *var.stacks})),
+                old.required or var.required,
+            )
         found[var.name] = var
     for name in mesh.env_vars:
         found.setdefault(name, EnvVar(name, "Referenced in the mesh config.", (GATEWAY,)))
@@ -50,14 +54,23 @@ def env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
 def _secrets(mesh: Mesh) -> list[EnvVar]:
     out: list[EnvVar] = []
     if mesh.gateway.master_key is not None:
-        out.append(EnvVar(mesh.gateway.master_key.var,
-                          "Master key of the gateway; clients send it as their API key "
-                          "(gateway.master_key).", (GATEWAY,)))
+        out.append(
+            EnvVar(
+                mesh.gateway.master_key.var,
+                "Master key of the gateway; clients send it as their API key (gateway.master_key).",
+                (GATEWAY,),
+            )
+        )
     for provider in mesh.providers:
         if provider.api_key is not None:
-            out.append(EnvVar(provider.api_key.var,
-                              f"API key for the hosted provider {provider.name!r} "
-                              f"(providers.{provider.name}.api_key).", (GATEWAY,)))
+            out.append(
+                EnvVar(
+                    provider.api_key.var,
+                    f"API key for the hosted provider {provider.name!r} "
+                    f"(providers.{provider.name}.api_key).",
+                    (GATEWAY,),
+                )
+            )
     for node in mesh.nodes:
         served = {d.runtime for d in mesh.deployments_on(node.name)}
         for runtime in node.runtimes:
@@ -65,23 +78,38 @@ def _secrets(mesh: Mesh) -> list[EnvVar]:
                 continue
             # The node's stack passes the key to the servers it runs that check one.
             checked = runtime.kind in KEY_CHECKING_RUNTIMES and runtime.kind in served
-            out.append(EnvVar(runtime.api_key.var,
-                              f"API key of the {runtime.kind} server on node {node.name!r}, "
-                              "sent by the gateway "
-                              f"(nodes.{node.name}.runtimes.{runtime.kind}.api_key).",
-                              (GATEWAY, f"node {node.name}") if checked else (GATEWAY,)))
+            out.append(
+                EnvVar(
+                    runtime.api_key.var,
+                    f"API key of the {runtime.kind} server on node {node.name!r}, "
+                    "sent by the gateway "
+                    f"(nodes.{node.name}.runtimes.{runtime.kind}.api_key).",
+                    (GATEWAY, f"node {node.name}") if checked else (GATEWAY,),
+                )
+            )
     return out
 
 
 def _gateway_extras(mesh: Mesh) -> list[EnvVar]:
     out: list[EnvVar] = []
     if mesh.gateway.replicas > 1:
-        out.append(EnvVar("REDIS_PASSWORD", "Password of the Redis that the gateway replicas "
-                          "share their router state through.", (GATEWAY,)))
+        out.append(
+            EnvVar(
+                "REDIS_PASSWORD",
+                "Password of the Redis that the gateway replicas share their router state through.",
+                (GATEWAY,),
+            )
+        )
     if mesh.gateway.database:
-        out.append(EnvVar("POSTGRES_PASSWORD", "Password of the gateway's Postgres database "
-                          "(virtual keys, teams, spend); letters and digits only, as it goes "
-                          "into the database URL.", (GATEWAY,)))
+        out.append(
+            EnvVar(
+                "POSTGRES_PASSWORD",
+                "Password of the gateway's Postgres database "
+                "(virtual keys, teams, spend); letters and digits only, as it goes "
+                "into the database URL.",
+                (GATEWAY,),
+            )
+        )
     return out
 
 
@@ -90,11 +118,21 @@ def _node_extras(mesh: Mesh) -> list[EnvVar]:
     for node in mesh.nodes:
         kinds = {d.runtime for d in mesh.deployments_on(node.name)}
         if "llamacpp" in kinds:
-            out.append(EnvVar("JARVIS_MODELS_DIR", "Folder on each llama.cpp node that holds "
-                              "the GGUF files, one <source>.gguf per model.",
-                              (f"node {node.name}",)))
+            out.append(
+                EnvVar(
+                    "JARVIS_MODELS_DIR",
+                    "Folder on each llama.cpp node that holds "
+                    "the GGUF files, one <source>.gguf per model.",
+                    (f"node {node.name}",),
+                )
+            )
         if "vllm" in kinds:
-            out.append(EnvVar("HF_TOKEN", "Hugging Face token for gated models that vLLM "
-                              "downloads; may stay empty.", (f"node {node.name}",),
-                              required=False))
+            out.append(
+                EnvVar(
+                    "HF_TOKEN",
+                    "Hugging Face token for gated models that vLLM downloads; may stay empty.",
+                    (f"node {node.name}",),
+                    required=False,
+                )
+            )
     return out

@@ -13,20 +13,36 @@ from collections.abc import Collection
 from importlib import resources
 from typing import Any
 
-from jarvis_config.model import Deployment, Mesh, is_ollama_embedding
+from jarvis_config.model.mesh import Deployment, Mesh, is_ollama_embedding
+from jarvis_config.model.routing import Chain, RoutingPlan, plan
 from jarvis_config.render import routes
 from jarvis_config.render.templating import render_template
-from jarvis_config.routing import Chain, RoutingPlan, plan
 
 CALLBACK_MODULE = "jarvis_router"
 CALLBACK = f"{CALLBACK_MODULE}.proxy_handler_instance"
 OUT_DIR = "litellm"
 # A deployment's default params may not replace what the gateway itself decides.
-RESERVED_PARAMS = frozenset({"model", "api_base", "api_key", "api_version", "tags", "rpm", "tpm",
-                             "max_parallel_requests", "timeout", "messages", "stream"})
+RESERVED_PARAMS = frozenset(
+    {
+        "model",
+        "api_base",
+        "api_key",
+        "api_version",
+        "tags",
+        "rpm",
+        "tpm",
+        "max_parallel_requests",
+        "timeout",
+        "messages",
+        "stream",
+    }
+)
 # Shared router state for several gateway replicas; the compose stack sets these.
-REDIS_SETTINGS = {"redis_host": "REDIS_HOST", "redis_port": "REDIS_PORT",
-                  "redis_password": "REDIS_PASSWORD"}
+REDIS_SETTINGS = {
+    "redis_host": "REDIS_HOST",
+    "redis_port": "REDIS_PORT",
+    "redis_password": "REDIS_PASSWORD",
+}
 DATABASE_URL_VAR = "DATABASE_URL"
 
 
@@ -47,8 +63,9 @@ def _render(mesh: Mesh) -> dict[str, str]:
     config = gateway_config(mesh)
     return {
         f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),
-        f"{OUT_DIR}/routes.json": render_template("litellm/routes.json.j2",
-                                                  table=routes.routing_table(mesh)),
+        f"{OUT_DIR}/routes.json": render_template(
+            "litellm/routes.json.j2", table=routes.routing_table(mesh)
+        ),
         f"{OUT_DIR}/{CALLBACK_MODULE}.py": callback_source(),
     }
 
@@ -115,8 +132,9 @@ def model_info(deployment: Deployment) -> dict[str, Any]:
     else:
         info["provider"] = deployment.provider
     if deployment.context_window is not None:
-        info.update(context_window=deployment.context_window,
-                    max_input_tokens=deployment.context_window)
+        info.update(
+            context_window=deployment.context_window, max_input_tokens=deployment.context_window
+        )
     return info
 
 
@@ -130,8 +148,9 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     settings["routing_groups"] = routing_groups(routing)
     settings["model_group_alias"] = dict(routing.aliases)
     settings["fallbacks"] = fallbacks(routing.fallbacks, routing.hidden_groups)
-    settings["context_window_fallbacks"] = fallbacks(routing.context_window_fallbacks,
-                                                     routing.hidden_groups)
+    settings["context_window_fallbacks"] = fallbacks(
+        routing.context_window_fallbacks, routing.hidden_groups
+    )
     if routing.context_window_fallbacks:
         # Check prompts against each deployment's max_input_tokens before calling it, so a
         # runtime that silently truncates (Ollama) still moves long prompts to the fallback.
@@ -146,9 +165,15 @@ def fallbacks(chains: tuple[Chain, ...], hops: Collection[str]) -> list[dict[str
     retries: the walk goes on to the next node at once instead of backing off on a dead one.
     Fallbacks to other models keep the configured retries."""
     hidden = frozenset(hops)
-    return [{group: [{"model": target, "num_retries": 0} if target in hidden else target
-                     for target in chain]}
-            for group, chain in chains]
+    return [
+        {
+            group: [
+                {"model": target, "num_retries": 0} if target in hidden else target
+                for target in chain
+            ]
+        }
+        for group, chain in chains
+    ]
 
 
 def routing_groups(routing: RoutingPlan) -> list[dict[str, Any]]:
@@ -157,12 +182,22 @@ def routing_groups(routing: RoutingPlan) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
     for route in routing.models:
         if route.nodes:
-            groups.append({"group_name": route.model, "models": list(route.node_groups),
-                           "routing_strategy": routing.strategy})
-        groups.extend({"group_name": role.name, "models": list(role.members),
-                       "routing_strategy": "priority",
-                       "model_priorities": dict.fromkeys(role.members, 1)}
-                      for role in route.role_groups)
+            groups.append(
+                {
+                    "group_name": route.model,
+                    "models": list(route.node_groups),
+                    "routing_strategy": routing.strategy,
+                }
+            )
+        groups.extend(
+            {
+                "group_name": role.name,
+                "models": list(role.members),
+                "routing_strategy": "priority",
+                "model_priorities": dict.fromkeys(role.members, 1),
+            }
+            for role in route.role_groups
+        )
     return groups
 
 

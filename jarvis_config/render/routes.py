@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jarvis_config.model import Mesh
-from jarvis_config.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
+from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
 
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
@@ -29,8 +29,10 @@ def routing_table(mesh: Mesh) -> dict[str, Any]:
         "pinning": routing.pinning,
         "strategy": routing.strategy,
         "nodes": {n.name: {"roles": list(n.roles)} for n in mesh.nodes},
-        "roles": {role: [n.name for n in mesh.nodes if role in n.roles]
-                  for role in sorted({r for n in mesh.nodes for r in n.roles})},
+        "roles": {
+            role: [n.name for n in mesh.nodes if role in n.roles]
+            for role in sorted({r for n in mesh.nodes for r in n.roles})
+        },
         "models": {m.model: _model_entry(m) for m in routing.models},
         "aliases": dict(routing.aliases),
         "groups": _groups(routing),
@@ -55,14 +57,25 @@ def _groups(routing: RoutingPlan) -> dict[str, Any]:
     groups: dict[str, dict[str, Any]] = {}
     for route in routing.models:
         members = list(route.node_groups) if route.nodes else list(route.deployments)
-        groups[route.model] = {"kind": "model" if route.nodes else "hosted",
-                               "model": route.model, "members": members}
+        groups[route.model] = {
+            "kind": "model" if route.nodes else "hosted",
+            "model": route.model,
+            "members": members,
+        }
         for node in route.nodes:
-            groups[node.group] = {"kind": "node", "model": route.model, "node": node.node,
-                                  "members": [node.group]}
+            groups[node.group] = {
+                "kind": "node",
+                "model": route.model,
+                "node": node.node,
+                "members": [node.group],
+            }
         for role in route.role_groups:
-            groups[role.name] = {"kind": "role", "model": route.model, "role": role.role,
-                                 "members": list(role.members)}
+            groups[role.name] = {
+                "kind": "role",
+                "model": route.model,
+                "role": role.role,
+                "members": list(role.members),
+            }
     for name, group in groups.items():
         group["fallbacks"] = list(chains.get(name, ()))
         group["context_window_fallbacks"] = list(cw_chains.get(name, ()))
@@ -78,23 +91,31 @@ def format_table(table: dict[str, Any]) -> str:
         label = name if model == name else f"{name} -> {model}"
         rows.append((label, *_cells(table, table["models"][model])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     policy = table["pinning"]
-    intro = [f"node pinning: {policy} ({PINNING_MEANING.get(policy, policy)})",
-             f"routing strategy: {table['strategy']}",
-             f'pin with the request field "{table["request_field"]}": a node name, or '
-             f"{table['role_prefix']}ROLE",
-             ""]
+    intro = [
+        f"node pinning: {policy} ({PINNING_MEANING.get(policy, policy)})",
+        f"routing strategy: {table['strategy']}",
+        f'pin with the request field "{table["request_field"]}": a node name, or '
+        f"{table['role_prefix']}ROLE",
+        "",
+    ]
     return "\n".join(intro + lines)
 
 
 def _cells(table: dict[str, Any], entry: dict[str, Any]) -> tuple[str, str, str, str]:
     if entry["nodes"]:
-        served = ", ".join(f"{node} ({', '.join(table['nodes'][node]['roles']) or '-'})"
-                           for node in entry["nodes"])
+        served = ", ".join(
+            f"{node} ({', '.join(table['nodes'][node]['roles']) or '-'})" for node in entry["nodes"]
+        )
     else:
         served = f"provider {entry['provider']}"
-    return (served, ", ".join(entry["deployments"]),
-            ", ".join(entry["fallbacks"]) or "-",
-            ", ".join(entry["context_window_fallbacks"]) or "-")
+    return (
+        served,
+        ", ".join(entry["deployments"]),
+        ", ".join(entry["fallbacks"]) or "-",
+        ", ".join(entry["context_window_fallbacks"]) or "-",
+    )

@@ -23,10 +23,9 @@ from tests.kit import compile_mesh
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 ROOT = Path(__file__).resolve().parents[2]
-HOMELAB_NODES = ("nodes serving 'llama3': ai-max (gpu), mini (cpu); "
-                 "or pin a role: role:cpu, role:gpu")
-
-
+HOMELAB_NODES = (
+    "nodes serving 'llama3': ai-max (gpu), mini (cpu); or pin a role: role:cpu, role:gpu"
+)
 
 
 def load_callback(folder: Path, files: dict[str, str]) -> ModuleType:
@@ -34,8 +33,9 @@ def load_callback(folder: Path, files: dict[str, str]) -> ModuleType:
     folder.mkdir(parents=True, exist_ok=True)
     for relative, text in files.items():
         (folder / Path(relative).name).write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"jarvis_router_{uuid.uuid4().hex}",
-                                                  folder / "jarvis_router.py")
+    spec = importlib.util.spec_from_file_location(
+        f"jarvis_router_{uuid.uuid4().hex}", folder / "jarvis_router.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -53,14 +53,19 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
 
 
 def request(model: str, **fields: Any) -> dict[str, Any]:
-    return {"model": model, "messages": [{"role": "user", "content": "hi"}],
-            "metadata": {"user_api_key": "hashed"}, **fields}
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": "hi"}],
+        "metadata": {"user_api_key": "hashed"},
+        **fields,
+    }
 
 
 def pre_call(module: ModuleType, data: dict[str, Any]) -> dict[str, Any]:
     handler = module.proxy_handler_instance
     result: dict[str, Any] = asyncio.run(
-        handler.async_pre_call_hook(None, None, data, "acompletion"))
+        handler.async_pre_call_hook(None, None, data, "acompletion")
+    )
     return result
 
 
@@ -77,14 +82,18 @@ def test_a_request_without_node_is_left_alone(homelab: ModuleType) -> None:
     assert pre_call(homelab, dict(data)) == data
 
 
-@pytest.mark.parametrize(("model", "node", "group"), [
-    pytest.param("llama3", "mini", "llama3@mini", id="model"),
-    pytest.param("chat", "ai-max", "llama3@ai-max", id="alias"),
-    pytest.param("chat", "role:cpu", "llama3@mini", id="role-with-one-node"),
-    pytest.param("fast", "laptop", "phi3-mini@laptop", id="alias-single-node"),
-])
-def test_node_pins_to_the_group_of_that_node(homelab: ModuleType, model: str, node: str,
-                                             group: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "node", "group"),
+    [
+        pytest.param("llama3", "mini", "llama3@mini", id="model"),
+        pytest.param("chat", "ai-max", "llama3@ai-max", id="alias"),
+        pytest.param("chat", "role:cpu", "llama3@mini", id="role-with-one-node"),
+        pytest.param("fast", "laptop", "phi3-mini@laptop", id="alias-single-node"),
+    ],
+)
+def test_node_pins_to_the_group_of_that_node(
+    homelab: ModuleType, model: str, node: str, group: str
+) -> None:
     out = pre_call(homelab, request(model, node=node))
     assert out["model"] == group
     assert "node" not in out
@@ -114,32 +123,67 @@ def test_node_null_means_no_pin_and_is_removed(homelab: ModuleType) -> None:
     assert out == request("llama3")
 
 
-@pytest.mark.parametrize(("model", "node", "message"), [
-    pytest.param("llama3", "ai-mx",
-                 f"unknown node 'ai-mx' in field 'node' (did you mean 'ai-max'?); {HOMELAB_NODES}",
-                 id="unknown-node"),
-    pytest.param("llama3", "laptop", f"node 'laptop' does not serve 'llama3'; {HOMELAB_NODES}",
-                 id="wrong-node"),
-    pytest.param("chat", "laptop", f"node 'laptop' does not serve 'chat'; {HOMELAB_NODES}",
-                 id="wrong-node-for-alias"),
-    pytest.param("llama3", "role:edge", f"role 'edge' does not serve 'llama3'; {HOMELAB_NODES}",
-                 id="wrong-role"),
-    pytest.param("llama3", "role:tpu",
-                 f"unknown role 'tpu' in field 'node' (did you mean 'gpu'?); {HOMELAB_NODES}",
-                 id="unknown-role"),
-    pytest.param("llama3", "role:storage", f"unknown role 'storage' in field 'node'; "
-                 f"{HOMELAB_NODES}", id="unknown-role-no-hint"),
-    pytest.param("gpt-4o", "ai-max",
-                 "node 'ai-max' does not serve 'gpt-4o'; 'gpt-4o' is served by provider "
-                 "'openai', not by a node; send it without 'node'", id="hosted-model"),
-    pytest.param("llama4", "ai-max",
-                 "cannot pin 'llama4' to a node: no such model or alias; known: chat, code, "
-                 "deepseek-coder, fast, gpt-4o, llama3, mistral, phi3-mini", id="unknown-model"),
-    pytest.param("llama3", 7, "field 'node' must be a node name or 'role:ROLE', not 7",
-                 id="not-a-string"),
-])
+@pytest.mark.parametrize(
+    ("model", "node", "message"),
+    [
+        pytest.param(
+            "llama3",
+            "ai-mx",
+            f"unknown node 'ai-mx' in field 'node' (did you mean 'ai-max'?); {HOMELAB_NODES}",
+            id="unknown-node",
+        ),
+        pytest.param(
+            "llama3",
+            "laptop",
+            f"node 'laptop' does not serve 'llama3'; {HOMELAB_NODES}",
+            id="wrong-node",
+        ),
+        pytest.param(
+            "chat",
+            "laptop",
+            f"node 'laptop' does not serve 'chat'; {HOMELAB_NODES}",
+            id="wrong-node-for-alias",
+        ),
+        pytest.param(
+            "llama3",
+            "role:edge",
+            f"role 'edge' does not serve 'llama3'; {HOMELAB_NODES}",
+            id="wrong-role",
+        ),
+        pytest.param(
+            "llama3",
+            "role:tpu",
+            f"unknown role 'tpu' in field 'node' (did you mean 'gpu'?); {HOMELAB_NODES}",
+            id="unknown-role",
+        ),
+        pytest.param(
+            "llama3",
+            "role:storage",
+            f"unknown role 'storage' in field 'node'; {HOMELAB_NODES}",
+            id="unknown-role-no-hint",
+        ),
+        pytest.param(
+            "gpt-4o",
+            "ai-max",
+            "node 'ai-max' does not serve 'gpt-4o'; 'gpt-4o' is served by provider "
+            "'openai', not by a node; send it without 'node'",
+            id="hosted-model",
+        ),
+        pytest.param(
+            "llama4",
+            "ai-max",
+            "cannot pin 'llama4' to a node: no such model or alias; known: chat, code, "
+            "deepseek-coder, fast, gpt-4o, llama3, mistral, phi3-mini",
+            id="unknown-model",
+        ),
+        pytest.param(
+            "llama3", 7, "field 'node' must be a node name or 'role:ROLE', not 7", id="not-a-string"
+        ),
+    ],
+)
 def test_a_pin_that_cannot_be_honoured_is_a_400_naming_the_nodes(
-        homelab: ModuleType, model: str, node: Any, message: str) -> None:
+    homelab: ModuleType, model: str, node: Any, message: str
+) -> None:
     assert refusal(homelab, request(model, node=node)) == (400, message)
 
 
@@ -152,14 +196,16 @@ def test_a_strict_pin_failure_names_the_node_and_the_cause(homelab: ModuleType) 
     import litellm
 
     data = pre_call(homelab, request("chat", node="role:cpu"))
-    cause = litellm.APIConnectionError(message="Cannot connect to host mini:11434",
-                                       llm_provider="ollama_chat", model="llama3:8b")
+    cause = litellm.APIConnectionError(
+        message="Cannot connect to host mini:11434", llm_provider="ollama_chat", model="llama3:8b"
+    )
     answer = failure(homelab, data, cause)
     assert answer.status_code == 503
     assert answer.detail.startswith(
         "the nodes with role 'cpu' (mini) failed to serve 'llama3' and node_pinning is "
         "strict, so the request was "
-        "not sent to another node: litellm.APIConnectionError: ")
+        "not sent to another node: litellm.APIConnectionError: "
+    )
     assert "Cannot connect to host mini:11434" in answer.detail
 
 
@@ -203,8 +249,9 @@ def test_the_hook_adds_well_under_a_millisecond(homelab: ModuleType) -> None:
     async def run() -> float:
         start = time.perf_counter()
         for _ in range(count):
-            await handler.async_pre_call_hook(None, None, request("chat", node="mini"),
-                                              "acompletion")
+            await handler.async_pre_call_hook(
+                None, None, request("chat", node="mini"), "acompletion"
+            )
         return (time.perf_counter() - start) / count
 
     per_call = asyncio.run(run())

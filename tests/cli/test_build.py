@@ -12,27 +12,38 @@ from tests.kit import EXAMPLES_DIR
 HOMELAB = EXAMPLES_DIR / "homelab"
 
 
-def test_build_writes_the_gateway_routes_callback_and_stacks(cli: Callable[..., Any],
-                                                             tmp_path: Path) -> None:
+def test_build_writes_the_gateway_routes_callback_and_stacks(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = cli("build", HOMELAB, "-o", out)
     assert result.exit_code == 0, result.stderr
     files = set(read_tree(out))
-    assert {"litellm/config.yaml", "litellm/routes.json", "litellm/jarvis_router.py",
-            "compose/gateway/compose.yaml", "compose/nodes/ai-max/compose.yaml",
-            "compose/swarm/stack.yaml", ".env.example"} <= files
+    assert {
+        "litellm/config.yaml",
+        "litellm/routes.json",
+        "litellm/jarvis_router.py",
+        "compose/gateway/compose.yaml",
+        "compose/nodes/ai-max/compose.yaml",
+        "compose/swarm/stack.yaml",
+        ".env.example",
+    } <= files
     assert result.stdout == f"wrote {len(files) - 1} files to {out}\n"
 
 
-def test_check_passes_when_up_to_date_and_shows_a_diff_when_stale(cli: Callable[..., Any],
-                                                                  tmp_path: Path) -> None:
+def test_check_passes_when_up_to_date_and_shows_a_diff_when_stale(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     assert cli("build", HOMELAB, "-o", out).exit_code == 0
     fresh = cli("build", HOMELAB, "-o", out, "--check")
     assert fresh.exit_code == 0 and "is up to date" in fresh.stdout
     config = out / "litellm" / "config.yaml"
-    config.write_text(config.read_text().replace("routing_strategy: simple-shuffle",
-                                                 "routing_strategy: least-busy", 1))
+    config.write_text(
+        config.read_text().replace(
+            "routing_strategy: simple-shuffle", "routing_strategy: least-busy", 1
+        )
+    )
     stale = cli("build", HOMELAB, "-o", out, "--check")
     assert stale.exit_code == 1
     assert "+  routing_strategy: simple-shuffle" in stale.stdout
@@ -46,14 +57,18 @@ def test_only_chosen_targets_are_rendered(cli: Callable[..., Any], tmp_path: Pat
     assert not any(name.startswith("compose/") for name in read_tree(out))
 
 
-def test_an_invalid_config_builds_nothing_and_leaves_out_as_it_was(cli: Callable[..., Any],
-                                                                    tmp_path: Path) -> None:
+def test_an_invalid_config_builds_nothing_and_leaves_out_as_it_was(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     assert cli("build", HOMELAB, "-o", out).exit_code == 0
     before = read_tree(out)
     broken = tmp_path / "jarvis.yaml"
-    broken.write_text((HOMELAB / "jarvis.yaml").read_text().replace(
-        "placement: {nodes: [ai-max, mini]}", "placement: {nodes: [ai-mx, mini]}"))
+    broken.write_text(
+        (HOMELAB / "jarvis.yaml")
+        .read_text()
+        .replace("placement: {nodes: [ai-max, mini]}", "placement: {nodes: [ai-mx, mini]}")
+    )
     result = cli("build", broken, "-o", out)
     assert result.exit_code == 1
     assert "error[unknown-node]: " in result.stderr and "did you mean 'ai-max'?" in result.stderr
@@ -61,8 +76,9 @@ def test_an_invalid_config_builds_nothing_and_leaves_out_as_it_was(cli: Callable
     assert read_tree(out) == before
 
 
-def test_check_and_force_together_are_a_usage_error(cli: Callable[..., Any],
-                                                    tmp_path: Path) -> None:
+def test_check_and_force_together_are_a_usage_error(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
     result = cli("build", HOMELAB, "-o", tmp_path / "out", "--check", "--force")
     assert result.exit_code == 2
     assert "--check writes nothing" in result.stderr

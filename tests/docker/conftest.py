@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-ENGINE_HINT = ("the real-engine tests need dockerd running "
-               "(.ci/docker-setup.sh installs and starts it)")
+ENGINE_HINT = (
+    "the real-engine tests need dockerd running (.ci/docker-setup.sh installs and starts it)"
+)
 
 
 def connect() -> tuple[Any, str]:

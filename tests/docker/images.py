@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jarvis_config.model import (  # noqa: E402  (after the path set-up above)
+from jarvis_config.model.mesh import (  # noqa: E402  (after the path set-up above)
     DEFAULT_LITELLM_VERSION,
     LITELLM_IMAGE,
     LOAD_BALANCER_IMAGE,
@@ -109,13 +109,22 @@ def build_base(client: docker.DockerClient, inputs: str) -> None:
         tarball = Path(tmp) / "rootfs.tar"
         excludes = [f"--dpkgopt=path-exclude=/usr/share/{d}/*" for d in ("doc", "man", "locale")]
         subprocess.run(
-            ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-             *excludes, SUITE, str(tarball)],
+            [
+                "mmdebstrap",
+                "--quiet",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                *excludes,
+                SUITE,
+                str(tarball),
+            ],
             check=True,
         )
         repository, tag = BASE_IMAGE.rsplit(":", 1)
         client.api.import_image_from_file(
-            str(tarball), repository=repository, tag=tag,
+            str(tarball),
+            repository=repository,
+            tag=tag,
             changes=[f"LABEL {LABEL}={inputs}", 'CMD ["/bin/bash"]'],
         )
 
@@ -128,22 +137,35 @@ def download_wheels(version: str, into: Path) -> None:
     venv = into.parent / "download-venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "pip"), "download", "--quiet", "--only-binary=:all:",
-         "--dest", str(into), f"litellm[proxy]=={version}"],
+        [
+            str(venv / "bin" / "pip"),
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "--dest",
+            str(into),
+            f"litellm[proxy]=={version}",
+        ],
         check=True,
     )
 
 
-def build_from_dockerfile(client: docker.DockerClient, tag: str, dockerfile: str, inputs: str,
-                          prepare: Callable[[Path], None] | None = None) -> None:
+def build_from_dockerfile(
+    client: docker.DockerClient,
+    tag: str,
+    dockerfile: str,
+    inputs: str,
+    prepare: Callable[[Path], None] | None = None,
+) -> None:
     with tempfile.TemporaryDirectory(prefix="jarvis-image-") as tmp:
         context = Path(tmp) / "context"
         context.mkdir()
         (context / "Dockerfile").write_text(dockerfile)
         if prepare is not None:
             prepare(context)
-        client.images.build(path=str(context), tag=tag, rm=True, forcerm=True,
-                            labels={LABEL: inputs})
+        client.images.build(
+            path=str(context), tag=tag, rm=True, forcerm=True, labels={LABEL: inputs}
+        )
     # The build stage of a multi-stage build stays behind as an untagged image: drop ours.
     for image in client.images.list(filters={"label": STAGE_LABEL, "dangling": True}):
         client.images.remove(image.id, force=True)
@@ -164,8 +186,13 @@ def image_plan(version: str) -> list[tuple[str, str, str, Callable[[Path], None]
     ]
 
 
-def ensure_images(client: docker.DockerClient, *, version: str = DEFAULT_LITELLM_VERSION,
-                  rebuild: bool = False, log: Callable[[str], Any] = print) -> dict[str, float]:
+def ensure_images(
+    client: docker.DockerClient,
+    *,
+    version: str = DEFAULT_LITELLM_VERSION,
+    rebuild: bool = False,
+    log: Callable[[str], Any] = print,
+) -> dict[str, float]:
     """Build whatever is missing or stale; returns seconds spent per image (0.0 when cached)."""
     timings: dict[str, float] = {}
     base_inputs = digest(SUITE, *BASE_PACKAGES)
@@ -204,8 +231,13 @@ def _drop_if_untagged(client: docker.DockerClient, image_id: str | None) -> None
         pass  # gone already, or still used by a container or a child image
 
 
-def _builder(client: docker.DockerClient, tag: str, dockerfile: str, inputs: str,
-             prepare: Callable[[Path], None] | None) -> Callable[[], None]:
+def _builder(
+    client: docker.DockerClient,
+    tag: str,
+    dockerfile: str,
+    inputs: str,
+    prepare: Callable[[Path], None] | None,
+) -> Callable[[], None]:
     return lambda: build_from_dockerfile(client, tag, dockerfile, inputs, prepare)
 
 

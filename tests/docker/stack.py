@@ -34,7 +34,7 @@ import yaml
 
 from jarvis_config import pipeline
 from jarvis_config.load import YAML_SUFFIXES
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 from tests.docker.images import BASE_IMAGE
 from tests.e2e.harness import free_ports, point_provider_at
 
@@ -120,17 +120,23 @@ def fake_services(mesh: Mesh) -> dict[str, Any]:
 def _fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
     runs = [
         "python3 /fakes/fake_runtime.py --host 0.0.0.0 "
-        + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor]) + " &"
+        + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor])
+        + " &"
         for port, flavor in sorted(ports.items())
     ]
-    probe = "; ".join(f"socket.create_connection(('127.0.0.1', {port}), 2)"
-                      for port in sorted(ports))
+    probe = "; ".join(
+        f"socket.create_connection(('127.0.0.1', {port}), 2)" for port in sorted(ports)
+    )
     return {
         "image": BASE_IMAGE,
         "command": ["sh", "-c", " ".join(runs) + " wait"],
         "volumes": [f"{FAKES_DIR}:/fakes:ro"],
-        "healthcheck": {"test": ["CMD", "python3", "-c", f"import socket; {probe}"],
-                        "interval": "1s", "timeout": "3s", "retries": 30},
+        "healthcheck": {
+            "test": ["CMD", "python3", "-c", f"import socket; {probe}"],
+            "interval": "1s",
+            "timeout": "3s",
+            "retries": 30,
+        },
     }
 
 
@@ -147,8 +153,11 @@ def write_env(out: Path, env: dict[str, str]) -> Path:
 
 
 def read_env(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines()
-             if "=" in line and not line.startswith("#"))
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     return {name: value for name, value in pairs}
 
 
@@ -165,8 +174,9 @@ class ComposeProject:
 
     @classmethod
     @contextlib.contextmanager
-    def up(cls, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]
-           ) -> Iterator[ComposeProject]:
+    def up(
+        cls, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]
+    ) -> Iterator[ComposeProject]:
         project = cls(client, out, compose_file, fakes)
         try:
             project.compose("up", "-d")
@@ -181,18 +191,26 @@ class ComposeProject:
         command = ["docker-compose", "--ansi", "never", "-p", self.name, "--env-file", ".env"]
         result = subprocess.run(
             [*command, *files, *args],
-            cwd=self.out, env=env, capture_output=True, text=True, check=False, timeout=300)
+            cwd=self.out,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"docker-compose {' '.join(args)} failed:\n{result.stderr}")
         return result
 
     def containers(self) -> list[Any]:
-        return list(self.client.containers.list(
-            all=True, filters={"label": f"{PROJECT_LABEL}={self.name}"}))
+        return list(
+            self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.name}"})
+        )
 
     def container(self, service: str) -> Any:
-        found = [c for c in self.containers()
-                 if c.labels.get("com.docker.compose.service") == service]
+        found = [
+            c for c in self.containers() if c.labels.get("com.docker.compose.service") == service
+        ]
         assert len(found) == 1, f"expected one container for {service}, found {len(found)}"
         return found[0]
 
@@ -209,8 +227,8 @@ class ComposeProject:
 
     def logs(self, tail: int = 30) -> str:
         return "\n".join(
-            f"--- {c.name}\n{c.logs(tail=tail).decode(errors='replace')}"
-            for c in self.containers())
+            f"--- {c.name}\n{c.logs(tail=tail).decode(errors='replace')}" for c in self.containers()
+        )
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "10")

@@ -32,8 +32,10 @@ def pinned_answers(client: Any, model: str, node: str) -> list[str]:
     answers = []
     for index in range(PINNED_REQUESTS):
         reply = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": f"hi {index}"}],
-            extra_body={"node": node})
+            model=model,
+            messages=[{"role": "user", "content": f"hi {index}"}],
+            extra_body={"node": node},
+        )
         answers.append(reply.choices[0].message.content or "")
     return answers
 
@@ -41,8 +43,9 @@ def pinned_answers(client: Any, model: str, node: str) -> list[str]:
 def gateway_client(port: int, key: str) -> Any:
     import openai
 
-    return openai.OpenAI(base_url=f"http://127.0.0.1:{port}", api_key=key, max_retries=2,
-                         timeout=60)
+    return openai.OpenAI(
+        base_url=f"http://127.0.0.1:{port}", api_key=key, max_retries=2, timeout=60
+    )
 
 
 @dataclass
@@ -64,8 +67,11 @@ def run_stack(engine: Any, example: str, model: str, tmp_path: Path) -> Observed
             for node in nodes:
                 answers = pinned_answers(client, model, node)
                 assert answers == [f"hello from {node}"] * PINNED_REQUESTS
-        logs = {name: project.container(name).logs().decode(errors="replace")
-                for name in states if name.startswith("litellm")}
+        logs = {
+            name: project.container(name).logs().decode(errors="replace")
+            for name in states
+            if name.startswith("litellm")
+        }
         keys = redis_keys(project) if "redis" in states else []
     return Observed(project, logs, keys)
 
@@ -78,7 +84,8 @@ def redis_keys(project: ComposeProject) -> list[str]:
 
 @pytest.mark.usefixtures("local_images")
 def test_homelab_gateway_stack_serves_pinned_requests_and_leaves_nothing(
-        engine: Any, tmp_path: Path) -> None:
+    engine: Any, tmp_path: Path
+) -> None:
     seen = run_stack(engine, "homelab", "llama3", tmp_path)
     assert list(seen.proxy_logs) == ["litellm"]
     assert seen.project.leftovers() == {"containers": [], "networks": [], "volumes": []}
@@ -86,7 +93,8 @@ def test_homelab_gateway_stack_serves_pinned_requests_and_leaves_nothing(
 
 @pytest.mark.usefixtures("local_images")
 def test_two_replicas_share_redis_behind_one_port_and_leave_nothing(
-        engine: Any, tmp_path: Path) -> None:
+    engine: Any, tmp_path: Path
+) -> None:
     seen = run_stack(engine, "ha-gateway", "llama3-8b", tmp_path)
     assert sorted(seen.proxy_logs) == ["litellm-1", "litellm-2"]
     # nginx spread the pinned requests over both proxies ...

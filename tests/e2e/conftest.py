@@ -13,8 +13,9 @@ from tests.kit import EXAMPLES_DIR
 
 
 @pytest.fixture(scope="module")
-def gateway(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
     name = request.module.EXAMPLE
     with Gateway.start(EXAMPLES_DIR / name, tmp_path_factory.mktemp(name)) as gw:
         yield gw

@@ -45,7 +45,7 @@ import yaml
 import jarvis_config
 from jarvis_config import pipeline
 from jarvis_config.load import YAML_SUFFIXES
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 from tests.fakes.fake_runtime import FakeRuntime
 
 LOOPBACK = "127.0.0.1"
@@ -54,6 +54,7 @@ FAKE_ENV_PREFIX = "sk-fake-"
 
 
 # --- ports ---------------------------------------------------------------------------------------
+
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -77,6 +78,7 @@ def free_ports(count: int = 1, taken: set[int] | None = None) -> int:
 
 
 # --- the loopback copy of an example -------------------------------------------------------------
+
 
 @dataclass
 class LoopbackCopy:
@@ -165,6 +167,7 @@ def _fake_env(mesh: Mesh) -> dict[str, str]:
 
 # --- fake runtimes -------------------------------------------------------------------------------
 
+
 @dataclass
 class Fakes:
     """The fake runtimes of a mesh: `by_name[node or provider]` lists that place's runtimes."""
@@ -185,9 +188,11 @@ class Fakes:
         """Bring a stopped node (or provider) back on the same ports."""
         self.retired.extend(self.by_name[name])
         self.by_name[name] = [
-            FakeRuntime(fake.name, flavor=fake.flavor, port=fake.port,
-                        context_chars=fake.context_chars).start()
-            for fake in self.by_name[name]]
+            FakeRuntime(
+                fake.name, flavor=fake.flavor, port=fake.port, context_chars=fake.context_chars
+            ).start()
+            for fake in self.by_name[name]
+        ]
 
     @contextlib.contextmanager
     def down(self, *names: str) -> Iterator[None]:
@@ -223,6 +228,7 @@ def start_fakes(mesh: Mesh) -> Fakes:
 
 # --- build and the proxy -------------------------------------------------------------------------
 
+
 def build(config: Path, out: Path, env: Mapping[str, str] | None = None) -> Path:
     """`jarvis-config build CONFIG -o OUT` in a child process, as a user runs it."""
     # The child imports the same jarvis_config as this process, installed or not.
@@ -230,11 +236,15 @@ def build(config: Path, out: Path, env: Mapping[str, str] | None = None) -> Path
     path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, "-m", "jarvis_config", "build", str(config), "-o", str(out)],
-        capture_output=True, text=True, env={**os.environ, **(env or {}), "PYTHONPATH": path},
-        check=False)
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {}), "PYTHONPATH": path},
+        check=False,
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"jarvis-config build failed ({result.returncode}):\n"
-                           f"{result.stdout}{result.stderr}")
+        raise RuntimeError(
+            f"jarvis-config build failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return out
 
 
@@ -271,13 +281,22 @@ def start_proxy(config: Path, env: Mapping[str, str], port: int | None = None) -
     """The stock proxy on `config`, on loopback; returns once /health/liveliness answers."""
     port = port or free_ports(1)
     log = config.parent.parent / f"proxy-{port}.log"
-    proxy_env = {**os.environ, **env, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                 "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    proxy_env = {
+        **os.environ,
+        **env,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
     with open(log, "wb") as handle:
         process = subprocess.Popen(
             [litellm_command(), "--config", str(config), "--host", LOOPBACK, "--port", str(port)],
-            stdout=handle, stderr=subprocess.STDOUT, env=proxy_env, cwd=config.parent,
-            start_new_session=True)  # its own process group, so stop() ends its workers too
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=proxy_env,
+            cwd=config.parent,
+            start_new_session=True,
+        )  # its own process group, so stop() ends its workers too
     proxy = Proxy(process, port, log)
     try:
         _wait_alive(proxy)
@@ -291,18 +310,23 @@ def _wait_alive(proxy: Proxy) -> None:
     deadline = time.monotonic() + PROXY_START_TIMEOUT
     while time.monotonic() < deadline:
         if proxy.process.poll() is not None:
-            raise RuntimeError(f"the proxy exited with {proxy.process.returncode}:\n"
-                               f"{proxy.log_tail()}")
-        with contextlib.suppress(urllib.error.URLError, OSError), \
-                urllib.request.urlopen(f"{proxy.url}/health/liveliness", timeout=2) as reply:
+            raise RuntimeError(
+                f"the proxy exited with {proxy.process.returncode}:\n{proxy.log_tail()}"
+            )
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(f"{proxy.url}/health/liveliness", timeout=2) as reply,
+        ):
             if reply.status == 200:
                 return
         time.sleep(0.25)
-    raise RuntimeError(f"the proxy did not come up in {PROXY_START_TIMEOUT:.0f} s:\n"
-                       f"{proxy.log_tail()}")
+    raise RuntimeError(
+        f"the proxy did not come up in {PROXY_START_TIMEOUT:.0f} s:\n{proxy.log_tail()}"
+    )
 
 
 # --- everything at once --------------------------------------------------------------------------
+
 
 @dataclass
 class Gateway:
@@ -336,29 +360,34 @@ class Gateway:
         """The official openai SDK pointed at the proxy, without its own retries."""
         import openai
 
-        return openai.OpenAI(base_url=self.url, api_key=api_key or self.copy.master_key,
-                             max_retries=0, timeout=60)
+        return openai.OpenAI(
+            base_url=self.url, api_key=api_key or self.copy.master_key, max_retries=0, timeout=60
+        )
 
 
 # --- asking the gateway as a user would ----------------------------------------------------------
+
 
 def chat(client: Any, model: str, node: str | None = None, content: str = "hi") -> tuple[str, str]:
     """One chat completion: (answer text, id of the deployment that served it)."""
     extra = {"extra_body": {"node": node}} if node is not None else {}
     raw = client.chat.completions.with_raw_response.create(
-        model=model, messages=[{"role": "user", "content": content}], **extra)
+        model=model, messages=[{"role": "user", "content": content}], **extra
+    )
     answer = raw.parse().choices[0].message.content
     return answer, raw.headers.get("x-litellm-model-id", "")
 
 
-def served(client: Any, model: str, node: str | None = None,
-           times: int = 30) -> Counter[tuple[str, str]]:
+def served(
+    client: Any, model: str, node: str | None = None, times: int = 30
+) -> Counter[tuple[str, str]]:
     """How often each (answer, deployment id) came back over `times` requests."""
     return Counter(chat(client, model, node) for _ in range(times))
 
 
-def embed(client: Any, model: str, node: str | None = None,
-          texts: tuple[str, ...] = ("a", "b")) -> tuple[list[list[float]], str]:
+def embed(
+    client: Any, model: str, node: str | None = None, texts: tuple[str, ...] = ("a", "b")
+) -> tuple[list[list[float]], str]:
     """One embeddings request: (the vectors, id of the deployment that served it)."""
     extra = {"extra_body": {"node": node}} if node is not None else {}
     raw = client.embeddings.with_raw_response.create(model=model, input=list(texts), **extra)
@@ -372,10 +401,13 @@ def stream(client: Any, model: str, node: str | None = None) -> tuple[str, list[
 
     extra = {"extra_body": {"node": node}} if node is not None else {}
     with client.chat.completions.with_streaming_response.create(
-            model=model, messages=[{"role": "user", "content": "hi"}], stream=True,
-            **extra) as response:
+        model=model, messages=[{"role": "user", "content": "hi"}], stream=True, **extra
+    ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
-    chunks = [json.loads(line[len("data: "):]) for line in lines if line != "data: [DONE]"]
-    text = "".join((c["choices"][0].get("delta") or {}).get("content") or ""
-                   for c in chunks if c.get("choices"))
+    chunks = [json.loads(line[len("data: ") :]) for line in lines if line != "data: [DONE]"]
+    text = "".join(
+        (c["choices"][0].get("delta") or {}).get("content") or ""
+        for c in chunks
+        if c.get("choices")
+    )
     return text, lines

@@ -16,8 +16,10 @@ from tests.e2e.harness import Gateway, chat, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "ha-gateway"  # served by the gateway fixture (conftest.py)
-BOTH = {("hello from inference-1", "llama3-8b@inference-1"),
-        ("hello from inference-2", "llama3-8b@inference-2")}
+BOTH = {
+    ("hello from inference-1", "llama3-8b@inference-1"),
+    ("hello from inference-2", "llama3-8b@inference-2"),
+}
 
 
 def test_least_busy_routing_uses_both_nodes_under_concurrent_load(gateway: Gateway) -> None:
@@ -37,10 +39,12 @@ def test_a_strict_role_pin_survives_one_node_of_the_role(gateway: Gateway) -> No
     client = gateway.client()
     with gateway.fakes.down("inference-2"):
         assert served(client, "chat", "role:gpu") == Counter(
-            {("hello from inference-1", "llama3-8b@inference-1"): 30})
+            {("hello from inference-1", "llama3-8b@inference-1"): 30}
+        )
         with pytest.raises(openai.APIStatusError) as failed:
             chat(client, "chat", "inference-2")
         assert failed.value.status_code == 503
         assert isinstance(failed.value.body, dict)
         assert failed.value.body["message"].startswith(
-            "node 'inference-2' failed to serve 'llama3-8b' and node_pinning is strict")
+            "node 'inference-2' failed to serve 'llama3-8b' and node_pinning is strict"
+        )

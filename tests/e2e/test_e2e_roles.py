@@ -22,32 +22,61 @@ MANY = 30
 
 def test_models_and_aliases_are_listed(client: openai.OpenAI) -> None:
     assert {m.id for m in client.models.list().data} == {
-        "llama3-70b", "mistral", "nomic-embed", "phi3-mini", "fast", "smart"}
+        "llama3-70b",
+        "mistral",
+        "nomic-embed",
+        "phi3-mini",
+        "fast",
+        "smart",
+    }
 
 
-@pytest.mark.parametrize(("model", "answers"), [
-    pytest.param("mistral", {("hello from rig-1", "mistral@rig-1"),
-                             ("hello from rig-2", "mistral@rig-2")}, id="ollama-on-gpu-role"),
-    pytest.param("fast", {("hello from edge-1", "phi3-mini@edge-1"),
-                          ("hello from edge-2", "phi3-mini@edge-2")}, id="alias-on-edge-role"),
-    pytest.param("smart", {("hello from rig-1", "llama3-70b@rig-1")}, id="alias-single-node"),
-])
-def test_role_placement_spreads_over_every_node(client: openai.OpenAI, model: str,
-                                                answers: set[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("model", "answers"),
+    [
+        pytest.param(
+            "mistral",
+            {("hello from rig-1", "mistral@rig-1"), ("hello from rig-2", "mistral@rig-2")},
+            id="ollama-on-gpu-role",
+        ),
+        pytest.param(
+            "fast",
+            {("hello from edge-1", "phi3-mini@edge-1"), ("hello from edge-2", "phi3-mini@edge-2")},
+            id="alias-on-edge-role",
+        ),
+        pytest.param("smart", {("hello from rig-1", "llama3-70b@rig-1")}, id="alias-single-node"),
+    ],
+)
+def test_role_placement_spreads_over_every_node(
+    client: openai.OpenAI, model: str, answers: set[tuple[str, str]]
+) -> None:
     assert set(served(client, model)) == answers
 
 
-@pytest.mark.parametrize(("model", "node", "answers"), [
-    pytest.param("phi3-mini", "role:edge", {("hello from edge-1", "phi3-mini@edge-1"),
-                                            ("hello from edge-2", "phi3-mini@edge-2")},
-                 id="role-of-two-nodes"),
-    pytest.param("mistral", "role:big-vram", {("hello from rig-1", "mistral@rig-1")},
-                 id="role-of-one-node"),
-    pytest.param("mistral", "rig-2", {("hello from rig-2", "mistral@rig-2")}, id="node"),
-    pytest.param("fast", "edge-1", {("hello from edge-1", "phi3-mini@edge-1")}, id="alias-node"),
-])
-def test_pins_keep_every_request_on_their_nodes(client: openai.OpenAI, model: str, node: str,
-                                                answers: set[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("model", "node", "answers"),
+    [
+        pytest.param(
+            "phi3-mini",
+            "role:edge",
+            {("hello from edge-1", "phi3-mini@edge-1"), ("hello from edge-2", "phi3-mini@edge-2")},
+            id="role-of-two-nodes",
+        ),
+        pytest.param(
+            "mistral",
+            "role:big-vram",
+            {("hello from rig-1", "mistral@rig-1")},
+            id="role-of-one-node",
+        ),
+        pytest.param("mistral", "rig-2", {("hello from rig-2", "mistral@rig-2")}, id="node"),
+        pytest.param(
+            "fast", "edge-1", {("hello from edge-1", "phi3-mini@edge-1")}, id="alias-node"
+        ),
+    ],
+)
+def test_pins_keep_every_request_on_their_nodes(
+    client: openai.OpenAI, model: str, node: str, answers: set[tuple[str, str]]
+) -> None:
     assert set(served(client, model, node)) == answers
 
 
@@ -63,12 +92,15 @@ def embedded_by(client: openai.OpenAI, node: str | None, times: int) -> Counter[
 
 
 def test_embeddings_from_ollama_spread_over_both_rigs(client: openai.OpenAI) -> None:
-    assert set(embedded_by(client, None, MANY)) == {("rig-1", "nomic-embed@rig-1"),
-                                                    ("rig-2", "nomic-embed@rig-2")}
+    assert set(embedded_by(client, None, MANY)) == {
+        ("rig-1", "nomic-embed@rig-1"),
+        ("rig-2", "nomic-embed@rig-2"),
+    }
 
 
-def test_a_pinned_embeddings_request_stays_on_its_node(gateway: Gateway,
-                                                       client: openai.OpenAI) -> None:
+def test_a_pinned_embeddings_request_stays_on_its_node(
+    gateway: Gateway, client: openai.OpenAI
+) -> None:
     def embed_bodies() -> list[dict[str, object]]:
         return [r["body"] for r in gateway.fakes.requests() if r["path"] == "/api/embed"]
 
@@ -91,7 +123,8 @@ def test_a_node_without_the_model_is_a_400(client: openai.OpenAI) -> None:
     assert isinstance(refused.value.body, dict)
     assert refused.value.body["message"] == (
         "node 'edge-1' does not serve 'smart'; nodes serving 'llama3-70b': rig-1 (gpu, "
-        "big-vram); or pin a role: role:big-vram, role:gpu")
+        "big-vram); or pin a role: role:big-vram, role:gpu"
+    )
 
 
 def test_no_runtime_ever_sees_the_node_field(gateway: Gateway) -> None:
@@ -102,13 +135,16 @@ def test_no_runtime_ever_sees_the_node_field(gateway: Gateway) -> None:
 
 # --- with nodes down ----------------------------------------------------------------------------
 
+
 def test_prefer_falls_back_to_the_other_node(gateway: Gateway) -> None:
     client = gateway.client()
     with gateway.fakes.down("rig-2"):
         assert served(client, "mistral", "rig-2", times=3) == Counter(
-            {("hello from rig-1", "mistral@rig-1"): 3})
+            {("hello from rig-1", "mistral@rig-1"): 3}
+        )
         assert served(client, "mistral", "role:gpu", times=10) == Counter(
-            {("hello from rig-1", "mistral@rig-1"): 10})
+            {("hello from rig-1", "mistral@rig-1"): 10}
+        )
         assert served(client, "mistral") == Counter({("hello from rig-1", "mistral@rig-1"): MANY})
 
 
@@ -119,4 +155,5 @@ def test_prefer_falls_back_for_a_streamed_role_pin(gateway: Gateway) -> None:
             text, lines = stream(client, "fast", "role:edge")
             assert (text, lines[-1]) == ("hello from edge-2", "data: [DONE]")
         assert served(client, "phi3-mini") == Counter(
-            {("hello from edge-2", "phi3-mini@edge-2"): MANY})
+            {("hello from edge-2", "phi3-mini@edge-2"): MANY}
+        )

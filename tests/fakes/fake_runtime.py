@@ -46,8 +46,15 @@ def answer_text(name: str) -> str:
 class FakeRuntime:
     """One fake runtime on 127.0.0.1, served from a background thread."""
 
-    def __init__(self, name: str, *, flavor: str = "ollama", port: int = 0,
-                 host: str = "127.0.0.1", context_chars: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        flavor: str = "ollama",
+        port: int = 0,
+        host: str = "127.0.0.1",
+        context_chars: int | None = None,
+    ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"unknown flavor {flavor!r}; choose one of {', '.join(FLAVORS)}")
         self.name = name
@@ -67,8 +74,9 @@ class FakeRuntime:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeRuntime:
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name=f"fake-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -89,8 +97,9 @@ class FakeRuntime:
 
     def record(self, method: str, path: str, body: Any, authorization: str | None) -> None:
         with self._lock:
-            self._received.append({"method": method, "path": path, "body": body,
-                                   "authorization": authorization})
+            self._received.append(
+                {"method": method, "path": path, "body": body, "authorization": authorization}
+            )
 
     def requests(self) -> list[dict[str, Any]]:
         """Every request received so far: {"method", "path", "body", "authorization"}."""
@@ -106,8 +115,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 runtime: FakeRuntime) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], runtime: FakeRuntime
+    ) -> None:
         self.runtime = runtime
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -214,11 +224,12 @@ def _words(text: str) -> list[str]:
     """Split an answer into CHUNK_WORDS pieces that join back to the text."""
     words = text.split(" ")
     size = max(1, -(-len(words) // CHUNK_WORDS))
-    groups = [" ".join(words[i:i + size]) for i in range(0, len(words), size)]
+    groups = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
     return [g if i == 0 else " " + g for i, g in enumerate(groups)]
 
 
 # --- Ollama flavor -----------------------------------------------------------------------------
+
 
 def _ollama_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
@@ -226,9 +237,16 @@ def _ollama_now() -> str:
 
 def _ollama_final(model: str, key: str, content: str) -> dict[str, Any]:
     final: dict[str, Any] = {
-        "model": model, "created_at": _ollama_now(), "done": True, "done_reason": "stop",
-        "total_duration": 1_000_000, "load_duration": 1000, "prompt_eval_count": 5,
-        "prompt_eval_duration": 1000, "eval_count": 4, "eval_duration": 1000,
+        "model": model,
+        "created_at": _ollama_now(),
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 1_000_000,
+        "load_duration": 1000,
+        "prompt_eval_count": 5,
+        "prompt_eval_duration": 1000,
+        "eval_count": 4,
+        "eval_duration": 1000,
     }
     final[key] = {"role": "assistant", "content": content} if key == "message" else content
     return final
@@ -255,18 +273,29 @@ def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
 
 
 def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
-    seen = {str(r["body"].get("model")) for r in runtime.requests()
-            if isinstance(r["body"], dict) and r["body"].get("model")}
-    return {"models": [{"name": m, "model": m, "size": 1, "details": {"family": "fake"}}
-                       for m in sorted(seen)]}
+    seen = {
+        str(r["body"].get("model"))
+        for r in runtime.requests()
+        if isinstance(r["body"], dict) and r["body"].get("model")
+    }
+    return {
+        "models": [
+            {"name": m, "model": m, "size": 1, "details": {"family": "fake"}} for m in sorted(seen)
+        ]
+    }
 
 
 def _ollama_embed(handler: _Handler, body: dict[str, Any]) -> None:
     """Ollama's /api/embed: one vector per input, whose first value tells the node apart."""
     count = _input_count(body)
-    handler._json(200, {"model": str(body.get("model", "")),
-                        "embeddings": [node_vector(handler.runtime.name)] * count,
-                        "prompt_eval_count": count})
+    handler._json(
+        200,
+        {
+            "model": str(body.get("model", "")),
+            "embeddings": [node_vector(handler.runtime.name)] * count,
+            "prompt_eval_count": count,
+        },
+    )
 
 
 def _input_count(body: dict[str, Any]) -> int:
@@ -281,15 +310,21 @@ def node_vector(name: str) -> list[float]:
 
 
 def _ollama_show(handler: _Handler, body: dict[str, Any]) -> None:
-    handler._json(200, {
-        "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
-        "details": {"family": "fake", "parameter_size": "1B", "quantization_level": "Q4_0"},
-        "model_info": {"general.architecture": "fake", "fake.context_length": 8192},
-        "capabilities": ["completion"],
-    })
+    handler._json(
+        200,
+        {
+            "modelfile": "",
+            "parameters": "",
+            "template": "{{ .Prompt }}",
+            "details": {"family": "fake", "parameter_size": "1B", "quantization_level": "Q4_0"},
+            "model_info": {"general.architecture": "fake", "fake.context_length": 8192},
+            "capabilities": ["completion"],
+        },
+    )
 
 
 # --- OpenAI flavor -----------------------------------------------------------------------------
+
 
 def _openai_chat(handler: _Handler, body: dict[str, Any]) -> None:
     _openai_answer(handler, body, chat=True)
@@ -302,10 +337,17 @@ def _openai_completion(handler: _Handler, body: dict[str, Any]) -> None:
 def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> None:
     model = str(body.get("model", ""))
     if handler.too_long(body):
-        handler._json(400, {"object": "error", "type": "BadRequestError", "code": 400,
-                            "message": "This model's maximum context length is "
-                                       f"{handler.runtime.context_chars} tokens. However, you "
-                                       "requested more tokens in the messages."})
+        handler._json(
+            400,
+            {
+                "object": "error",
+                "type": "BadRequestError",
+                "code": 400,
+                "message": "This model's maximum context length is "
+                f"{handler.runtime.context_chars} tokens. However, you "
+                "requested more tokens in the messages.",
+            },
+        )
         return
     text = answer_text(handler.runtime.name)
     ident = f"chatcmpl-fake-{handler.runtime.name}"
@@ -333,16 +375,23 @@ def _openai_full(ident: str, model: str, text: str, *, chat: bool) -> dict[str, 
     else:
         choice["text"] = text
     return {
-        "id": ident, "object": "chat.completion" if chat else "text_completion",
-        "created": int(time.time()), "model": model, "choices": [choice],
+        "id": ident,
+        "object": "chat.completion" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [choice],
         "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
     }
 
 
-def _openai_chunk(ident: str, model: str, piece: str | None, *, first: bool,
-                  chat: bool) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "logprobs": None,
-                              "finish_reason": None if piece is not None else "stop"}
+def _openai_chunk(
+    ident: str, model: str, piece: str | None, *, first: bool, chat: bool
+) -> dict[str, Any]:
+    choice: dict[str, Any] = {
+        "index": 0,
+        "logprobs": None,
+        "finish_reason": None if piece is not None else "stop",
+    }
     if chat:
         delta: dict[str, Any] = {"role": "assistant"} if first else {}
         if piece is not None:
@@ -350,29 +399,51 @@ def _openai_chunk(ident: str, model: str, piece: str | None, *, first: bool,
         choice["delta"] = delta
     else:
         choice["text"] = piece or ""
-    return {"id": ident, "object": "chat.completion.chunk" if chat else "text_completion",
-            "created": int(time.time()), "model": model, "choices": [choice]}
+    return {
+        "id": ident,
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [choice],
+    }
 
 
 def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
     count = _input_count(body)
-    handler._json(200, {
-        "object": "list", "model": str(body.get("model", "")),
-        "data": [{"object": "embedding", "index": i,
-                  "embedding": node_vector(handler.runtime.name)}
-                 for i in range(count)],
-        "usage": {"prompt_tokens": count, "total_tokens": count},
-    })
+    handler._json(
+        200,
+        {
+            "object": "list",
+            "model": str(body.get("model", "")),
+            "data": [
+                {"object": "embedding", "index": i, "embedding": node_vector(handler.runtime.name)}
+                for i in range(count)
+            ],
+            "usage": {"prompt_tokens": count, "total_tokens": count},
+        },
+    )
 
 
 def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": f"{runtime.name}-model", "object": "model",
-                                        "created": 0, "owned_by": runtime.name}]}
+    return {
+        "object": "list",
+        "data": [
+            {
+                "id": f"{runtime.name}-model",
+                "object": "model",
+                "created": 0,
+                "owned_by": runtime.name,
+            }
+        ],
+    }
 
 
 GET_ROUTES: dict[str, dict[str, Any]] = {
-    "ollama": {"/api/tags": _ollama_tags, "/api/version": lambda _: {"version": "0.0.0-fake"},
-               "/": lambda _: "Ollama is running"},
+    "ollama": {
+        "/api/tags": _ollama_tags,
+        "/api/version": lambda _: {"version": "0.0.0-fake"},
+        "/": lambda _: "Ollama is running",
+    },
     "openai": {"/v1/models": _openai_models, "/health": lambda _: {"status": "ok"}},
 }
 POST_ROUTES: dict[str, dict[str, Any]] = {
@@ -396,11 +467,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--flavor", choices=FLAVORS, default="ollama")
-    parser.add_argument("--context-chars", type=int, default=None,
-                        help="refuse prompts longer than this with a context-length error")
+    parser.add_argument(
+        "--context-chars",
+        type=int,
+        default=None,
+        help="refuse prompts longer than this with a context-length error",
+    )
     args = parser.parse_args(argv)
-    runtime = FakeRuntime(args.name, flavor=args.flavor, port=args.port, host=args.host,
-                          context_chars=args.context_chars)
+    runtime = FakeRuntime(
+        args.name,
+        flavor=args.flavor,
+        port=args.port,
+        host=args.host,
+        context_chars=args.context_chars,
+    )
     print(f"fake {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:
         runtime._server.serve_forever()

@@ -11,12 +11,17 @@ import pytest
 from tests.fakes.fake_runtime import FakeRuntime
 
 
-def call(runtime: FakeRuntime, method: str, path: str,
-         body: dict[str, Any] | None = None) -> tuple[int, str, bytes]:
+def call(
+    runtime: FakeRuntime, method: str, path: str, body: dict[str, Any] | None = None
+) -> tuple[int, str, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=5)
     try:
-        connection.request(method, path, json.dumps(body) if body is not None else None,
-                           {"Authorization": "Bearer sk-seen"})
+        connection.request(
+            method,
+            path,
+            json.dumps(body) if body is not None else None,
+            {"Authorization": "Bearer sk-seen"},
+        )
         reply = connection.getresponse()
         return reply.status, reply.getheader("Content-Type") or "", reply.read()
     finally:
@@ -25,8 +30,9 @@ def call(runtime: FakeRuntime, method: str, path: str,
 
 def test_ollama_chat_answers_with_the_node_name_and_streams_ndjson() -> None:
     with FakeRuntime("ai-max", flavor="ollama") as runtime:
-        status, _, body = call(runtime, "POST", "/api/chat",
-                               {"model": "llama3:8b", "stream": False, "messages": []})
+        status, _, body = call(
+            runtime, "POST", "/api/chat", {"model": "llama3:8b", "stream": False, "messages": []}
+        )
         assert status == 200
         assert json.loads(body)["message"]["content"] == "hello from ai-max"
         status, kind, body = call(runtime, "POST", "/api/chat", {"model": "llama3:8b"})
@@ -40,14 +46,17 @@ def test_ollama_chat_answers_with_the_node_name_and_streams_ndjson() -> None:
 
 def test_openai_chat_streams_sse_ending_with_done() -> None:
     with FakeRuntime("rig-1", flavor="openai") as runtime:
-        status, kind, body = call(runtime, "POST", "/v1/chat/completions",
-                                  {"model": "m", "stream": True, "messages": []})
+        status, kind, body = call(
+            runtime, "POST", "/v1/chat/completions", {"model": "m", "stream": True, "messages": []}
+        )
         events = [line for line in body.decode().split("\n\n") if line]
         assert (status, kind) == (200, "text/event-stream")
         assert events[-1] == "data: [DONE]"
         chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
-        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == \
-            "hello from rig-1"
+        assert (
+            "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+            == "hello from rig-1"
+        )
         status, _, body = call(runtime, "POST", "/v1/chat/completions", {"model": "m"})
         assert json.loads(body)["choices"][0]["message"]["content"] == "hello from rig-1"
         assert json.loads(call(runtime, "GET", "/v1/models")[2])["object"] == "list"
@@ -57,17 +66,26 @@ def test_requests_are_recorded_with_body_and_authorization() -> None:
     with FakeRuntime("mini", flavor="openai") as runtime:
         call(runtime, "POST", "/v1/chat/completions", {"model": "m", "node": "mini"})
         recorded = json.loads(call(runtime, "GET", "/_requests")[2])
-        assert recorded == [{"method": "POST", "path": "/v1/chat/completions",
-                             "body": {"model": "m", "node": "mini"},
-                             "authorization": "Bearer sk-seen"}]
+        assert recorded == [
+            {
+                "method": "POST",
+                "path": "/v1/chat/completions",
+                "body": {"model": "m", "node": "mini"},
+                "authorization": "Bearer sk-seen",
+            }
+        ]
         call(runtime, "DELETE", "/_requests")
         assert runtime.requests() == []
 
 
 def test_a_long_prompt_gets_the_context_length_error() -> None:
     with FakeRuntime("mini", flavor="openai", context_chars=50) as runtime:
-        status, _, body = call(runtime, "POST", "/v1/chat/completions",
-                               {"model": "m", "messages": [{"content": "x" * 100}]})
+        status, _, body = call(
+            runtime,
+            "POST",
+            "/v1/chat/completions",
+            {"model": "m", "messages": [{"content": "x" * 100}]},
+        )
         assert status == 400 and "maximum context length" in json.loads(body)["message"]
 
 

@@ -50,8 +50,12 @@ def fuzz_settings(examples: int) -> settings:
     return settings(
         max_examples=max(3, int(examples * PROFILES[PROFILE])),
         deadline=None,  # a loaded CI machine is slow now and then; hangs have their own alarm
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large, HealthCheck.filter_too_much],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
         print_blob=True,
     )
 
@@ -75,8 +79,9 @@ def seeds() -> list[Seed]:
             paths, base = [entry], entry.parent
         else:
             continue
-        files = {p.relative_to(base).as_posix(): yaml.safe_load(p.read_text("utf-8"))
-                 for p in paths}
+        files = {
+            p.relative_to(base).as_posix(): yaml.safe_load(p.read_text("utf-8")) for p in paths
+        }
         if files:
             found.append(Seed(entry.name, files))
     return found
@@ -84,8 +89,11 @@ def seeds() -> list[Seed]:
 
 def seed_texts() -> list[tuple[str, str]]:
     """(name, text) of every example YAML file."""
-    return [(p.relative_to(EXAMPLES).as_posix(), p.read_text("utf-8"))
-            for p in sorted(EXAMPLES.rglob("*")) if p.suffix in (".yaml", ".yml")]
+    return [
+        (p.relative_to(EXAMPLES).as_posix(), p.read_text("utf-8"))
+        for p in sorted(EXAMPLES.rglob("*"))
+        if p.suffix in (".yaml", ".yml")
+    ]
 
 
 def dump(data: Any) -> str:
@@ -141,23 +149,64 @@ def assert_clean_answer(result: Any, given: Path) -> None:
 
 # --- mutations of parsed configs -------------------------------------------------------------
 
-NASTY_TEXT = st.sampled_from([
-    "", " ", "{{ x }}", "{% if %}", "# c", "a: b", "'", '"', "\n", "*a", "&a", "!!python/object",
-    "../../etc", "/abs", "a/b", "\\", "\x00", "\t", "${UNSET_VAR}", "${}", "os.environ/X",
-    "-", "?", "|", ">", "@", "`", "%", "null", "yes", "1e3", "0x1F", ".nan", "~",
-    "é", "日本語", "🦙", "\u202e", "\ufeff",
-])
+NASTY_TEXT = st.sampled_from(
+    [
+        "",
+        " ",
+        "{{ x }}",
+        "{% if %}",
+        "# c",
+        "a: b",
+        "'",
+        '"',
+        "\n",
+        "*a",
+        "&a",
+        "!!python/object",
+        "../../etc",
+        "/abs",
+        "a/b",
+        "\\",
+        "\x00",
+        "\t",
+        "${UNSET_VAR}",
+        "${}",
+        "os.environ/X",
+        "-",
+        "?",
+        "|",
+        ">",
+        "@",
+        "`",
+        "%",
+        "null",
+        "yes",
+        "1e3",
+        "0x1F",
+        ".nan",
+        "~",
+        "é",
+        "日本語",
+        "🦙",
+        "\u202e",
+        "\ufeff",
+    ]
+)
 LONG_TEXT = st.integers(5_000, 10_000).map(lambda n: "a" * n)  # a short repr in statistics
-TEXT = st.one_of(NASTY_TEXT, LONG_TEXT, st.text(max_size=40),
-                 st.text(alphabet="abc-_.:/ ", max_size=12))
+TEXT = st.one_of(
+    NASTY_TEXT, LONG_TEXT, st.text(max_size=40), st.text(alphabet="abc-_.:/ ", max_size=12)
+)
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.sampled_from([0, -1, 2**63]),
-    st.floats(allow_nan=True, allow_infinity=True), TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -1, 2**63]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    TEXT,
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(TEXT, inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
     max_leaves=12,
 )
 
@@ -208,8 +257,9 @@ def mutated(draw: st.DrawFn, data: Any) -> Any:
 @st.composite
 def one_edit(draw: st.DrawFn, data: Any) -> Any:
     where = draw(st.sampled_from(list(paths(data))))
-    kind = draw(st.sampled_from(
-        ["delete", "replace", "swap", "rename", "insert", "nest", "retype"]))
+    kind = draw(
+        st.sampled_from(["delete", "replace", "swap", "rename", "insert", "nest", "retype"])
+    )
     if not where:
         return draw(VALUES) if kind == "replace" else data
     parent, last = get(data, where[:-1]), where[-1]
@@ -229,20 +279,69 @@ def one_edit(draw: st.DrawFn, data: Any) -> Any:
     elif kind == "nest":
         parent[last] = nest(parent[last], draw(st.integers(2, 80)), draw(st.booleans()))
     elif kind == "retype":
-        parent[last] = draw(st.sampled_from(
-            [str(parent[last]), [parent[last]], {"value": parent[last]}, 10**30, -(10**30),
-             1.5, True, None]))
+        parent[last] = draw(
+            st.sampled_from(
+                [
+                    str(parent[last]),
+                    [parent[last]],
+                    {"value": parent[last]},
+                    10**30,
+                    -(10**30),
+                    1.5,
+                    True,
+                    None,
+                ]
+            )
+        )
     return data
 
 
 # --- edits of raw YAML text ------------------------------------------------------------------
 
-SNIPPETS = st.sampled_from([
-    "\t", ":", ": ", "-", "- ", "{", "}", "[", "]", "&a ", "*a", "<<: *a\n", "!!python/object ",
-    "!!int ", "!!binary ", "!foo ", "'", '"', "#", "\n", "\n  ", "---\n", "...\n", "%YAML 1.1\n",
-    "? ", "|", ">", "\x00", "\ufeff", "\u2028", "\x85", "é", "🦙", "${X}", "9" * 5000, "~",
-    "&a [*a]", "\r\n", "\x1b", "\\",
-])
+SNIPPETS = st.sampled_from(
+    [
+        "\t",
+        ":",
+        ": ",
+        "-",
+        "- ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "&a ",
+        "*a",
+        "<<: *a\n",
+        "!!python/object ",
+        "!!int ",
+        "!!binary ",
+        "!foo ",
+        "'",
+        '"',
+        "#",
+        "\n",
+        "\n  ",
+        "---\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "? ",
+        "|",
+        ">",
+        "\x00",
+        "\ufeff",
+        "\u2028",
+        "\x85",
+        "é",
+        "🦙",
+        "${X}",
+        "9" * 5000,
+        "~",
+        "&a [*a]",
+        "\r\n",
+        "\x1b",
+        "\\",
+    ]
+)
 
 
 @st.composite
@@ -253,7 +352,7 @@ def text_edit(draw: st.DrawFn, text: str) -> str:
         at = draw(st.integers(0, size))
         kind = draw(st.sampled_from(["cut", "insert", "dup", "truncate", "indent"]))
         if kind == "cut":
-            text = text[:at] + text[at + draw(st.integers(1, 40)):]
+            text = text[:at] + text[at + draw(st.integers(1, 40)) :]
         elif kind == "insert":
             text = text[:at] + draw(st.one_of(SNIPPETS, st.text(max_size=8))) + text[at:]
         elif kind == "dup":

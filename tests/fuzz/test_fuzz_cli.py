@@ -49,7 +49,8 @@ def run_both(cli: Callable[..., Any], mesh: Path, *, build: bool = True) -> None
     assert_clean_answer(built, mesh)
     # What validates must build, and what does not validate must not build.
     assert built.exit_code == result.exit_code, (
-        f"validate said {result.exit_code}, build said {built.exit_code}:\n{built.stderr}")
+        f"validate said {result.exit_code}, build said {built.exit_code}:\n{built.stderr}"
+    )
 
 
 @st.composite

@@ -29,9 +29,12 @@ def write_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
         path = tmp_path / f"cfg-{uuid.uuid4().hex[:8]}" / name
         path.parent.mkdir(parents=True)
         # libyaml's emitter: the pure-Python one mangles U+0085 (NEL) with allow_unicode.
-        path.write_text(yaml.dump(data, Dumper=yaml.CSafeDumper, allow_unicode=True,
-                                  sort_keys=False, width=4096),
-                        encoding="utf-8")
+        path.write_text(
+            yaml.dump(
+                data, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False, width=4096
+            ),
+            encoding="utf-8",
+        )
         return path
 
     return write
@@ -48,11 +51,17 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     def mount(size: str = "1m", name: str = "fs") -> Path:
         point = tmp_path / name
         point.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
-                               str(point)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here (container without CAP_SYS_ADMIN?): "
-                        f"{done.stderr.strip()}")
+            pytest.skip(
+                f"cannot mount a tmpfs here (container without CAP_SYS_ADMIN?): "
+                f"{done.stderr.strip()}"
+            )
         mounted.append(point)
         return point
 

@@ -22,8 +22,11 @@ PROBLEM = re.compile(
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file below `folder` (relative posix path -> bytes), hidden files included."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def problem_lines(text: str) -> list[re.Match[str]]:
@@ -35,13 +38,20 @@ def assert_no_traceback(result: Any) -> None:
     assert "Traceback" not in output and "internal error" not in output, output
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The CLI as a separate process, importing this checkout."""
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "jarvis_config", *map(str, args)],
-                          env=environ, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "jarvis_config", *map(str, args)],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def mount_refusal() -> str | None:
@@ -65,12 +75,19 @@ def mesh_examples() -> list[Path]:
     mesh sections (so CI recipes and other YAML that sits there are left out)."""
     found = []
     for entry in sorted((ROOT / "examples").iterdir()):
-        files = ([entry] if entry.suffix in (".yaml", ".yml") else
-                 sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
-                 if entry.is_dir() else [])
+        files = (
+            [entry]
+            if entry.suffix in (".yaml", ".yml")
+            else sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
+            if entry.is_dir()
+            else []
+        )
         docs = [yaml.safe_load(p.read_text("utf-8")) for p in files]
-        if docs and all(isinstance(d, dict) and set(d) <= SECTIONS for d in docs) and \
-                any("version" in d for d in docs):
+        if (
+            docs
+            and all(isinstance(d, dict) and set(d) <= SECTIONS for d in docs)
+            and any("version" in d for d in docs)
+        ):
             found.append(entry)
     return found
 
@@ -90,5 +107,6 @@ def rename_model(data: dict[str, Any], old: str, new: str) -> None:
     routing = data.get("routing", {})
     for key in ("fallbacks", "context_window_fallbacks"):
         chains = routing.get(key, {})
-        routing[key] = {(new if k == old else k): [new if t == old else t for t in v]
-                        for k, v in chains.items()}
+        routing[key] = {
+            (new if k == old else k): [new if t == old else t for t in v] for k, v in chains.items()
+        }

@@ -48,8 +48,12 @@ def stamped(stamp: str, count: int) -> dict[str, bytes]:
 
 def start_writer(out: Path, count: int, stamp: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(out), str(count), stamp],
-                            env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(out), str(count), stamp],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def timed_write(out: Path, count: int, stamp: str) -> float:
@@ -81,7 +85,8 @@ def test_a_write_killed_at_random_moments_leaves_old_or_new_out_whole(tmp_path: 
         now = tree(out)
         assert now in (old, stamped("N", count)), (
             f"attempt {attempt} (seed {SEED}): OUT is neither the old nor the new tree; "
-            f"{len(now)} files")
+            f"{len(now)} files"
+        )
         outcomes.append("old" if now == old else "new")
     assert "old" in outcomes, f"no kill landed before the swap (seed {SEED}): {outcomes}"
     assert_next_write_sweeps_what_kills_left(out)
@@ -129,8 +134,9 @@ def _immutable(folder: Path) -> Callable[[], None]:
     """chattr +i (root bypasses permission bits, not the immutable flag); returns the undo."""
     if shutil.which("chattr") is None:
         pytest.skip("chattr (e2fsprogs) is not installed")
-    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        ["chattr", "+i", str(folder)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"chattr +i is not possible here (needs root on ext4/xfs): {done.stderr}")
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jarvis_config.errors import JarvisConfigError, WriteError
-from jarvis_config.model import build_mesh
+from jarvis_config.model.mesh import build_mesh
 from jarvis_config.render import render_targets
 from jarvis_config.write import MARKER, check_relative, write_tree
 
@@ -37,8 +37,11 @@ ESCAPING_NAMES = [
 @pytest.mark.parametrize("name", ESCAPING_NAMES)
 @pytest.mark.parametrize("section", ["nodes", "models"])
 def test_the_schema_refuses_names_that_could_escape(
-    cli: Callable[..., Any], homelab: dict[str, Any], write_config: Callable[..., Path],
-    section: str, name: str,
+    cli: Callable[..., Any],
+    homelab: dict[str, Any],
+    write_config: Callable[..., Path],
+    section: str,
+    name: str,
 ) -> None:
     if section == "nodes":
         rename_node(homelab, "mini", name)
@@ -54,7 +57,9 @@ def test_the_schema_refuses_names_that_could_escape(
 
 @pytest.mark.parametrize("name", ESCAPING_NAMES)
 def test_render_and_write_keep_files_inside_out_even_without_validation(
-    homelab: dict[str, Any], tmp_path: Path, name: str,
+    homelab: dict[str, Any],
+    tmp_path: Path,
+    name: str,
 ) -> None:
     """Defence in depth: names the schema would refuse, fed straight to the model and the
     renderers, still cannot put a file outside OUT: write refuses the name first."""
@@ -68,18 +73,26 @@ def test_render_and_write_keep_files_inside_out_even_without_validation(
         assert sorted(tmp_path.rglob("*")) == before, "a refused build left files behind"
         return
     written = [p.resolve() for p in tmp_path.rglob("*")]
-    outside = [p for p in written if not p.is_relative_to(out.resolve()) and p not in
-               {tmp_path.resolve() / "deep", out.resolve()}]
+    outside = [
+        p
+        for p in written
+        if not p.is_relative_to(out.resolve())
+        and p not in {tmp_path.resolve() / "deep", out.resolve()}
+    ]
     assert not outside, outside
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(relative=st.one_of(
-    st.text(max_size=30),
-    st.lists(st.sampled_from(["..", ".", "", "a", "b.yaml", "/", "\\", "~", "\x00"]),
-             max_size=6).map("/".join),
-))
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    relative=st.one_of(
+        st.text(max_size=30),
+        st.lists(
+            st.sampled_from(["..", ".", "", "a", "b.yaml", "/", "\\", "~", "\x00"]), max_size=6
+        ).map("/".join),
+    )
+)
 def test_check_relative_admits_only_names_inside_out(tmp_path: Path, relative: str) -> None:
     out = (tmp_path / "out").resolve()
     try:
@@ -161,7 +174,8 @@ HOMELAB_DIR = Path(__file__).resolve().parents[2] / "examples" / "homelab"
 
 
 def test_a_foreign_non_empty_folder_is_refused_without_force(
-    cli: Callable[..., Any], tmp_path: Path,
+    cli: Callable[..., Any],
+    tmp_path: Path,
 ) -> None:
     out = tmp_path / "mine"
     out.mkdir()
@@ -178,7 +192,8 @@ def test_a_foreign_non_empty_folder_is_refused_without_force(
 
 
 def test_an_empty_folder_and_a_previous_build_are_replaced_without_force(
-    cli: Callable[..., Any], tmp_path: Path,
+    cli: Callable[..., Any],
+    tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -190,7 +205,9 @@ def test_an_empty_folder_and_a_previous_build_are_replaced_without_force(
 
 @pytest.mark.parametrize("where", ["file", "under-a-file"])
 def test_a_file_in_the_way_of_out_is_a_clear_error(
-    cli: Callable[..., Any], tmp_path: Path, where: str,
+    cli: Callable[..., Any],
+    tmp_path: Path,
+    where: str,
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("data")
@@ -203,7 +220,8 @@ def test_a_file_in_the_way_of_out_is_a_clear_error(
 
 
 def test_force_never_replaces_the_folder_that_holds_the_config(
-    cli: Callable[..., Any], tmp_path: Path,
+    cli: Callable[..., Any],
+    tmp_path: Path,
 ) -> None:
     """`build mesh/ -o mesh/ --force` would delete the operator's own config."""
     mesh = tmp_path / "mesh"

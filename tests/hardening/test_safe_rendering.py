@@ -20,7 +20,7 @@ import pytest
 import yaml
 from hardkit import assert_no_traceback, problem_lines, rename_model, rename_node, tree
 
-from jarvis_config.model import Mesh, build_mesh
+from jarvis_config.model.mesh import Mesh, build_mesh
 from jarvis_config.problems import json_path
 
 NASTY = [
@@ -35,7 +35,7 @@ NASTY = [
     pytest.param("line1\nline2\n", id="newlines"),
     pytest.param("'single'", id="single-quotes"),
     pytest.param('"double"', id="double-quotes"),
-    pytest.param("it's \"both\"", id="mixed-quotes"),
+    pytest.param('it\'s "both"', id="mixed-quotes"),
     pytest.param("*anchor", id="alias"),
     pytest.param("&x", id="anchor"),
     pytest.param("!!python/object/apply:os.system ['id']", id="python-tag"),
@@ -158,7 +158,8 @@ def check_shell_quoting(name: str, compose: Any, mesh: Mesh) -> None:
             for model in mesh.models:
                 if model.source in script[-1]:
                     assert model.source in shlex.split(script[-1]), (
-                        f"{name}: source {model.source!r} pasted unquoted into {script[-1]!r}")
+                        f"{name}: source {model.source!r} pasted unquoted into {script[-1]!r}"
+                    )
 
 
 def check_build(out: Path, data: dict[str, Any]) -> None:
@@ -170,8 +171,9 @@ def check_build(out: Path, data: dict[str, Any]) -> None:
     assert {d.id for d in mesh.deployments} <= routed
     assert {m.name for m in mesh.models} <= routed
     env_example = files.get(".env.example", b"").decode("utf-8")
-    allowed = set(mesh.env_vars) | set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", env_example,
-                                                 re.MULTILINE))
+    allowed = set(mesh.env_vars) | set(
+        re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", env_example, re.MULTILINE)
+    )
     for name, content in parsed.items():
         if name.startswith("compose/"):
             check_compose_interpolation(name, content, allowed)
@@ -181,8 +183,12 @@ def check_build(out: Path, data: dict[str, Any]) -> None:
 @pytest.mark.parametrize("value", NASTY)
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_free_text_is_refused_clearly_or_rendered_exactly(
-    cli: Callable[..., Any], homelab: dict[str, Any], write_config: Callable[..., Path],
-    tmp_path: Path, field: str, value: str,
+    cli: Callable[..., Any],
+    homelab: dict[str, Any],
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    field: str,
+    value: str,
 ) -> None:
     path, shape = FIELDS[field]
     _set(homelab, path, shape(value))
@@ -194,23 +200,30 @@ def test_free_text_is_refused_clearly_or_rendered_exactly(
         errors = [m for m in problem_lines(result.stderr) if m["severity"] == "error"]
         at_field = json_path(path)[1:]
         assert any(m["path"].startswith(at_field) for m in errors), (
-            f"refused, but not with a problem at {at_field}:\n{result.stderr}")
+            f"refused, but not with a problem at {at_field}:\n{result.stderr}"
+        )
         return
     check_build(out, homelab)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-@pytest.mark.parametrize("path", [
-    pytest.param(("models", "llama3", "params", "temperature"), id="temperature"),
-    pytest.param(("models", "llama3", "params", "top_p"), id="top_p"),
-    pytest.param(("models", "llama3", "memory_gb"), id="model-memory"),
-    pytest.param(("nodes", "mini", "memory_gb"), id="node-memory"),
-    pytest.param(("models", "llama3", "limits", "timeout"), id="timeout"),
-    pytest.param(("routing", "timeout"), id="routing-timeout"),
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(("models", "llama3", "params", "temperature"), id="temperature"),
+        pytest.param(("models", "llama3", "params", "top_p"), id="top_p"),
+        pytest.param(("models", "llama3", "memory_gb"), id="model-memory"),
+        pytest.param(("nodes", "mini", "memory_gb"), id="node-memory"),
+        pytest.param(("models", "llama3", "limits", "timeout"), id="timeout"),
+        pytest.param(("routing", "timeout"), id="routing-timeout"),
+    ],
+)
 def test_nan_and_infinity_are_refused_in_numbers(
-    cli: Callable[..., Any], homelab: dict[str, Any], write_config: Callable[..., Path],
-    path: tuple[str, ...], value: float,
+    cli: Callable[..., Any],
+    homelab: dict[str, Any],
+    write_config: Callable[..., Path],
+    path: tuple[str, ...],
+    value: float,
 ) -> None:
     """.nan passes `minimum`/`maximum` checks (every comparison with NaN is false), and NaN
     or Infinity in routes.json is not JSON: both must be refused at the field."""
@@ -222,14 +235,20 @@ def test_nan_and_infinity_are_refused_in_numbers(
     assert any(m["path"].startswith(json_path(path)[1:]) for m in errors), result.stderr
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param("a.b_c-9", id="dots-dashes"),
-    pytest.param("A" * 63, id="longest"),
-    pytest.param("9lives", id="digit-first"),
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("a.b_c-9", id="dots-dashes"),
+        pytest.param("A" * 63, id="longest"),
+        pytest.param("9lives", id="digit-first"),
+    ],
+)
 def test_unusual_but_valid_names_render_exactly(
-    cli: Callable[..., Any], homelab: dict[str, Any], write_config: Callable[..., Path],
-    tmp_path: Path, name: str,
+    cli: Callable[..., Any],
+    homelab: dict[str, Any],
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    name: str,
 ) -> None:
     rename_node(homelab, "mini", name)
     rename_model(homelab, "mistral", name)

@@ -13,8 +13,17 @@ from hardkit import mesh_examples, run_cli, tree
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Set as well, though no example references them: a renderer must not read the environment.
-AMBIENT = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LITELLM_MASTER_KEY", "JARVIS_MASTER_KEY",
-           "AZURE_API_KEY", "GROQ_API_KEY", "DATABASE_URL", "REDIS_PASSWORD", "HF_TOKEN")
+AMBIENT = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "LITELLM_MASTER_KEY",
+    "JARVIS_MASTER_KEY",
+    "AZURE_API_KEY",
+    "GROQ_API_KEY",
+    "DATABASE_URL",
+    "REDIS_PASSWORD",
+    "HF_TOKEN",
+)
 EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
 
 
@@ -66,6 +75,7 @@ def test_secrets_reach_the_outputs_as_references(example: Path, tmp_path: Path) 
     gateway = files["litellm/config.yaml"].decode("utf-8")
     for name in referenced(example):
         in_gateway = f"os.environ/{name}" in gateway
-        in_compose = any(f"${{{name}}}".encode() in c for r, c in files.items()
-                         if r.startswith("compose/"))
+        in_compose = any(
+            f"${{{name}}}".encode() in c for r, c in files.items() if r.startswith("compose/")
+        )
         assert in_gateway or in_compose, f"${name} is referenced nowhere in the outputs"

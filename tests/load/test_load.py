@@ -62,8 +62,11 @@ def test_locate_falls_back_to_the_nearest_ancestor() -> None:
 
 def test_values_are_plain_data() -> None:
     doc, _ = _load("version: 1\na: {b: [1, 2.5, true, null, text]}\nwhen: 2024-01-01\n")
-    assert doc.data == {"version": 1, "a": {"b": [1, 2.5, True, None, "text"]},
-                        "when": "2024-01-01"}  # timestamps stay text
+    assert doc.data == {
+        "version": 1,
+        "a": {"b": [1, 2.5, True, None, "text"]},
+        "when": "2024-01-01",
+    }  # timestamps stay text
 
 
 def test_merge_keys_apply_and_explicit_keys_win() -> None:
@@ -83,26 +86,33 @@ def test_byte_order_mark_is_accepted() -> None:
 def test_duplicate_key_points_at_the_second_and_names_the_first() -> None:
     doc, problems = _load("version: 1\nnodes: {}\nversion: 2\n")
     assert [(str(p.location), p.code, p.message) for p in problems] == [
-        ("m.yaml:3:1", "duplicate-key",
-         "key 'version' is defined twice (first at line 1, column 1)")]
+        (
+            "m.yaml:3:1",
+            "duplicate-key",
+            "key 'version' is defined twice (first at line 1, column 1)",
+        )
+    ]
     assert doc.data["version"] == 1  # the first one is kept
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    pytest.param("", "empty-file", id="empty"),
-    pytest.param("# just a comment\n---\n", "empty-file", id="comments-only"),
-    pytest.param("- a\n- b\n", "root-not-mapping", id="list-root"),
-    pytest.param("hello\n", "root-not-mapping", id="scalar-root"),
-    pytest.param("a:\n\tb: 1\n", "tab", id="tab"),
-    pytest.param("a: [1, 2\n", "yaml-syntax", id="syntax"),
-    pytest.param("a: 1\n---\nb: 2\n", "several-documents", id="two-documents"),
-    pytest.param("a: &a [*a]\n", "recursive-alias", id="recursive-anchor"),
-    pytest.param("a: " + "[" * 2000 + "]" * 2000 + "\n", "too-deep", id="deep-flow"),
-    pytest.param("a: !!binary aGVsbG8=\n", "unsupported-tag", id="binary-tag"),
-    pytest.param("a: !!set {x, y}\n", "unsupported-tag", id="set-tag"),
-    pytest.param("a: !!python/name:os.system ''\n", "unsupported-tag", id="python-tag"),
-    pytest.param("a: {1: x}\n", "non-string-key", id="int-key"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        pytest.param("", "empty-file", id="empty"),
+        pytest.param("# just a comment\n---\n", "empty-file", id="comments-only"),
+        pytest.param("- a\n- b\n", "root-not-mapping", id="list-root"),
+        pytest.param("hello\n", "root-not-mapping", id="scalar-root"),
+        pytest.param("a:\n\tb: 1\n", "tab", id="tab"),
+        pytest.param("a: [1, 2\n", "yaml-syntax", id="syntax"),
+        pytest.param("a: 1\n---\nb: 2\n", "several-documents", id="two-documents"),
+        pytest.param("a: &a [*a]\n", "recursive-alias", id="recursive-anchor"),
+        pytest.param("a: " + "[" * 2000 + "]" * 2000 + "\n", "too-deep", id="deep-flow"),
+        pytest.param("a: !!binary aGVsbG8=\n", "unsupported-tag", id="binary-tag"),
+        pytest.param("a: !!set {x, y}\n", "unsupported-tag", id="set-tag"),
+        pytest.param("a: !!python/name:os.system ''\n", "unsupported-tag", id="python-tag"),
+        pytest.param("a: {1: x}\n", "non-string-key", id="int-key"),
+    ],
+)
 def test_bad_input_is_a_problem_not_an_exception(text: str, code: str) -> None:
     _, problems = load_text(text, "m.yaml")
     assert code in _codes(problems)
@@ -177,8 +187,12 @@ def test_split_folder_names_both_places_of_a_repeated_name(tmp_path: Path) -> No
     _write(tmp_path, {**SPLIT, "nodes/c.yaml": "nodes:\n  a: {address: c.lan}\n"})
     doc, problems = load_path(tmp_path)
     assert [(str(p.location), p.code, p.message) for p in problems] == [
-        (f"{tmp_path}/nodes/c.yaml:2:3", "defined-twice",
-         f"node 'a' is defined twice (first at {tmp_path}/nodes/a.yaml:3:3)")]
+        (
+            f"{tmp_path}/nodes/c.yaml:2:3",
+            "defined-twice",
+            f"node 'a' is defined twice (first at {tmp_path}/nodes/a.yaml:3:3)",
+        )
+    ]
     assert doc is not None and doc.data["nodes"]["a"]["address"] == "a.lan"
 
 
@@ -190,8 +204,14 @@ def test_split_folder_refuses_a_section_set_twice(tmp_path: Path) -> None:
 
 
 def test_split_folder_skips_hidden_files_and_folders(tmp_path: Path) -> None:
-    _write(tmp_path, {**SPLIT, ".github/workflows/ci.yaml": "on: [push]\n",
-                      ".pre-commit-config.yaml": "repos: []\n"})
+    _write(
+        tmp_path,
+        {
+            **SPLIT,
+            ".github/workflows/ci.yaml": "on: [push]\n",
+            ".pre-commit-config.yaml": "repos: []\n",
+        },
+    )
     doc, problems = load_path(tmp_path)
     assert problems == [] and doc is not None
     assert set(doc.files) == {str(tmp_path / name) for name in SPLIT}

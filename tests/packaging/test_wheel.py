@@ -19,8 +19,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
-                    str(ROOT)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        check=True,
+    )
     (built,) = dist.glob("jarvis_config-*.whl")
     return built
 
@@ -30,8 +32,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv holding only the wheel and its runtime dependencies."""
     env = tmp_path_factory.mktemp("venv")
     venv.create(env, with_pip=True)
-    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
-                   check=True)
+    subprocess.run(
+        [str(env / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], check=True
+    )
     return env
 
 
@@ -44,18 +47,35 @@ def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
 
 
 def _run(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(env / "bin" / "jarvis-config"), *args], cwd=cwd,
-                          capture_output=True, text=True, check=False,
-                          env={"PATH": "/usr/bin:/bin", "JARVIS_MASTER_KEY": "x",
-                               "OPENAI_API_KEY": "y", "HOME": str(cwd)})
+    return subprocess.run(
+        [str(env / "bin" / "jarvis-config"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "JARVIS_MASTER_KEY": "x",
+            "OPENAI_API_KEY": "y",
+            "HOME": str(cwd),
+        },
+    )
 
 
-def test_installed_package_loads_resources_from_site_packages(installed: Path,
-                                                              tmp_path: Path) -> None:
-    code = ("import jarvis_config.resources as r; "
-            "print(r.resource_dir('templates')); print(r.resource_dir('schemas'))")
-    out = subprocess.run([str(installed / "bin" / "python"), "-c", code], cwd=tmp_path,
-                         capture_output=True, text=True, check=True).stdout.split()
+def test_installed_package_loads_resources_from_site_packages(
+    installed: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import jarvis_config.resources as r; "
+        "print(r.resource_dir('templates')); print(r.resource_dir('schemas'))"
+    )
+    out = subprocess.run(
+        [str(installed / "bin" / "python"), "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert all("site-packages" in line for line in out), out
 
 
@@ -63,8 +83,11 @@ def test_installed_cli_prints_schema_validates_and_builds(installed: Path, tmp_p
     schema = _run(installed, "schema", cwd=tmp_path)
     assert schema.returncode == 0
     assert json.loads(schema.stdout)["$schema"].endswith("2020-12/schema")
-    for example in sorted(p for p in (ROOT / "examples").iterdir() if (p / "jarvis.yaml").exists()
-                          or p.name == "split"):
+    for example in sorted(
+        p
+        for p in (ROOT / "examples").iterdir()
+        if (p / "jarvis.yaml").exists() or p.name == "split"
+    ):
         result = _run(installed, "validate", str(example), cwd=tmp_path)
         assert result.returncode == 0, (example, result.stdout, result.stderr)
     built = _run(installed, "build", str(ROOT / "examples" / "homelab"), "-o", "out", cwd=tmp_path)

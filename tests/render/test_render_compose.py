@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from jarvis_config import pipeline
-from jarvis_config.model import Mesh, build_mesh, gpu_memory_share, serving_ports
+from jarvis_config.model.mesh import Mesh, build_mesh, gpu_memory_share, serving_ports
 from jarvis_config.render import compose, litellm
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
@@ -38,8 +38,9 @@ EXAMPLES = example_params()
 
 
 def stack_files(files: dict[str, str]) -> list[str]:
-    return sorted(name for name in files if name.endswith((".yaml", ".yml"))
-                  and name.startswith("compose/"))
+    return sorted(
+        name for name in files if name.endswith((".yaml", ".yml")) and name.startswith("compose/")
+    )
 
 
 def services(text: str) -> dict[str, dict[str, Any]]:
@@ -48,25 +49,36 @@ def services(text: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module", params=EXAMPLES)
-def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[tuple[Path, Mesh, Path]]:
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, Mesh, Path]]:
     """(example, mesh, OUT) with every target written and an env file made from the example."""
     example: Path = request.param
     mesh = compile_mesh(example)
     out = tmp_path_factory.mktemp(example.name) / "out"
     write_tree(out, pipeline.render(mesh))
-    names = [line[:-1] for line in (out / ".env.example").read_text().splitlines()
-             if line.endswith("=") and not line.startswith("#")]
-    (out / ".env").write_text("".join(
-        f"{name}={'/srv/models' if name.endswith('_DIR') else 'value'}\n" for name in names))
+    names = [
+        line[:-1]
+        for line in (out / ".env.example").read_text().splitlines()
+        if line.endswith("=") and not line.startswith("#")
+    ]
+    (out / ".env").write_text(
+        "".join(f"{name}={'/srv/models' if name.endswith('_DIR') else 'value'}\n" for name in names)
+    )
     yield example, mesh, out
 
 
 def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("docker-compose") is None:
         pytest.skip(COMPOSE_HINT)
-    return subprocess.run(["docker-compose", *args], cwd=out, capture_output=True, text=True,
-                          check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(out)})
+    return subprocess.run(
+        ["docker-compose", *args],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(out)},
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -80,9 +92,13 @@ def test_rendered_files_match_the_golden_files(example: Path, update_golden: boo
         assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
         assert text == golden.read_text(encoding="utf-8"), (
             f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff")
-    kept = {p.relative_to(GOLDEN / example.name).as_posix()
-            for p in (GOLDEN / example.name / "compose").rglob("*") if p.is_file()}
+            "pytest --update-golden and review the diff"
+        )
+    kept = {
+        p.relative_to(GOLDEN / example.name).as_posix()
+        for p in (GOLDEN / example.name / "compose").rglob("*")
+        if p.is_file()
+    }
     assert kept == {name for name in files if name.startswith("compose/")}, "stale golden files"
 
 
@@ -99,8 +115,13 @@ def test_every_stack_matches_the_compose_spec_schema(built: tuple[Path, Mesh, Pa
     command = str(checker) if checker.exists() else shutil.which("check-jsonschema")
     assert command, "check-jsonschema is part of the test extra"
     names = stack_files(written(out))
-    result = subprocess.run([command, "--builtin-schema", "vendor.compose-spec", *names],
-                            cwd=out, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [command, "--builtin-schema", "vendor.compose-spec", *names],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -110,8 +131,9 @@ def test_a_stack_without_its_secrets_refuses_to_start(built: tuple[Path, Mesh, P
         pytest.skip("this example has no master key")
     var = mesh.gateway.master_key.var
     (out / "empty.env").write_text("")
-    result = docker_compose(out, "--env-file", "empty.env", "-f", "compose/gateway/compose.yaml",
-                            "config", "-q")
+    result = docker_compose(
+        out, "--env-file", "empty.env", "-f", "compose/gateway/compose.yaml", "config", "-q"
+    )
     assert result.returncode != 0
     assert f"set {var} in the env file, see .env.example" in result.stderr
 
@@ -131,8 +153,11 @@ def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
             assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
         referenced = set(REFERENCE.findall(files[name]))
         assert referenced <= listed, f"{name} reads variables .env.example lacks"
-    proxies = [s for name, s in services(files["compose/gateway/compose.yaml"]).items()
-               if name.startswith("litellm")]
+    proxies = [
+        s
+        for name, s in services(files["compose/gateway/compose.yaml"]).items()
+        if name.startswith("litellm")
+    ]
     for var in mesh.env_vars:
         assert var in listed
         assert all(proxy["environment"][var] == required(var) for proxy in proxies), var
@@ -143,14 +168,20 @@ def test_node_stacks_publish_exactly_the_ports_the_gateway_calls(example: Path) 
     mesh = compile_mesh(example)
     files = compose.render(mesh)
     for node in mesh.nodes:
-        expected = {urlsplit(d.api_base or "").port for d in mesh.deployments
-                    if d.node == node.name and d.runtime in compose.LOCAL_RUNTIMES}
+        expected = {
+            urlsplit(d.api_base or "").port
+            for d in mesh.deployments
+            if d.node == node.name and d.runtime in compose.LOCAL_RUNTIMES
+        }
         name = f"compose/nodes/{node.name}/compose.yaml"
         if name not in files:
             assert not expected, f"{node.name} serves {expected} but has no stack"
             continue
-        published = {int(port.split(":")[0]) for service in services(files[name]).values()
-                     for port in service.get("ports", [])}
+        published = {
+            int(port.split(":")[0])
+            for service in services(files[name]).values()
+            for port in service.get("ports", [])
+        }
         assert published == expected, node.name
 
 
@@ -163,8 +194,11 @@ def test_gateway_stack_matches_the_litellm_config(example: Path) -> None:
     config = yaml.safe_load(litellm.render(mesh)["litellm/config.yaml"])
     proxies = {name: s for name, s in gateway.items() if name.startswith("litellm")}
     assert len(proxies) == mesh.gateway.replicas
-    needed = {v.removeprefix("os.environ/") for v in _values(config)
-              if isinstance(v, str) and v.startswith("os.environ/")}
+    needed = {
+        v.removeprefix("os.environ/")
+        for v in _values(config)
+        if isinstance(v, str) and v.startswith("os.environ/")
+    }
     for proxy in proxies.values():
         assert needed <= set(proxy["environment"]), needed - set(proxy["environment"])
         assert proxy["volumes"] == ["../../litellm:/etc/litellm:ro"]
@@ -198,7 +232,8 @@ def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
         assert proxy["depends_on"]["postgres"] == {"condition": "service_healthy"}
         assert proxy["depends_on"]["redis"] == {"condition": "service_healthy"}
         assert proxy["environment"]["DATABASE_URL"].startswith(
-            "postgresql://litellm:${POSTGRES_PASSWORD:?")
+            "postgresql://litellm:${POSTGRES_PASSWORD:?"
+        )
         assert proxy["environment"]["DATABASE_URL"].endswith("}@postgres:5432/litellm")
     front = stack["services"]["gateway"]
     assert front["ports"] == [f"{mesh.gateway.port}:{mesh.gateway.port}"]
@@ -218,44 +253,71 @@ def test_the_swarm_stack_pins_node_services_and_replicates_the_gateway() -> None
     assert {c["file"].removeprefix("../../litellm/") for c in stack["configs"].values()} == written
     ollama = stack["services"]["ai-max-ollama"]
     assert ollama["deploy"]["placement"]["constraints"] == [
-        "node.labels.jarvis.node == ai-max", "node.labels.jarvis.role.gpu == true"]
-    assert ollama["ports"] == [{"target": 11434, "published": 11434, "protocol": "tcp",
-                                "mode": "host"}]
+        "node.labels.jarvis.node == ai-max",
+        "node.labels.jarvis.role.gpu == true",
+    ]
+    assert ollama["ports"] == [
+        {"target": 11434, "published": 11434, "protocol": "tcp", "mode": "host"}
+    ]
     assert ollama["deploy"]["resources"]["reservations"]["generic_resources"] == [
-        {"discrete_resource_spec": {"kind": "NVIDIA-GPU", "value": 1}}]
+        {"discrete_resource_spec": {"kind": "NVIDIA-GPU", "value": 1}}
+    ]
     pull = stack["services"]["ai-max-pull-llama3"]
     assert pull["environment"]["OLLAMA_HOST"] == "http://ai-max-ollama:11434"
     assert pull["deploy"]["restart_policy"]["condition"] == "on-failure"
 
 
-GPU_NODE = {"address": "10.0.0.5", "roles": ["gpu"], "memory_gb": 48,
-            "runtimes": {"vllm": {"port": 8000, "api_key": "${BIG_VLLM_KEY}"}, "ollama": {}}}
+GPU_NODE = {
+    "address": "10.0.0.5",
+    "roles": ["gpu"],
+    "memory_gb": 48,
+    "runtimes": {"vllm": {"port": 8000, "api_key": "${BIG_VLLM_KEY}"}, "ollama": {}},
+}
 IDLE_NODE = {"address": "10.0.0.6", "runtimes": {"vllm": {}, "ollama": {}}}
 
 
 def two_vllm_models() -> Mesh:
-    return build_mesh({
-        "version": 1,
-        "nodes": {"big": GPU_NODE, "idle": IDLE_NODE},
-        "models": {
-            "b-coder": {"runtime": "vllm", "source": "org/coder", "memory_gb": 16,
-                        "placement": {"nodes": ["big"]}},
-            "a-chat": {"runtime": "vllm", "source": "org/chat", "memory_gb": 24,
-                       "context_window": 8192, "placement": {"nodes": ["big"]}},
-            "llama3": {"runtime": "ollama", "source": "llama3:8b",
-                       "placement": {"nodes": ["big"]}},
-        },
-    })
+    return build_mesh(
+        {
+            "version": 1,
+            "nodes": {"big": GPU_NODE, "idle": IDLE_NODE},
+            "models": {
+                "b-coder": {
+                    "runtime": "vllm",
+                    "source": "org/coder",
+                    "memory_gb": 16,
+                    "placement": {"nodes": ["big"]},
+                },
+                "a-chat": {
+                    "runtime": "vllm",
+                    "source": "org/chat",
+                    "memory_gb": 24,
+                    "context_window": 8192,
+                    "placement": {"nodes": ["big"]},
+                },
+                "llama3": {
+                    "runtime": "ollama",
+                    "source": "llama3:8b",
+                    "placement": {"nodes": ["big"]},
+                },
+            },
+        }
+    )
 
 
 def test_one_model_per_process_runtimes_get_consecutive_ports() -> None:
     mesh = two_vllm_models()
     nodes = {n.name: n for n in mesh.nodes}
     assert serving_ports(mesh.models, nodes) == {
-        ("a-chat", "big"): 8000, ("b-coder", "big"): 8001, ("llama3", "big"): 11434}
+        ("a-chat", "big"): 8000,
+        ("b-coder", "big"): 8001,
+        ("llama3", "big"): 11434,
+    }
     assert {d.id: d.api_base for d in mesh.deployments} == {
-        "a-chat@big": "http://10.0.0.5:8000/v1", "b-coder@big": "http://10.0.0.5:8001/v1",
-        "llama3@big": "http://10.0.0.5:11434"}
+        "a-chat@big": "http://10.0.0.5:8000/v1",
+        "b-coder@big": "http://10.0.0.5:8001/v1",
+        "llama3@big": "http://10.0.0.5:11434",
+    }
 
 
 def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
@@ -263,8 +325,19 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     node = services(compose.render(mesh)["compose/nodes/big/compose.yaml"])
     chat, coder = node["vllm-a-chat"], node["vllm-b-coder"]
     assert chat["command"] == [
-        "--model", "org/chat", "--served-model-name", "org/chat", "--host", "0.0.0.0",
-        "--port", "8000", "--gpu-memory-utilization", "0.5", "--max-model-len", "8192"]
+        "--model",
+        "org/chat",
+        "--served-model-name",
+        "org/chat",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        "--gpu-memory-utilization",
+        "0.5",
+        "--max-model-len",
+        "8192",
+    ]
     assert coder["command"][coder["command"].index("--port") + 1] == "8001"
     assert coder["command"][coder["command"].index("--gpu-memory-utilization") + 1] == "0.33"
     assert (chat["ports"], coder["ports"]) == (["8000:8000"], ["8001:8001"])
@@ -273,7 +346,8 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     # The node's API key reaches each vLLM server, which checks what the gateway sends.
     assert chat["environment"]["VLLM_API_KEY"] == required("BIG_VLLM_KEY")
     assert [v.stacks for v in env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
-        ("gateway", "node big")]
+        ("gateway", "node big")
+    ]
 
 
 def test_a_runtime_without_models_runs_only_what_it_can() -> None:

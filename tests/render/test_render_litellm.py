@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 from jarvis_config.render import litellm as target
 from jarvis_config.render.routes import routing_table
 from tests.kit import compile_mesh, example_params, mesh_examples
@@ -67,8 +67,9 @@ def test_every_config_loads_into_a_litellm_router(example: Path) -> None:
     router = litellm.Router(model_list=config["model_list"], **settings)
     ids = {d["model_info"]["id"] for d in config["model_list"]}
     assert {d["model_info"]["id"] for d in router.get_model_list() or []} == ids
-    assert set(router.routing_groups) == {g["group_name"] for g in
-                                          settings.get("routing_groups", [])}
+    assert set(router.routing_groups) == {
+        g["group_name"] for g in settings.get("routing_groups", [])
+    }
     for alias in settings.get("model_group_alias", {}):
         assert router.is_recognized_model(alias), alias
 
@@ -84,7 +85,8 @@ def test_rendered_files_match_the_golden_files(example: Path, update_golden: boo
         assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
         assert files[relative] == golden.read_text(encoding="utf-8"), (
             f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff")
+            "pytest --update-golden and review the diff"
+        )
 
 
 def test_the_callback_is_the_packaged_file_verbatim(homelab: Mesh) -> None:
@@ -101,24 +103,40 @@ def test_a_node_deployment_is_its_own_group_with_the_runtime_prefix(homelab: Mes
     assert entry == {
         "model_name": "llama3@ai-max",
         "litellm_params": {
-            "model": "ollama_chat/llama3:8b", "api_base": "http://ai-max.lan:11434",
-            "temperature": 0.7, "rpm": 600, "max_parallel_requests": 8,
+            "model": "ollama_chat/llama3:8b",
+            "api_base": "http://ai-max.lan:11434",
+            "temperature": 0.7,
+            "rpm": 600,
+            "max_parallel_requests": 8,
             "tags": ["node:ai-max", "role:gpu"],
         },
         "model_info": {
-            "id": "llama3@ai-max", "mode": "chat", "jarvis_model": "llama3",
-            "category": "general", "node": "ai-max", "runtime": "ollama",
-            "context_window": 8192, "max_input_tokens": 8192,
+            "id": "llama3@ai-max",
+            "mode": "chat",
+            "jarvis_model": "llama3",
+            "category": "general",
+            "node": "ai-max",
+            "runtime": "ollama",
+            "context_window": 8192,
+            "max_input_tokens": 8192,
         },
     }
 
 
-@pytest.mark.parametrize(("deployment", "prefix", "api_base"), [
-    pytest.param("deepseek-coder@ai-max", "hosted_vllm/", "http://ai-max.lan:8000/v1", id="vllm"),
-    pytest.param("phi3-mini@laptop", "llamafile/", "http://192.168.1.42:8080/v1", id="llamacpp"),
-])
-def test_keyless_runtimes_never_get_an_openai_prefix(homelab: Mesh, deployment: str,
-                                                     prefix: str, api_base: str) -> None:
+@pytest.mark.parametrize(
+    ("deployment", "prefix", "api_base"),
+    [
+        pytest.param(
+            "deepseek-coder@ai-max", "hosted_vllm/", "http://ai-max.lan:8000/v1", id="vllm"
+        ),
+        pytest.param(
+            "phi3-mini@laptop", "llamafile/", "http://192.168.1.42:8080/v1", id="llamacpp"
+        ),
+    ],
+)
+def test_keyless_runtimes_never_get_an_openai_prefix(
+    homelab: Mesh, deployment: str, prefix: str, api_base: str
+) -> None:
     """`openai/` without an api_key would send the gateway's OPENAI_API_KEY to the node."""
     params = by_id(target.gateway_config(homelab))[deployment]["litellm_params"]
     assert params["model"].startswith(prefix)
@@ -128,8 +146,9 @@ def test_keyless_runtimes_never_get_an_openai_prefix(homelab: Mesh, deployment: 
 
 def test_secrets_are_environment_references(homelab: Mesh) -> None:
     config = target.gateway_config(homelab)
-    assert by_id(config)["gpt-4o@openai"]["litellm_params"]["api_key"] == \
-        "os.environ/OPENAI_API_KEY"
+    assert (
+        by_id(config)["gpt-4o@openai"]["litellm_params"]["api_key"] == "os.environ/OPENAI_API_KEY"
+    )
     assert config["general_settings"] == {"master_key": "os.environ/JARVIS_MASTER_KEY"}
     assert config["litellm_settings"] == {"callbacks": ["jarvis_router.proxy_handler_instance"]}
 
@@ -143,15 +162,21 @@ def test_model_names_aliases_and_fallbacks_of_the_homelab(homelab: Mesh) -> None
     settings = target.gateway_config(homelab)["router_settings"]
     groups = {g["group_name"]: g["models"] for g in settings["routing_groups"]}
     assert groups["llama3"] == ["llama3@ai-max", "llama3@mini"]
-    assert settings["model_group_alias"] == {"chat": "llama3", "code": "deepseek-coder",
-                                             "fast": "phi3-mini"}
+    assert settings["model_group_alias"] == {
+        "chat": "llama3",
+        "code": "deepseek-coder",
+        "fast": "phi3-mini",
+    }
     fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
     walk = [hop("llama3@ai-max"), hop("llama3@mini"), "gpt-4o"]
     # strict pinning: no per-node group may fall back anywhere
-    assert fallbacks == {"llama3": walk, "chat": walk,
-                         "deepseek-coder": ["gpt-4o"], "code": ["gpt-4o"]}
-    assert settings["context_window_fallbacks"] == [{"llama3": ["mistral"]},
-                                                    {"chat": ["mistral"]}]
+    assert fallbacks == {
+        "llama3": walk,
+        "chat": walk,
+        "deepseek-coder": ["gpt-4o"],
+        "code": ["gpt-4o"],
+    }
+    assert settings["context_window_fallbacks"] == [{"llama3": ["mistral"]}, {"chat": ["mistral"]}]
     assert settings["enable_pre_call_checks"] is True
 
 
@@ -161,9 +186,12 @@ def test_prefer_pinning_lets_pinned_groups_fall_back() -> None:
     assert fallbacks["mistral@rig-1"] == [hop("mistral@rig-2")]
     assert fallbacks["mistral"] == [hop("mistral@rig-1"), hop("mistral@rig-2")]
     assert fallbacks["phi3-mini@role:edge"] == [hop("phi3-mini@edge-1"), hop("phi3-mini@edge-2")]
-    role_group = next(g for g in settings["routing_groups"]
-                      if g["group_name"] == "mistral@role:gpu")
-    assert role_group == {"group_name": "mistral@role:gpu",
-                          "models": ["mistral@rig-1", "mistral@rig-2"],
-                          "routing_strategy": "priority",
-                          "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1}}
+    role_group = next(
+        g for g in settings["routing_groups"] if g["group_name"] == "mistral@role:gpu"
+    )
+    assert role_group == {
+        "group_name": "mistral@role:gpu",
+        "models": ["mistral@rig-1", "mistral@rig-2"],
+        "routing_strategy": "priority",
+        "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1},
+    }

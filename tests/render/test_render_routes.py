@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 
 
-
-
 def test_the_homelab_table() -> None:
     table = routing_table(compile_mesh("homelab"))
     assert table["format"] == FORMAT == "jarvis-routes/1"
-    assert (table["pinning"], table["request_field"], table["role_prefix"]) == \
-        ("strict", "node", "role:")
+    assert (table["pinning"], table["request_field"], table["role_prefix"]) == (
+        "strict",
+        "node",
+        "role:",
+    )
     assert table["nodes"]["laptop"] == {"roles": ["cpu", "edge"]}
     assert table["roles"] == {"cpu": ["laptop", "mini"], "edge": ["laptop"], "gpu": ["ai-max"]}
     assert table["aliases"] == {"chat": "llama3", "code": "deepseek-coder", "fast": "phi3-mini"}
@@ -40,14 +41,21 @@ def test_the_homelab_table() -> None:
 def test_groups_record_every_chain_the_gateway_was_given() -> None:
     groups = routing_table(compile_mesh("homelab"))["groups"]
     assert groups["llama3"] == {
-        "kind": "model", "model": "llama3", "members": ["llama3@ai-max", "llama3@mini"],
+        "kind": "model",
+        "model": "llama3",
+        "members": ["llama3@ai-max", "llama3@mini"],
         "fallbacks": ["llama3@ai-max", "llama3@mini", "gpt-4o"],
         "context_window_fallbacks": ["mistral"],
     }
     # strict: a pinned group never falls back
-    assert groups["llama3@mini"] == {"kind": "node", "model": "llama3", "node": "mini",
-                                     "members": ["llama3@mini"], "fallbacks": [],
-                                     "context_window_fallbacks": []}
+    assert groups["llama3@mini"] == {
+        "kind": "node",
+        "model": "llama3",
+        "node": "mini",
+        "members": ["llama3@mini"],
+        "fallbacks": [],
+        "context_window_fallbacks": [],
+    }
     assert groups["gpt-4o"]["kind"] == "hosted"
 
 
@@ -55,14 +63,19 @@ def test_prefer_chains_go_to_the_other_nodes_first() -> None:
     groups = routing_table(compile_mesh("roles"))["groups"]
     assert groups["phi3-mini@edge-2"]["fallbacks"] == ["phi3-mini@edge-1"]
     assert groups["mistral@role:gpu"] == {
-        "kind": "role", "model": "mistral", "role": "gpu",
+        "kind": "role",
+        "model": "mistral",
+        "role": "gpu",
         "members": ["mistral@rig-1", "mistral@rig-2"],
-        "fallbacks": ["mistral@rig-1", "mistral@rig-2"], "context_window_fallbacks": []}
+        "fallbacks": ["mistral@rig-1", "mistral@rig-2"],
+        "context_window_fallbacks": [],
+    }
 
 
 @pytest.mark.parametrize("example", ["homelab", "roles", "providers"])
-def test_routes_command_prints_the_golden_table(example: str, cli: Any,
-                                                update_golden: bool) -> None:
+def test_routes_command_prints_the_golden_table(
+    example: str, cli: Any, update_golden: bool
+) -> None:
     result = cli("routes", ROOT / "examples" / example)
     text = format_table(routing_table(compile_mesh(example))) + "\n"
     assert result.exit_code == 0

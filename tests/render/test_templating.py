@@ -16,20 +16,60 @@ from jarvis_config.errors import RenderError
 from jarvis_config.render import templating
 from jarvis_config.render.templating import to_json, to_yaml
 
-TRICKY = ["yes", "no", "null", "~", "on", "0x10", "1e3", "010", "", " lead", "trail ",
-          "a: b", "#x", "- item", "{x}", "[y]", "'q'", '"d"', "multi\nline", "tab\tin",
-          "ünïcödé", "*alias", "&anchor", "!tag", "%dir", "@at", "`tick`", "2024-06-01"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
-                    st.floats(allow_nan=False), st.sampled_from(TRICKY))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.one_of(st.text(), st.sampled_from(TRICKY)), inner, max_size=4)),
-    max_leaves=20)
+TRICKY = [
+    "yes",
+    "no",
+    "null",
+    "~",
+    "on",
+    "0x10",
+    "1e3",
+    "010",
+    "",
+    " lead",
+    "trail ",
+    "a: b",
+    "#x",
+    "- item",
+    "{x}",
+    "[y]",
+    "'q'",
+    '"d"',
+    "multi\nline",
+    "tab\tin",
+    "ünïcödé",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%dir",
+    "@at",
+    "`tick`",
+    "2024-06-01",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(),
+    st.floats(allow_nan=False),
+    st.sampled_from(TRICKY),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(), st.sampled_from(TRICKY)), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
 
 
 def parse_under_key(text: str) -> Any:
-    return yaml.safe_load("key:\n" + text)["key"] if "\n" in text or text.startswith(" ") \
+    return (
+        yaml.safe_load("key:\n" + text)["key"]
+        if "\n" in text or text.startswith(" ")
         else yaml.safe_load("key: " + text)["key"]
+    )
 
 
 @settings(max_examples=300, deadline=None)

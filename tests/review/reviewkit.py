@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 
 from jarvis_config import pipeline
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir()
-                  if p.is_dir() and any(p.rglob("*.yaml")) and p.name != "ci")
+EXAMPLES = sorted(
+    p
+    for p in (ROOT / "examples").iterdir()
+    if p.is_dir() and any(p.rglob("*.yaml")) and p.name != "ci"
+)
 GOLDEN = ROOT / "tests" / "golden"
 TWELVE_NODES = Path(__file__).resolve().parent / "twelve-nodes.yaml"
 HOMELAB = ROOT / "examples" / "homelab"

@@ -10,8 +10,8 @@ import click
 import pytest
 from reviewkit import HOMELAB, ROOT, compile_mesh
 
-from jarvis_config import explain, graph
 from jarvis_config.cli import main
+from jarvis_config.review import explain, graph
 
 DOC = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 
@@ -19,7 +19,7 @@ DOC = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 def block_after(marker: str, fence: str) -> str:
     start = DOC.index(marker)
     body = DOC.index(f"```{fence}\n", start) + len(fence) + 4
-    return DOC[body:DOC.index("\n```\n", body) + 1]
+    return DOC[body : DOC.index("\n```\n", body) + 1]
 
 
 def test_mermaid_picture_is_what_graph_prints() -> None:
@@ -34,9 +34,19 @@ def test_explain_answer_is_what_explain_prints() -> None:
     assert shown == explain.format_text(answer) + "\n"
 
 
-@pytest.mark.parametrize("line", sorted({m.group(0) for m in re.finditer(
-    r"(?<![\w/.-])jarvis-config (?:explain|diff|graph|docs|validate|build)\b(?!:)[^\n`)|]*",
-    DOC)}))
+@pytest.mark.parametrize(
+    "line",
+    sorted(
+        {
+            m.group(0)
+            for m in re.finditer(
+                r"(?<![\w/.-])jarvis-config "
+                r"(?:explain|diff|graph|docs|validate|build)\b(?!:)[^\n`)|]*",
+                DOC,
+            )
+        }
+    ),
+)
 def test_command_lines_use_real_options(line: str) -> None:
     words = shlex.split(line.split("#")[0].replace("[", " ").replace("]", " ").replace("|", " "))
     assert isinstance(main, click.Group)

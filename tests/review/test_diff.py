@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from reviewkit import GOLDEN, HOMELAB, ROOT, example_params
 
-from jarvis_config import diff
-from jarvis_config.facts import Facts, ModelFacts, NodeFacts
+from jarvis_config.commands import diff as diff_command
+from jarvis_config.review import diff
+from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts
 
 NEXT = Path(__file__).resolve().parent / "homelab-next.yaml"
 
@@ -25,13 +26,16 @@ def _anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def report(old: Path, new: Path) -> diff.Report:
-    return diff.build_report(diff.config_side(old, label=old.relative_to(ROOT).as_posix()),
-                             diff.config_side(new, label=new.relative_to(ROOT).as_posix()))
+    return diff.build_report(
+        diff_command.config_side(old, label=old.relative_to(ROOT).as_posix()),
+        diff_command.config_side(new, label=new.relative_to(ROOT).as_posix()),
+    )
 
 
 @pytest.mark.parametrize("fmt, suffix", [("text", "txt"), ("markdown", "md")])
-def test_homelab_change_matches_golden(fmt: str, suffix: str,
-                                       golden: Callable[[Path, str], None]) -> None:
+def test_homelab_change_matches_golden(
+    fmt: str, suffix: str, golden: Callable[[Path, str], None]
+) -> None:
     text = diff.REPORT_FORMATS[fmt](report(HOMELAB, NEXT)) + "\n"
     golden(GOLDEN / "homelab" / f"diff-next.{suffix}", text)
 
@@ -41,17 +45,24 @@ def test_summary_names_each_kind_of_change() -> None:
     assert "model llama3 moved: now on ai-max, studio (was on ai-max, mini)" in lines
     assert "alias code retargeted to qwen-coder (was deepseek-coder)" in lines
     assert "fallbacks of deepseek-coder: qwen-coder, gpt-4o (was gpt-4o)" in lines
-    assert ("limits of llama3: rpm 300, max_parallel_requests 8 "
-            "(was rpm 600, max_parallel_requests 8)") in lines
+    assert (
+        "limits of llama3: rpm 300, max_parallel_requests 8 (was rpm 600, max_parallel_requests 8)"
+    ) in lines
     assert "ANTHROPIC_API_KEY now referenced" in lines
     assert "node mini roles: cpu, edge (was cpu)" in lines
     assert "routing node pinning: prefer (was strict)" in lines
 
 
 def test_compare_covers_removals_and_settings() -> None:
-    old = Facts(nodes={"a": NodeFacts(roles=("gpu",))}, models={"m": ModelFacts(nodes=("a",))},
-                aliases={"x": "m"}, fallbacks={"m": ("n",)}, limits={"m": "rpm 1"},
-                gateway={"port": "4000"}, env=("OLD",))
+    old = Facts(
+        nodes={"a": NodeFacts(roles=("gpu",))},
+        models={"m": ModelFacts(nodes=("a",))},
+        aliases={"x": "m"},
+        fallbacks={"m": ("n",)},
+        limits={"m": "rpm 1"},
+        gateway={"port": "4000"},
+        env=("OLD",),
+    )
     new = Facts(gateway={"port": "4100"}, env=("NEW",))
     lines = [(c.section, c.sign, c.render(str, str)) for c in diff.compare(old, new)]
     assert lines == [
@@ -68,7 +79,8 @@ def test_compare_covers_removals_and_settings() -> None:
 
 @pytest.mark.parametrize("example", example_params())
 def test_a_fresh_build_is_identical_and_a_changed_config_is_not(
-        example: Path, cli: Callable[..., Any], tmp_path: Path) -> None:
+    example: Path, cli: Callable[..., Any], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     assert cli("build", example, "-o", out).exit_code == 0
     same = cli("diff", example, "-o", out, "--exit-code")
@@ -80,16 +92,17 @@ def test_a_fresh_build_is_identical_and_a_changed_config_is_not(
     assert "+++ b/litellm/config.yaml" in edited.stdout and "-hand edit" in edited.stdout
 
 
-def test_built_folder_facts_match_the_config_facts(cli: Callable[..., Any],
-                                                   tmp_path: Path) -> None:
+def test_built_folder_facts_match_the_config_facts(cli: Callable[..., Any], tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert cli("build", HOMELAB, "-o", out).exit_code == 0
     result = cli("diff", NEXT, "-o", out)
     assert result.exit_code == 0
-    for line in ("~ model llama3 moved: now on ai-max, studio (was on ai-max, mini)",
-                 "~ alias code retargeted to qwen-coder (was deepseek-coder)",
-                 "~ routing node pinning: prefer (was strict)",
-                 "+ ANTHROPIC_API_KEY now referenced"):
+    for line in (
+        "~ model llama3 moved: now on ai-max, studio (was on ai-max, mini)",
+        "~ alias code retargeted to qwen-coder (was deepseek-coder)",
+        "~ routing node pinning: prefer (was strict)",
+        "+ ANTHROPIC_API_KEY now referenced",
+    ):
         assert f"    {line}\n" in result.stdout
 
 
@@ -113,10 +126,16 @@ def test_a_folder_that_is_not_a_build_is_refused(cli: Callable[..., Any], tmp_pa
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -133,8 +152,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("target", ["mesh", "mesh/jarvis.yaml"])
-def test_against_a_git_revision(repo: Path, target: str, cli: Callable[..., Any],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_against_a_git_revision(
+    repo: Path, target: str, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(repo)
     result = cli("diff", target, "--against", "HEAD", "--exit-code")
     assert result.exit_code == 1
@@ -152,8 +172,9 @@ def test_unknown_revision_is_a_clear_error(repo: Path, cli: Callable[..., Any]) 
     assert "error: git archive failed: not a valid object name: no-such-branch" in result.stderr
 
 
-def test_a_path_missing_at_the_revision_is_a_clear_error(repo: Path,
-                                                         cli: Callable[..., Any]) -> None:
+def test_a_path_missing_at_the_revision_is_a_clear_error(
+    repo: Path, cli: Callable[..., Any]
+) -> None:
     (repo / "other").mkdir()
     shutil.copy2(NEXT, repo / "other" / "jarvis.yaml")
     result = cli("diff", repo / "other", "--against", "HEAD")

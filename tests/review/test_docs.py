@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
 
-from jarvis_config import sitedocs
-from jarvis_config.markdown import cell, code, fence, md
-from jarvis_config.model import build_mesh
+from jarvis_config.model.mesh import build_mesh
+from jarvis_config.review import sitedocs
+from jarvis_config.review.markdown import cell, code, fence, md
 from jarvis_config.write import MARKER
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (test extra) is needed")
@@ -69,17 +69,26 @@ def test_gateway_url_and_key_come_from_the_config_and_the_option() -> None:
     assert "http://localhost:4000/v1" in sitedocs.render_docs(mesh)["README.md"].decode("utf-8")
 
 
-HOSTILE = 'x|y *b* [l](u) <i> `c` \\ # "q" \'s\''
+HOSTILE = "x|y *b* [l](u) <i> `c` \\ # \"q\" 's'"
 
 
 def hostile_mesh() -> Any:
-    return build_mesh({
-        "gateway": {"port": 4100},
-        "nodes": {"n|1": {"address": "10.0.0.1", "roles": ["r|*"], "runtimes": {"ollama": {}}}},
-        "models": {"m`1|*": {"runtime": "ollama", "source": "s", "description": HOSTILE,
-                             "placement": {"nodes": ["n|1"]}, "category": "general"}},
-        "aliases": {"a'b": "m`1|*"},
-    })
+    return build_mesh(
+        {
+            "gateway": {"port": 4100},
+            "nodes": {"n|1": {"address": "10.0.0.1", "roles": ["r|*"], "runtimes": {"ollama": {}}}},
+            "models": {
+                "m`1|*": {
+                    "runtime": "ollama",
+                    "source": "s",
+                    "description": HOSTILE,
+                    "placement": {"nodes": ["n|1"]},
+                    "category": "general",
+                }
+            },
+            "aliases": {"a'b": "m`1|*"},
+        }
+    )
 
 
 def row_widths(tokens: list[Any]) -> list[int]:
@@ -102,16 +111,16 @@ def test_hostile_names_cannot_break_tables_code_or_examples() -> None:
     assert set(cells_per_row[2:]) == {2}, "the model table kept its two columns"
     node_tokens = parser.parse(pages["nodes.md"].decode("utf-8"))
     assert set(row_widths(node_tokens)) == {4}, "the node tables kept their four columns"
-    shown = [t.content for t in node_tokens if t.type == "code_inline"] + \
-            [c.content for t in node_tokens if t.children for c in t.children
-             if c.type == "code_inline"]
+    shown = [t.content for t in node_tokens if t.type == "code_inline"] + [
+        c.content for t in node_tokens if t.children for c in t.children if c.type == "code_inline"
+    ]
     assert "n|1" in shown and "m`1|*" in shown
     inline = "".join(t.content for t in tokens if t.type == "inline")
     assert "m`1|*" in inline and HOSTILE.replace("\\", "\\\\") not in models
     for info, body in code_blocks(models) + code_blocks(pages["nodes.md"].decode("utf-8")):
         if info == "python":
             compile(body, "<docs example>", "exec")
-            assert "\"a'b\"" in body or '"m`1|*"' in body
+            assert '"a\'b"' in body or '"m`1|*"' in body
         else:
             words = shlex.split(body.replace("\\\n", " "))
             assert words[0] == "curl"
@@ -119,8 +128,12 @@ def test_hostile_names_cannot_break_tables_code_or_examples() -> None:
 
 def test_hostile_prose_renders_to_the_same_text() -> None:
     rendered = markdown_it.MarkdownIt("commonmark").renderInline(md(HOSTILE))
-    assert rendered == (HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                        .replace('"', "&quot;"))
+    assert rendered == (
+        HOSTILE.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
 
 
 @pytest.mark.parametrize("text", ["- item", "1. first", "# heading", "+ plus", "=== rule"])
@@ -139,8 +152,9 @@ def test_code_span_and_fence_hold_backticks() -> None:
     assert cell("`a|b`") == "`a\\|b`"
 
 
-def test_cli_writes_pages_atomically_and_check_detects_drift(cli: Callable[..., Any],
-                                                              tmp_path: Path) -> None:
+def test_cli_writes_pages_atomically_and_check_detects_drift(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
     out = tmp_path / "site"
     first = cli("docs", HOMELAB, "-o", out)
     assert first.exit_code == 0, first.stderr

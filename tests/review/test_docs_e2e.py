@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from reviewkit import HOMELAB
 
-from jarvis_config import sitedocs
+from jarvis_config.review import sitedocs
 from tests.e2e.harness import Gateway
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (test extra) is needed")
@@ -27,9 +27,14 @@ def examples_in(page: bytes) -> list[tuple[str, str]]:
 
 def run_example(language: str, body: str, env: dict[str, str]) -> str:
     command = [sys.executable, "-c", body] if language == "python" else ["bash", "-c", body]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
-                            env={**os.environ, **env, "NO_PROXY": "127.0.0.1",
-                                 "no_proxy": "127.0.0.1"})
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+    )
     assert result.returncode == 0, f"{language} example failed:\n{body}\n{result.stderr}"
     return result.stdout
 

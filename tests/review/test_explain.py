@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
 
-from jarvis_config import explain
-from jarvis_config.model import Mesh
+from jarvis_config.model.mesh import Mesh
 from jarvis_config.render import litellm as litellm_target
+from jarvis_config.review import explain
 
 
 def answers(mesh: Mesh, name: str) -> str:
@@ -38,30 +38,61 @@ def test_explain_matches_golden(example: Path, golden: Callable[[Path, str], Non
         golden(GOLDEN / example.name / f"explain-{name}.txt", answers(mesh, name))
 
 
-HOMELAB_LLAMA3 = ("nodes serving 'llama3': ai-max (gpu), mini (cpu); "
-                  "or pin a role: role:cpu, role:gpu")
+HOMELAB_LLAMA3 = (
+    "nodes serving 'llama3': ai-max (gpu), mini (cpu); or pin a role: role:cpu, role:gpu"
+)
 REJECTIONS = [
-    pytest.param("lama3", None, "model 'lama3' is not served by this mesh; did you mean 'llama3'?",
-                 "models: deepseek-coder, gpt-4o, llama3, mistral, phi3-mini; "
-                 "aliases: chat, code, fast", id="unknown-model"),
-    pytest.param("chat", "laptop", f"node 'laptop' does not serve 'chat'; {HOMELAB_LLAMA3}",
-                 None, id="node-not-serving"),
-    pytest.param("llama3", "mni", "unknown node 'mni' in field 'node' (did you mean 'mini'?); "
-                 f"{HOMELAB_LLAMA3}", None, id="unknown-node"),
-    pytest.param("llama3", "role:gpx", "unknown role 'gpx' in field 'node' (did you mean "
-                 f"'gpu'?); {HOMELAB_LLAMA3}", None, id="unknown-role"),
-    pytest.param("phi3-mini", "role:gpu", "role 'gpu' does not serve 'phi3-mini'; nodes serving "
-                 "'phi3-mini': laptop (cpu, edge); or pin a role: role:cpu, role:edge", None,
-                 id="role-not-serving"),
-    pytest.param("gpt-4o", "mini", "node 'mini' does not serve 'gpt-4o'; 'gpt-4o' is served by "
-                 "provider 'openai', not by a node; send it without 'node'", None,
-                 id="hosted-pinned"),
+    pytest.param(
+        "lama3",
+        None,
+        "model 'lama3' is not served by this mesh; did you mean 'llama3'?",
+        "models: deepseek-coder, gpt-4o, llama3, mistral, phi3-mini; aliases: chat, code, fast",
+        id="unknown-model",
+    ),
+    pytest.param(
+        "chat",
+        "laptop",
+        f"node 'laptop' does not serve 'chat'; {HOMELAB_LLAMA3}",
+        None,
+        id="node-not-serving",
+    ),
+    pytest.param(
+        "llama3",
+        "mni",
+        f"unknown node 'mni' in field 'node' (did you mean 'mini'?); {HOMELAB_LLAMA3}",
+        None,
+        id="unknown-node",
+    ),
+    pytest.param(
+        "llama3",
+        "role:gpx",
+        f"unknown role 'gpx' in field 'node' (did you mean 'gpu'?); {HOMELAB_LLAMA3}",
+        None,
+        id="unknown-role",
+    ),
+    pytest.param(
+        "phi3-mini",
+        "role:gpu",
+        "role 'gpu' does not serve 'phi3-mini'; nodes serving "
+        "'phi3-mini': laptop (cpu, edge); or pin a role: role:cpu, role:edge",
+        None,
+        id="role-not-serving",
+    ),
+    pytest.param(
+        "gpt-4o",
+        "mini",
+        "node 'mini' does not serve 'gpt-4o'; 'gpt-4o' is served by "
+        "provider 'openai', not by a node; send it without 'node'",
+        None,
+        id="hosted-pinned",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, node, reason, hint", REJECTIONS)
-def test_rejections_name_the_reason(name: str, node: str | None, reason: str,
-                                    hint: str | None) -> None:
+def test_rejections_name_the_reason(
+    name: str, node: str | None, reason: str, hint: str | None
+) -> None:
     answer = explain.explain_request(compile_mesh(HOMELAB), name, node)
     assert answer == explain.Rejection(name, node, reason, hint)
 
@@ -73,18 +104,23 @@ def gateway_callback(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     folder = tmp_path_factory.mktemp("litellm")
     for relative, text in litellm_target.render(compile_mesh(HOMELAB)).items():
         (folder / Path(relative).name).write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("jarvis_router_explain_test",
-                                                  folder / "jarvis_router.py")
+    spec = importlib.util.spec_from_file_location(
+        "jarvis_router_explain_test", folder / "jarvis_router.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.mark.parametrize("name, node", [(p.values[0], p.values[1]) for p in REJECTIONS[1:]]
-                         + [("chat", "mini"), ("llama3", "role:gpu"), ("fast", "laptop")])
-def test_explain_answers_as_the_gateway_callback_does(gateway_callback: ModuleType, name: str,
-                                                      node: str) -> None:
+@pytest.mark.parametrize(
+    "name, node",
+    [(p.values[0], p.values[1]) for p in REJECTIONS[1:]]
+    + [("chat", "mini"), ("llama3", "role:gpu"), ("fast", "laptop")],
+)
+def test_explain_answers_as_the_gateway_callback_does(
+    gateway_callback: ModuleType, name: str, node: str
+) -> None:
     """Accepted pins go to the same group; refusals carry the callback's very message."""
     answer = explain.explain_request(compile_mesh(HOMELAB), name, node)
     try:
@@ -103,7 +139,8 @@ def test_cli_rejection_exits_1_with_reason(cli: Callable[..., Any]) -> None:
     assert result.stdout == ""
     assert result.stderr.endswith(
         "error: the gateway would refuse this request (HTTP 400): node 'laptop' does not serve "
-        f"'chat'; {HOMELAB_LLAMA3}\n")
+        f"'chat'; {HOMELAB_LLAMA3}\n"
+    )
 
 
 def test_cli_unknown_model_has_a_hint(cli: Callable[..., Any]) -> None:
@@ -112,7 +149,8 @@ def test_cli_unknown_model_has_a_hint(cli: Callable[..., Any]) -> None:
     assert result.stderr.endswith(
         "error: the gateway would refuse this request (HTTP 400): model 'lama3' is not served "
         "by this mesh; did you mean 'llama3'?\n  hint: models: deepseek-coder, gpt-4o, llama3, "
-        "mistral, phi3-mini; aliases: chat, code, fast\n")
+        "mistral, phi3-mini; aliases: chat, code, fast\n"
+    )
 
 
 def test_cli_json_answers_both_ways(cli: Callable[..., Any]) -> None:
@@ -133,10 +171,17 @@ def test_prefer_policy_says_the_other_nodes_take_over() -> None:
     assert isinstance(answer, explain.Explanation)
     assert answer.pinning == "prefer"
     assert [c.id for c in answer.candidates if c.selected] == ["llama3@cpu-1"]
-    assert answer.pinning_effect == ("prefer: sent to group llama3@cpu-1, on node cpu-1 first; "
-                                     "on errors the fallbacks below take over")
+    assert answer.pinning_effect == (
+        "prefer: sent to group llama3@cpu-1, on node cpu-1 first; "
+        "on errors the fallbacks below take over"
+    )
     assert [h.group for h in answer.fallbacks] == [
-        "llama3@cpu-2", "llama3@gpu-a1", "llama3@gpu-a2", "llama3@gpu-b1", "llama3@gpu-b2"]
+        "llama3@cpu-2",
+        "llama3@gpu-a1",
+        "llama3@gpu-a2",
+        "llama3@gpu-b1",
+        "llama3@gpu-b2",
+    ]
 
 
 def test_strict_pin_has_no_fallbacks() -> None:
@@ -145,15 +190,18 @@ def test_strict_pin_has_no_fallbacks() -> None:
     assert answer.group == "llama3@mini" and answer.fallbacks == ()
     assert answer.pinning_effect == (
         "strict: sent to group llama3@mini, on node mini only, with fallbacks switched off; an "
-        "error there goes back to the client, never to another node")
+        "error there goes back to the client, never to another node"
+    )
 
 
 def test_unpinned_request_falls_back_over_each_node_then_the_declared_model() -> None:
     answer = explain.explain_request(compile_mesh(HOMELAB), "chat")
     assert isinstance(answer, explain.Explanation)
     assert [(h.group, h.runs_on) for h in answer.fallbacks] == [
-        ("llama3@ai-max", "node ai-max"), ("llama3@mini", "node mini"),
-        ("gpt-4o", "provider openai")]
+        ("llama3@ai-max", "node ai-max"),
+        ("llama3@mini", "node mini"),
+        ("gpt-4o", "provider openai"),
+    ]
     assert [h.group for h in answer.context_fallbacks] == ["mistral"]
 
 

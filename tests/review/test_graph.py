@@ -14,19 +14,21 @@ from typing import Any
 import pytest
 from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
 
-from jarvis_config import graph
 from jarvis_config.errors import CommandError
-from jarvis_config.model import build_mesh
+from jarvis_config.model.mesh import build_mesh
+from jarvis_config.review import graph
 
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="Graphviz's dot is not installed (apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 @pytest.mark.parametrize("example", example_params())
 @pytest.mark.parametrize("fmt, suffix", [("mermaid", "mmd"), ("dot", "dot")])
-def test_graph_matches_golden(example: Path, fmt: str, suffix: str,
-                              golden: Callable[[Path, str], None]) -> None:
+def test_graph_matches_golden(
+    example: Path, fmt: str, suffix: str, golden: Callable[[Path, str], None]
+) -> None:
     text = graph.render_graph(compile_mesh(example), fmt)
     golden(GOLDEN / example.name / f"graph.{suffix}", text)
 
@@ -38,20 +40,31 @@ def test_svg_is_valid_xml_with_every_node_and_model(config: Path) -> None:
     root = ET.fromstring(graph.to_svg(mesh))
     assert root.tag == f"{SVG}svg"
     shown = {t.text for t in root.iter(f"{SVG}text")}
-    for name in [n.name for n in mesh.nodes] + [m.name for m in mesh.models] + \
-                [a.name for a in mesh.aliases]:
+    for name in (
+        [n.name for n in mesh.nodes]
+        + [m.name for m in mesh.models]
+        + [a.name for a in mesh.aliases]
+    ):
         assert name in shown, f"{name} is not drawn"
 
 
 @needs_dot
 def test_dot_lays_out_names_that_need_quoting() -> None:
-    mesh = build_mesh({
-        "nodes": {'gpu "1"\\': {"address": "10.0.0.1", "roles": ["gpu"],
-                                "runtimes": {"ollama": {}}}},
-        "models": {"m<b>#x": {"runtime": "ollama", "source": "m",
-                              "placement": {"nodes": ['gpu "1"\\']}}},
-        "aliases": {"a`{x}": "m<b>#x"},
-    })
+    mesh = build_mesh(
+        {
+            "nodes": {
+                'gpu "1"\\': {"address": "10.0.0.1", "roles": ["gpu"], "runtimes": {"ollama": {}}}
+            },
+            "models": {
+                "m<b>#x": {
+                    "runtime": "ollama",
+                    "source": "m",
+                    "placement": {"nodes": ['gpu "1"\\']},
+                }
+            },
+            "aliases": {"a`{x}": "m<b>#x"},
+        }
+    )
     root = ET.fromstring(graph.to_svg(mesh))
     shown = {t.text for t in root.iter(f"{SVG}text")}
     assert {'gpu "1"\\', "m<b>#x", "a`{x}"} <= shown
@@ -71,10 +84,15 @@ def test_mermaid_ids_are_plain_words() -> None:
 
 def test_twelve_nodes_are_grouped_by_role_and_models_by_category() -> None:
     text = graph.to_dot(compile_mesh(TWELVE_NODES))
-    for cluster in ("cluster_role:gpu", "cluster_role:cpu", "cluster_role:edge",
-                    "cluster_category:code", "cluster_category:embedding"):
+    for cluster in (
+        "cluster_role:gpu",
+        "cluster_role:cpu",
+        "cluster_role:edge",
+        "cluster_category:code",
+        "cluster_category:embedding",
+    ):
         assert f'subgraph "{cluster}"' in text
-    assert 'rankdir=LR' in text
+    assert "rankdir=LR" in text
 
 
 def test_missing_dot_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,8 +101,9 @@ def test_missing_dot_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
         graph.dot_to("svg", "digraph {}")
 
 
-def test_cli_svg_without_dot_exits_1_with_the_reason(cli: Callable[..., Any], tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_svg_without_dot_exits_1_with_the_reason(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     result = cli("graph", HOMELAB, "--format", "svg")
     assert result.exit_code == 1
@@ -101,23 +120,28 @@ def test_cli_prints_svg(cli: Callable[..., Any]) -> None:
 @needs_dot
 def test_dot_output_is_accepted_by_graphviz() -> None:
     source = graph.to_dot(compile_mesh(TWELVE_NODES))
-    result = subprocess.run(["dot", "-Tcanon"], input=source, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["dot", "-Tcanon"], input=source, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "Graphviz warned about the generated DOT"
 
 
 @needs_dot
 def test_svg_is_drawn_without_columns_when_dot_crashes_on_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = shutil.which("dot")
     fake = tmp_path / "dot"
     # Crashes (SIGABRT) on rank constraints, as Graphviz 2.43 does on some cluster layouts.
-    fake.write_text(f"""#!/bin/sh
+    fake.write_text(
+        f"""#!/bin/sh
 src=$(cat)
 case "$src" in *"rank=same"*) kill -ABRT $$ ;; esac
 printf '%s' "$src" | exec {real} "$@"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     root = ET.fromstring(graph.to_svg(compile_mesh(HOMELAB)))

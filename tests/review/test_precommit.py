@@ -62,18 +62,26 @@ def test_manifest_ids_and_entries_point_at_real_commands() -> None:
     assert by_id["jarvis-config-build-check"]["pass_filenames"] is False
 
 
-@pytest.mark.parametrize("path, matched", [
-    ("jarvis.yaml", True), ("mesh/jarvis.yml", True), ("lab/home.jarvis.yaml", True),
-    ("docker-compose.yaml", False), ("jarvis.yaml.bak", False), ("notjarvis.yaml", False),
-])
+@pytest.mark.parametrize(
+    "path, matched",
+    [
+        ("jarvis.yaml", True),
+        ("mesh/jarvis.yml", True),
+        ("lab/home.jarvis.yaml", True),
+        ("docker-compose.yaml", False),
+        ("jarvis.yaml.bak", False),
+        ("notjarvis.yaml", False),
+    ],
+)
 def test_validate_hook_files_pattern(path: str, matched: bool) -> None:
     validate = next(h for h in hooks() if h["id"] == "jarvis-config-validate")
     assert bool(re.search(validate["files"], path)) is matched
 
 
 def test_manifest_passes_pre_commits_own_schema() -> None:
-    clientlib = pytest.importorskip("pre_commit.clientlib",
-                                    reason="pre-commit (test extra) is not installed")
+    clientlib = pytest.importorskip(
+        "pre_commit.clientlib", reason="pre-commit (test extra) is not installed"
+    )
     loaded = clientlib.load_manifest(str(MANIFEST))
     assert [h["id"] for h in loaded] == ["jarvis-config-validate", "jarvis-config-build-check"]
 
@@ -108,15 +116,27 @@ def test_recipes_are_valid_yaml_and_the_pre_commit_config_uses_both_hooks() -> N
 
 # --- the real pre-commit, on a sample repository ------------------------------------------------
 
-HOOK_REPO_FILES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "jarvis_config",
-                   "templates", "schemas")
+HOOK_REPO_FILES = (
+    "pyproject.toml",
+    "README.md",
+    ".pre-commit-hooks.yaml",
+    "jarvis_config",
+    "templates",
+    "schemas",
+)
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                            check=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
     return result.stdout.strip()
 
 
@@ -126,8 +146,9 @@ def snapshot_of_this_repository(target: Path) -> str:
     for name in HOOK_REPO_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             shutil.copy2(source, target / name)
     git(target, "init", "-q")
@@ -153,9 +174,15 @@ def sample_repository(path: Path, hook_repo: Path, rev: str, cli: Callable[..., 
 
 def run_pre_commit(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PYTHONPATH": ""}
-    return subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files", "--color",
-                           "never"], cwd=repo, env=env, capture_output=True, text=True,
-                          check=False, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
 
 
 @pytest.mark.slow

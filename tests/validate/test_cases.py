@@ -34,8 +34,11 @@ def _target(folder: Path) -> str:
     return "jarvis.yaml" if (folder / "jarvis.yaml").exists() else "."
 
 
-def _run(cli: Callable[..., CliResult], folder: Path, monkeypatch: pytest.MonkeyPatch,
-         ) -> CliResult:
+def _run(
+    cli: Callable[..., CliResult],
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> CliResult:
     monkeypatch.chdir(folder)
     monkeypatch.delenv(UNSET, raising=False)
     args_file = folder / "args.txt"
@@ -47,8 +50,11 @@ INVALID = [pytest.param(p, id=p.name) for p in _folders(CASES / "invalid")]
 VALID = [pytest.param(p, id=p.name) for p in _folders(CASES / "valid")]
 # Example meshes: a folder with jarvis.yaml, or a split mesh with mesh.yaml at its top
 # (examples/ may hold other things, such as CI workflow files).
-EXAMPLE_DIRS = [pytest.param(p, id=p.name) for p in _folders(EXAMPLES)
-                if (p / "jarvis.yaml").exists() or (p / "mesh.yaml").exists()]
+EXAMPLE_DIRS = [
+    pytest.param(p, id=p.name)
+    for p in _folders(EXAMPLES)
+    if (p / "jarvis.yaml").exists() or (p / "mesh.yaml").exists()
+]
 
 
 def test_corpus_is_large_enough() -> None:
@@ -57,8 +63,9 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", INVALID)
-def test_invalid_case(case: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch,
-                      update_golden: bool) -> None:
+def test_invalid_case(
+    case: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch, update_golden: bool
+) -> None:
     result = _run(cli, case, monkeypatch)
     output = result.stdout + result.stderr
     assert "Traceback" not in output
@@ -72,16 +79,18 @@ def test_invalid_case(case: Path, cli: Callable[..., CliResult], monkeypatch: py
 
 
 @pytest.mark.parametrize("case", VALID)
-def test_valid_case(case: Path, cli: Callable[..., CliResult],
-                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_valid_case(
+    case: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = _run(cli, case, monkeypatch)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stderr == ""  # not even a warning
 
 
 @pytest.mark.parametrize("example", EXAMPLE_DIRS)
-def test_example_validates(example: Path, cli: Callable[..., CliResult],
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_validates(
+    example: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = _run(cli, example, monkeypatch)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "error[" not in result.stderr

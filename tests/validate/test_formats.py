@@ -33,13 +33,24 @@ def test_json_format_lists_every_problem_on_stdout(cli: CliRunner) -> None:
     result = cli("validate", "--format", "json", BROKEN)
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
-    assert [p["code"] for p in problems] == ["unknown-field", "memory-over-budget",
-                                             "literal-secret", "unknown-node",
-                                             "unknown-alias-target"]
+    assert [p["code"] for p in problems] == [
+        "unknown-field",
+        "memory-over-budget",
+        "literal-secret",
+        "unknown-node",
+        "unknown-alias-target",
+    ]
     first = problems[0]
-    assert first == {"file": str(BROKEN), "line": 3, "col": 1, "severity": "error",
-                     "code": "unknown-field", "message": "unknown section 'gatway'",
-                     "path": "$.gatway", "hint": "did you mean 'gateway'?"}
+    assert first == {
+        "file": str(BROKEN),
+        "line": 3,
+        "col": 1,
+        "severity": "error",
+        "code": "unknown-field",
+        "message": "unknown section 'gatway'",
+        "path": "$.gatway",
+        "hint": "did you mean 'gateway'?",
+    }
 
 
 def test_json_output_never_contains_the_literal_secret(cli: CliRunner) -> None:
@@ -55,14 +66,17 @@ def test_github_format_writes_workflow_annotations(cli: CliRunner) -> None:
     assert lines[3] == (
         f"::error file={BROKEN},line=27,col=31,title=jarvis-config unknown-node::"
         "[unknown-node] node 'cpu2' is not defined (at $.models.llama3.placement.nodes[1]) "
-        "hint: did you mean 'cpu1'?")
+        "hint: did you mean 'cpu1'?"
+    )
 
 
 def test_a_warning_alone_passes(cli: CliRunner, warns: Path) -> None:
     result = cli("validate", warns)
     assert result.exit_code == 0
-    assert f"{warns}:3:15: warning[env-unset]: environment variable " \
-           "'JARVIS_TEST_SURELY_UNSET' is not set (at $.gateway.master_key)" in result.stderr
+    assert (
+        f"{warns}:3:15: warning[env-unset]: environment variable "
+        "'JARVIS_TEST_SURELY_UNSET' is not set (at $.gateway.master_key)" in result.stderr
+    )
     assert "1 config valid: 0 errors, 1 warning" in result.stdout
 
 

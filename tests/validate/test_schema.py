@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from jarvis_config import model, resources
+from jarvis_config import resources
 from jarvis_config.load import load_text
-from jarvis_config.validate_schema import check_schema
+from jarvis_config.model import mesh as model
+from jarvis_config.validate.schema import check_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "jarvis-config.schema.json"
@@ -39,7 +40,8 @@ def _fields(schema: Any, where: str = "$") -> Iterator[tuple[str, dict[str, Any]
 
 
 ALL_FIELDS = [*_fields(SCHEMA)] + [
-    item for name, d in DEFS.items() for item in [(f"#{name}", d), *_fields(d, f"#{name}")]]
+    item for name, d in DEFS.items() for item in [(f"#{name}", d), *_fields(d, f"#{name}")]
+]
 
 
 def test_schema_is_valid_draft_2020_12() -> None:
@@ -87,8 +89,9 @@ def test_schema_is_in_step_with_the_model() -> None:
     routing = DEFS["routing"]["properties"]
     assert routing["strategy"]["enum"] == list(model.ROUTING_STRATEGIES)
     assert routing["node_pinning"]["enum"] == list(model.PINNING_POLICIES)
-    assert DEFS["gateway"]["properties"]["litellm_version"]["default"] == \
-        model.DEFAULT_LITELLM_VERSION
+    assert (
+        DEFS["gateway"]["properties"]["litellm_version"]["default"] == model.DEFAULT_LITELLM_VERSION
+    )
 
 
 @pytest.mark.parametrize("name", ["ai-max", "llama3", "Qwen2.5-7B", "a", "x" * 63, "node_1"])
@@ -102,8 +105,11 @@ def test_bad_names(name: str) -> None:
 
 
 def test_a_literal_secret_is_never_echoed() -> None:
-    doc, _ = load_text("version: 1\ngateway: {master_key: hunter2-secret}\n"
-                       "providers: {p: {kind: openai, api_key: 12345678}}\n", "m.yaml")
+    doc, _ = load_text(
+        "version: 1\ngateway: {master_key: hunter2-secret}\n"
+        "providers: {p: {kind: openai, api_key: 12345678}}\n",
+        "m.yaml",
+    )
     assert doc is not None
     problems = check_schema(doc)
     assert [p.code for p in problems] == ["literal-secret", "literal-secret"]
@@ -115,18 +121,27 @@ def test_a_value_of_the_wrong_type_is_one_problem() -> None:
     doc, _ = load_text("version: 1\nmodels: {m: [1]}\nrouting: {strategy: 3}\n", "m.yaml")
     assert doc is not None
     assert [(p.code, p.path) for p in check_schema(doc)] == [
-        ("wrong-type", "$.models.m"), ("wrong-type", "$.routing.strategy")]
+        ("wrong-type", "$.models.m"),
+        ("wrong-type", "$.routing.strategy"),
+    ]
 
 
-@pytest.mark.skipif(shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
-                    is None, reason="check-jsonschema is not installed next to this Python")
-@pytest.mark.parametrize("config", ["examples/homelab/jarvis.yaml",
-                                    "tests/cases/invalid/port-out-of-range/jarvis.yaml"])
+@pytest.mark.skipif(
+    shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) is None,
+    reason="check-jsonschema is not installed next to this Python",
+)
+@pytest.mark.parametrize(
+    "config", ["examples/homelab/jarvis.yaml", "tests/cases/invalid/port-out-of-range/jarvis.yaml"]
+)
 def test_check_jsonschema_agrees(config: str) -> None:
     tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
     assert tool is not None
-    run = subprocess.run([tool, "--schemafile", str(SCHEMA_FILE), str(ROOT / config)],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [tool, "--schemafile", str(SCHEMA_FILE), str(ROOT / config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     doc, _ = load_text((ROOT / config).read_text(encoding="utf-8"), config)
     assert doc is not None
     assert (run.returncode == 0) == (check_schema(doc) == []), run.stdout + run.stderr

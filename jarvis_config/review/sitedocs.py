@@ -1,4 +1,4 @@
-"""Review command `docs`: the mesh's own user-facing pages, generated so they never drift.
+"""Review (`docs`): the mesh's own user-facing pages, generated so they never drift.
 
 Reads the normalised `Mesh` only and writes three Markdown pages (README.md, models.md,
 nodes.md) through the atomic writer. Python prepares plain view values; the templates under
@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import click
 import jinja2
 
 from jarvis_config import resources
-from jarvis_config.markdown import cell, code, fence, md
-from jarvis_config.model import Limits, Mesh, Model, Node
-from jarvis_config.write import write_tree
+from jarvis_config.model.mesh import Limits, Mesh, Model, Node
+from jarvis_config.review.markdown import cell, code, fence, md
 
 PAGES = ("README.md", "models.md", "nodes.md")
 
@@ -32,17 +28,17 @@ CATEGORY_GUIDE: dict[str, str] = {
     "general": "Everyday chat, writing, summarising and question answering.",
     "code": "Writing, completing, explaining and reviewing code.",
     "fast": "High-volume or latency-sensitive work (pipelines, classification, short replies); "
-            "trades quality for speed.",
+    "trades quality for speed.",
     "embedding": "Turning text into vectors for search and retrieval (the embeddings endpoint, "
-                 "not chat).",
+    "not chat).",
     "vision": "Prompts that include images.",
     "reasoning": "Multi-step problems where a slower, more careful answer pays off.",
 }
 PINNING_GUIDE: dict[str, str] = {
     "strict": "the request runs on that node only; if the node fails, the error comes back to "
-              "you and no other node is tried.",
+    "you and no other node is tried.",
     "prefer": "the request runs on that node first; if the node fails, the gateway retries it "
-              "on the model's other nodes.",
+    "on the model's other nodes.",
 }
 
 
@@ -69,7 +65,8 @@ class Gateway:
     key_var: str | None
 
 
-# --- escaping filters (the Markdown ones live in jarvis_config.markdown) ----------------------
+# --- escaping filters (the Markdown ones live in jarvis_config.review.markdown) -------------------
+
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
@@ -80,8 +77,15 @@ def py(value: str) -> str:
     return json.dumps(str(value))
 
 
-FILTERS = {"md": md, "code": code, "cell": cell, "fence": fence, "sh": shlex.quote,
-           "py": py, "json": to_json}
+FILTERS = {
+    "md": md,
+    "code": code,
+    "cell": cell,
+    "fence": fence,
+    "sh": shlex.quote,
+    "py": py,
+    "json": to_json,
+}
 
 
 @cache
@@ -89,19 +93,28 @@ def environment() -> jinja2.Environment:
     def load(name: str) -> str:
         return resources.read_text("templates", f"docs/{name}")
 
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=False,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(FILTERS)
     return env
 
 
 # --- views ------------------------------------------------------------------------------------
 
+
 def limits_text(limits: Limits) -> str:
-    parts = [(limits.rpm, "{:,} requests/minute"), (limits.tpm, "{:,} tokens/minute"),
-             (limits.max_parallel_requests, "{:,} requests at once"),
-             (limits.timeout, "{:g} s timeout")]
+    parts = [
+        (limits.rpm, "{:,} requests/minute"),
+        (limits.tpm, "{:,} tokens/minute"),
+        (limits.max_parallel_requests, "{:,} requests at once"),
+        (limits.timeout, "{:g} s timeout"),
+    ]
     return "; ".join(form.format(value) for value, form in parts if value is not None)
 
 
@@ -140,11 +153,15 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
     views = model_views(mesh)
     return {
         "mesh": mesh,
-        "gateway": Gateway(url=(gateway_url or f"http://localhost:{mesh.gateway.port}")
-                           .rstrip("/"), key_var=key.var if key else None),
+        "gateway": Gateway(
+            url=(gateway_url or f"http://localhost:{mesh.gateway.port}").rstrip("/"),
+            key_var=key.var if key else None,
+        ),
         "models": views,
-        "categories": [(c, CATEGORY_GUIDE.get(c, ""), [v for v in views if v.model.category == c])
-                       for c in sorted({v.model.category for v in views})],
+        "categories": [
+            (c, CATEGORY_GUIDE.get(c, ""), [v for v in views if v.model.category == c])
+            for c in sorted({v.model.category for v in views})
+        ],
         "nodes": node_views(mesh),
         "hosted": [v for v in views if v.model.hosted],
         "example_model": example_model(mesh),
@@ -159,33 +176,4 @@ def render_docs(mesh: Mesh, *, gateway_url: str | None = None) -> dict[str, byte
     """Every page, file name -> bytes."""
     values = context(mesh, gateway_url)
     env = environment()
-    return {page: env.get_template(f"{page}.j2").render(values).encode("utf-8")
-            for page in PAGES}
-
-
-@dataclass(frozen=True)
-class DocsOptions:
-    path: Path
-    out: Path
-    gateway_url: str | None = None
-    check: bool = False
-    force: bool = False
-
-
-def docs(options: DocsOptions) -> int:
-    """The `docs` command: write (or, with check, compare) the generated pages."""
-    from jarvis_config.commands import compile_or_fail
-
-    pages = render_docs(compile_or_fail(options.path), gateway_url=options.gateway_url)
-    if options.check:
-        return _check(options, pages)
-    write_tree(options.out, pages, force=options.force)
-    click.echo(f"wrote {len(pages)} pages to {options.out}")
-    return 0
-
-
-def _check(options: DocsOptions, pages: Mapping[str, bytes]) -> int:
-    from jarvis_config.commands import check_up_to_date
-
-    return check_up_to_date(options.out, pages, "pages",
-                            f"jarvis-config docs {options.path} -o {options.out}")
+    return {page: env.get_template(f"{page}.j2").render(values).encode("utf-8") for page in PAGES}

@@ -1,4 +1,4 @@
-"""Review command `diff`: what a config change does to the mesh, then to the rendered files.
+"""Review (`diff`): what a config change does to the mesh, then to the rendered files.
 
 Three comparisons: a config against an already built output folder (`-o OUT`), two configs
 (`OLD NEW`), or a config against itself at a git revision (`--against REV`). The report is a
@@ -11,27 +11,24 @@ config, so it is compared with the new build through the facts both renders carr
 from __future__ import annotations
 
 import difflib
-import io
-import subprocess
-import tarfile
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-import click
-
-from jarvis_config import pipeline
-from jarvis_config.errors import CommandError, ValidationError
-from jarvis_config.facts import Facts, facts_of_files, facts_of_mesh
-from jarvis_config.markdown import code, fence, md
-from jarvis_config.write import MARKER, read_tree
+from jarvis_config.review.facts import Facts
+from jarvis_config.review.markdown import code, fence, md
 
 SECTIONS = ("nodes", "models", "aliases", "fallbacks", "limits", "routing", "gateway", "env")
-SECTION_TITLES = {"nodes": "Nodes", "models": "Models", "aliases": "Aliases",
-                  "fallbacks": "Fallbacks", "limits": "Limits", "routing": "Routing",
-                  "gateway": "Gateway", "env": "Secrets and environment variables"}
+SECTION_TITLES = {
+    "nodes": "Nodes",
+    "models": "Models",
+    "aliases": "Aliases",
+    "fallbacks": "Fallbacks",
+    "limits": "Limits",
+    "routing": "Routing",
+    "gateway": "Gateway",
+    "env": "Secrets and environment variables",
+}
 MARKDOWN_DIFF_LIMIT = 50_000  # a pull-request comment holds 65,536 characters at most
 
 
@@ -71,11 +68,17 @@ def compare(old: Facts, new: Facts) -> list[Change]:
     changes: list[Change] = []
     changes += _entities("nodes", "node", old.nodes, new.nodes)
     changes += _entities("models", "model", old.models, new.models)
-    changes += _mapping("aliases", "alias {}", old.aliases, new.aliases,
-                        changed="alias {} retargeted to {} (was {})")
+    changes += _mapping(
+        "aliases",
+        "alias {}",
+        old.aliases,
+        new.aliases,
+        changed="alias {} retargeted to {} (was {})",
+    )
     changes += _mapping("fallbacks", "fallbacks of {}", old.fallbacks, new.fallbacks)
-    changes += _mapping("fallbacks", "context-window fallbacks of {}", old.context_fallbacks,
-                        new.context_fallbacks)
+    changes += _mapping(
+        "fallbacks", "context-window fallbacks of {}", old.context_fallbacks, new.context_fallbacks
+    )
     changes += _mapping("limits", "limits of {}", _prose(old.limits), _prose(new.limits))
     changes += _settings("routing", old.routing, new.routing)
     changes += _settings("gateway", old.gateway, new.gateway)
@@ -87,15 +90,22 @@ def _prose(values: Mapping[str, str]) -> dict[str, Prose]:
     return {key: Prose(value) for key, value in values.items()}
 
 
-def _entities(section: str, kind: str, old: Mapping[str, Any],
-              new: Mapping[str, Any]) -> list[Change]:
+def _entities(
+    section: str, kind: str, old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[Change]:
     """Nodes or models: removed, added, then field by field for those on both sides."""
-    out = [Change(section, "-", f"{kind} {{}} removed", (name,)) for name in sorted(old)
-           if name not in new]
+    out = [
+        Change(section, "-", f"{kind} {{}} removed", (name,))
+        for name in sorted(old)
+        if name not in new
+    ]
     for name in sorted(new):
         if name not in old:
-            out.append(Change(section, "+", f"{kind} {{}} added ({{}})",
-                              (name, Prose(_summary(new[name])))))
+            out.append(
+                Change(
+                    section, "+", f"{kind} {{}} added ({{}})", (name, Prose(_summary(new[name])))
+                )
+            )
             continue
         for item in fields(new[name]):
             before, after = getattr(old[name], item.name), getattr(new[name], item.name)
@@ -117,8 +127,13 @@ def _summary(entity: Any) -> str:
     return "; ".join(parts)
 
 
-def _mapping(section: str, noun: str, old: Mapping[str, Any], new: Mapping[str, Any],
-             changed: str | None = None) -> list[Change]:
+def _mapping(
+    section: str,
+    noun: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changed: str | None = None,
+) -> list[Change]:
     out = []
     for name in sorted(set(old) | set(new)):
         if name not in new:
@@ -126,25 +141,38 @@ def _mapping(section: str, noun: str, old: Mapping[str, Any], new: Mapping[str, 
         elif name not in old:
             out.append(Change(section, "+", f"{noun} added: {{}}", (name, new[name])))
         elif old[name] != new[name]:
-            out.append(Change(section, "~", changed or f"{noun}: {{}} (was {{}})",
-                              (name, new[name], old[name])))
+            out.append(
+                Change(
+                    section,
+                    "~",
+                    changed or f"{noun}: {{}} (was {{}})",
+                    (name, new[name], old[name]),
+                )
+            )
     return out
 
 
 def _settings(section: str, old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
-    return [Change(section, "~", f"{section} {key.replace('_', ' ')}: {{}} (was {{}})",
-                   (new.get(key, ""), old.get(key, "")))
-            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return [
+        Change(
+            section,
+            "~",
+            f"{section} {key.replace('_', ' ')}: {{}} (was {{}})",
+            (new.get(key, ""), old.get(key, "")),
+        )
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
 
 
 def _env(old: tuple[str, ...], new: tuple[str, ...]) -> list[Change]:
     out = [Change("env", "+", "{} now referenced", (var,)) for var in new if var not in old]
-    out += [Change("env", "-", "{} no longer referenced", (var,)) for var in old
-            if var not in new]
+    out += [Change("env", "-", "{} no longer referenced", (var,)) for var in old if var not in new]
     return out
 
 
 # --- rendered files ---------------------------------------------------------------------------
+
 
 def file_diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
     """Unified diff lines of every file that differs (added and removed files included)."""
@@ -154,9 +182,12 @@ def file_diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
         if before == after:
             continue
         lines += difflib.unified_diff(
-            _lines(before), _lines(after),
+            _lines(before),
+            _lines(after),
             "/dev/null" if before is None else f"a/{relative}",
-            "/dev/null" if after is None else f"b/{relative}", lineterm="")
+            "/dev/null" if after is None else f"b/{relative}",
+            lineterm="",
+        )
     return lines
 
 
@@ -169,6 +200,7 @@ def _lines(content: bytes | None) -> list[str]:
 
 
 # --- the report ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Side:
@@ -193,9 +225,13 @@ class Report:
 
 
 def build_report(old: Side, new: Side) -> Report:
-    return Report(old=old.label, new=new.label, changes=tuple(compare(old.facts, new.facts)),
-                  files=tuple(changed_files(old.files, new.files)),
-                  diff=tuple(file_diff(old.files, new.files)))
+    return Report(
+        old=old.label,
+        new=new.label,
+        changes=tuple(compare(old.facts, new.facts)),
+        files=tuple(changed_files(old.files, new.files)),
+        diff=tuple(file_diff(old.files, new.files)),
+    )
 
 
 def format_text(report: Report) -> str:
@@ -207,8 +243,10 @@ def format_text(report: Report) -> str:
         lines.append(f"  {SECTION_TITLES[section]}")
         lines += [f"    {c.sign} {c.render(str, str)}" for c in changes]
     if not report.changes:
-        lines.append("  (the rendered files differ only in form: a different jarvis-config "
-                     "version or a hand edit of the output?)")
+        lines.append(
+            "  (the rendered files differ only in form: a different jarvis-config "
+            "version or a hand edit of the output?)"
+        )
     lines += ["", f"Rendered files: {len(report.files) or 'no'} changed"]
     lines += [f"  {name}" for name in report.files]
     if report.diff:
@@ -217,8 +255,11 @@ def format_text(report: Report) -> str:
 
 
 def _by_section(changes: tuple[Change, ...]) -> list[tuple[str, list[Change]]]:
-    return [(s, [c for c in changes if c.section == s]) for s in SECTIONS
-            if any(c.section == s for c in changes)]
+    return [
+        (s, [c for c in changes if c.section == s])
+        for s in SECTIONS
+        if any(c.section == s for c in changes)
+    ]
 
 
 def format_markdown(report: Report) -> str:
@@ -243,103 +284,25 @@ def _markdown_files(report: Report) -> list[str]:
     if len(body) > MARKDOWN_DIFF_LIMIT:
         cut = body.rfind("\n", 0, MARKDOWN_DIFF_LIMIT)
         shown = body[:cut].count("\n") + 1
-        note = (f"\n\nThe diff is cut after {shown} of {len(report.diff)} lines; run "
-                "`jarvis-config diff` locally for all of it.")
+        note = (
+            f"\n\nThe diff is cut after {shown} of {len(report.diff)} lines; run "
+            "`jarvis-config diff` locally for all of it."
+        )
         body = body[:cut]
     count = len(report.files)
-    return ["<details>", f"<summary>Rendered files: {count} changed</summary>", "",
-            *(f"- {code(name)}" for name in report.files), "", fence(body, "diff") + note, "",
-            "</details>"]
+    return [
+        "<details>",
+        f"<summary>Rendered files: {count} changed</summary>",
+        "",
+        *(f"- {code(name)}" for name in report.files),
+        "",
+        fence(body, "diff") + note,
+        "",
+        "</details>",
+    ]
 
 
-REPORT_FORMATS: dict[str, Callable[[Report], str]] = {"text": format_text,
-                                                       "markdown": format_markdown}
-
-
-# --- the two sides, and the command ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DiffOptions:
-    path: Path
-    new: Path | None = None
-    out: Path | None = None
-    against: str | None = None
-    fmt: str = "text"
-    exit_code: bool = False
-
-
-def config_side(path: Path, label: str | None = None) -> Side:
-    from jarvis_config.commands import compile_or_fail
-
-    mesh = compile_or_fail(path)
-    return Side(label or str(path), facts_of_mesh(mesh), pipeline.render(mesh))
-
-
-def out_side(out: Path) -> Side:
-    """A built folder: its files (without the marker) and the facts they carry."""
-    if not (out / MARKER).is_file():
-        what = "does not exist" if not out.exists() else "was not written by jarvis-config"
-        raise CommandError(f"{out} {what}; build it first (jarvis-config build PATH -o {out}) "
-                           "or compare two configs (jarvis-config diff OLD NEW)")
-    files = {k: v for k, v in read_tree(out).items() if k != MARKER}
-    return Side(str(out), facts_of_files(files), files)
-
-
-def revision_side(path: Path, rev: str, workdir: Path) -> Side:
-    """The config at `path` as it was at git revision `rev`."""
-    old_path = checkout_at(path, rev, workdir)
-    compiled = pipeline.compile_config(old_path)
-    if compiled.mesh is None:
-        raise ValidationError(f"{path} at {rev} is not a valid config; compare against another "
-                              "revision", [p for p in compiled.problems if p.is_error])
-    mesh = compiled.mesh
-    return Side(f"{path} at {rev}", facts_of_mesh(mesh), pipeline.render(mesh))
-
-
-def checkout_at(path: Path, rev: str, workdir: Path) -> Path:
-    """Extract `path` (a file or folder) as of `rev` into `workdir` with `git archive`."""
-    where = path if path.is_dir() else path.parent
-    top = Path(_git(where, "rev-parse", "--show-toplevel").decode().strip())
-    relative = path.resolve().relative_to(top.resolve()).as_posix()
-    if rev.startswith("-"):
-        raise CommandError(f"{rev!r} is not a git revision")
-    archive = _git(top, "archive", "--format=tar", rev, "--", relative or ".")
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(workdir, filter="data")
-        else:  # pragma: no cover - Python < 3.11.4 (git archive writes no links outside)
-            tar.extractall(workdir)
-    return workdir / relative
-
-
-def _git(cwd: Path, *args: str) -> bytes:
-    try:
-        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
-                                timeout=120)
-    except FileNotFoundError as exc:
-        raise CommandError("git is not installed; --against needs it") from exc
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().removeprefix("fatal: ")
-        raise CommandError(f"git {args[0]} failed: {message}")
-    return result.stdout
-
-
-def diff(options: DiffOptions) -> int:
-    """The `diff` command. Exit 0, or 1 with --exit-code when anything differs."""
-    with tempfile.TemporaryDirectory(prefix="jarvis-config-diff-") as workdir:
-        old, new = _sides(options, Path(workdir))
-        report = build_report(old, new)
-    click.echo(REPORT_FORMATS[options.fmt](report))
-    return 1 if options.exit_code and not report.identical else 0
-
-
-def _sides(options: DiffOptions, workdir: Path) -> tuple[Side, Side]:
-    if options.out is not None:
-        built = out_side(options.out)
-        mesh_side = config_side(options.path)
-        # The folder holds no config: compare what both renders carry, like with like.
-        return built, Side(mesh_side.label, facts_of_files(mesh_side.files), mesh_side.files)
-    if options.against is not None:
-        return revision_side(options.path, options.against, workdir), config_side(options.path)
-    assert options.new is not None, "the CLI requires NEW, -o or --against"
-    return config_side(options.path), config_side(options.new)
+REPORT_FORMATS: dict[str, Callable[[Report], str]] = {
+    "text": format_text,
+    "markdown": format_markdown,
+}

@@ -1,4 +1,4 @@
-"""Review command `graph`: draw the mesh (nodes, providers, models, aliases, fallbacks).
+"""Review (`graph`): draw the mesh (nodes, providers, models, aliases, fallbacks).
 
 Reads the normalised `Mesh` only. One function per output format in `FORMATS`: Mermaid (renders
 in pull requests), Graphviz DOT, and SVG (DOT laid out by Graphviz's `dot` program). Pictures
@@ -13,12 +13,9 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-
-import click
 
 from jarvis_config.errors import CommandError
-from jarvis_config.model import Mesh, Model, Node, Provider
+from jarvis_config.model.mesh import Mesh, Model, Node, Provider
 
 
 @dataclass(frozen=True)
@@ -28,8 +25,11 @@ class Edge:
     kind: str  # "serves", "alias", "fallback", "context", "both" (fallback and context)
 
 
-EDGE_LABELS = {"fallback": "fallback", "context": "context fallback",
-               "both": "fallback, context fallback"}
+EDGE_LABELS = {
+    "fallback": "fallback",
+    "context": "context fallback",
+    "both": "fallback, context fallback",
+}
 
 
 def model_id(name: str) -> str:
@@ -56,6 +56,7 @@ def categories(mesh: Mesh) -> list[tuple[str, list[Model]]]:
 
 def node_groups(mesh: Mesh) -> list[tuple[str, list[Node]]]:
     """Nodes grouped by their first role (the one operators list first), in name order."""
+
     def first_role(node: Node) -> str:
         return node.roles[0] if node.roles else "no role"
 
@@ -77,10 +78,18 @@ def fallback_edges(mesh: Mesh) -> list[Edge]:
     """Model -> model fallbacks; one edge where a pair is both kinds (two would overlap)."""
     on_error = {(s, t) for s, targets in mesh.routing.fallbacks for t in targets}
     on_context = {(s, t) for s, targets in mesh.routing.context_window_fallbacks for t in targets}
-    return [Edge(model_id(s), model_id(t),
-                 "both" if (s, t) in on_error and (s, t) in on_context
-                 else "fallback" if (s, t) in on_error else "context")
-            for s, t in sorted(on_error | on_context)]
+    return [
+        Edge(
+            model_id(s),
+            model_id(t),
+            "both"
+            if (s, t) in on_error and (s, t) in on_context
+            else "fallback"
+            if (s, t) in on_error
+            else "context",
+        )
+        for s, t in sorted(on_error | on_context)
+    ]
 
 
 def model_lines(model: Model) -> list[str]:
@@ -130,9 +139,12 @@ class _MermaidIds:
     """Mermaid ids must be plain words; names become short numbered ids."""
 
     def __init__(self, mesh: Mesh) -> None:
-        keys = ([alias_id(a.name) for a in mesh.aliases] + [model_id(m.name) for m in mesh.models]
-                + [node_id(n.name) for n in mesh.nodes]
-                + [provider_id(p.name) for p in mesh.providers])
+        keys = (
+            [alias_id(a.name) for a in mesh.aliases]
+            + [model_id(m.name) for m in mesh.models]
+            + [node_id(n.name) for n in mesh.nodes]
+            + [provider_id(p.name) for p in mesh.providers]
+        )
         self.ids = {key: f"{key.split(':')[0][0]}{i}" for i, key in enumerate(keys)}
 
     def __getitem__(self, key: str) -> str:
@@ -142,18 +154,37 @@ class _MermaidIds:
 def to_mermaid(mesh: Mesh) -> str:
     ids = _MermaidIds(mesh)
     lines = ["flowchart LR"]
-    lines += _mermaid_group("aliases", "Aliases",
-                            [f'{ids[alias_id(a.name)]}("{mermaid_text(a.name)}")'
-                             for a in mesh.aliases])
-    lines += _mermaid_nested("models", "Models", "category", [
-        (category, [f"{ids[model_id(m.name)]}[{mermaid_label(model_lines(m))}]" for m in models])
-        for category, models in categories(mesh)])
-    lines += _mermaid_nested("nodes", "Nodes", "role", [
-        (role, [f"{ids[node_id(n.name)]}[{mermaid_label(node_lines(n))}]" for n in nodes])
-        for role, nodes in node_groups(mesh)])
-    lines += _mermaid_group("providers", "Hosted providers",
-                            [f"{ids[provider_id(p.name)]}[{mermaid_label(provider_lines(p))}]"
-                             for p in mesh.providers])
+    lines += _mermaid_group(
+        "aliases",
+        "Aliases",
+        [f'{ids[alias_id(a.name)]}("{mermaid_text(a.name)}")' for a in mesh.aliases],
+    )
+    lines += _mermaid_nested(
+        "models",
+        "Models",
+        "category",
+        [
+            (
+                category,
+                [f"{ids[model_id(m.name)]}[{mermaid_label(model_lines(m))}]" for m in models],
+            )
+            for category, models in categories(mesh)
+        ],
+    )
+    lines += _mermaid_nested(
+        "nodes",
+        "Nodes",
+        "role",
+        [
+            (role, [f"{ids[node_id(n.name)]}[{mermaid_label(node_lines(n))}]" for n in nodes])
+            for role, nodes in node_groups(mesh)
+        ],
+    )
+    lines += _mermaid_group(
+        "providers",
+        "Hosted providers",
+        [f"{ids[provider_id(p.name)]}[{mermaid_label(provider_lines(p))}]" for p in mesh.providers],
+    )
     lines += [_mermaid_edge(e, ids) for e in edges(mesh)]
     lines += _mermaid_styles(mesh, ids)
     return "\n".join(lines) + "\n"
@@ -162,34 +193,45 @@ def to_mermaid(mesh: Mesh) -> str:
 def _mermaid_group(key: str, title: str, items: list[str], indent: str = "  ") -> list[str]:
     if not items:
         return []
-    return [f'{indent}subgraph {key}["{mermaid_text(title)}"]',
-            *(f"{indent}  {item}" for item in items), f"{indent}end"]
+    return [
+        f'{indent}subgraph {key}["{mermaid_text(title)}"]',
+        *(f"{indent}  {item}" for item in items),
+        f"{indent}end",
+    ]
 
 
-def _mermaid_nested(key: str, title: str, group_key: str,
-                    groups: list[tuple[str, list[str]]]) -> list[str]:
+def _mermaid_nested(
+    key: str, title: str, group_key: str, groups: list[tuple[str, list[str]]]
+) -> list[str]:
     """A subgraph holding one subgraph per (title, items) group; nothing when all are empty."""
-    inner = [line for index, (name, items) in enumerate(groups)
-             for line in _mermaid_group(f"{group_key}{index}", name, items, indent="    ")]
+    inner = [
+        line
+        for index, (name, items) in enumerate(groups)
+        for line in _mermaid_group(f"{group_key}{index}", name, items, indent="    ")
+    ]
     return [f'  subgraph {key}["{title}"]', *inner, "  end"] if inner else []
 
 
 def _mermaid_edge(edge: Edge, ids: _MermaidIds) -> str:
     source, target = ids[edge.source], ids[edge.target]
     if edge.kind in EDGE_LABELS:
-        return f"  {source} -.->|\"{EDGE_LABELS[edge.kind]}\"| {target}"
+        return f'  {source} -.->|"{EDGE_LABELS[edge.kind]}"| {target}'
     return f"  {source} --> {target}"
 
 
 def _mermaid_styles(mesh: Mesh, ids: _MermaidIds) -> list[str]:
-    lines = ["  classDef alias fill:#fff7e6,stroke:#d48806",
-             "  classDef model fill:#e6f4ff,stroke:#1677ff",
-             "  classDef node fill:#f6ffed,stroke:#389e0d",
-             "  classDef provider fill:#f9f0ff,stroke:#722ed1"]
-    for kind, keys in (("alias", [alias_id(a.name) for a in mesh.aliases]),
-                       ("model", [model_id(m.name) for m in mesh.models]),
-                       ("node", [node_id(n.name) for n in mesh.nodes]),
-                       ("provider", [provider_id(p.name) for p in mesh.providers])):
+    lines = [
+        "  classDef alias fill:#fff7e6,stroke:#d48806",
+        "  classDef model fill:#e6f4ff,stroke:#1677ff",
+        "  classDef node fill:#f6ffed,stroke:#389e0d",
+        "  classDef provider fill:#f9f0ff,stroke:#722ed1",
+    ]
+    for kind, keys in (
+        ("alias", [alias_id(a.name) for a in mesh.aliases]),
+        ("model", [model_id(m.name) for m in mesh.models]),
+        ("node", [node_id(n.name) for n in mesh.nodes]),
+        ("provider", [provider_id(p.name) for p in mesh.providers]),
+    ):
         if keys:
             lines.append(f"  class {','.join(ids[k] for k in keys)} {kind}")
     return lines
@@ -197,17 +239,21 @@ def _mermaid_styles(mesh: Mesh, ids: _MermaidIds) -> list[str]:
 
 # --- Graphviz DOT ---------------------------------------------------------------------------
 
-DOT_COLORS = {"alias": ("#fff7e6", "#d48806"), "model": ("#e6f4ff", "#1677ff"),
-              "node": ("#f6ffed", "#389e0d"), "provider": ("#f9f0ff", "#722ed1")}
+DOT_COLORS = {
+    "alias": ("#fff7e6", "#d48806"),
+    "model": ("#e6f4ff", "#1677ff"),
+    "node": ("#f6ffed", "#389e0d"),
+    "provider": ("#f9f0ff", "#722ed1"),
+}
 DOT_EDGES = {
     "serves": 'color="#595959"',
     "alias": 'color="#d48806"',
     "fallback": 'style=dashed, color="#cf1322", fontcolor="#cf1322", constraint=false, '
-                'label="fallback"',
+    'label="fallback"',
     "context": 'style=dashed, color="#d46b08", fontcolor="#d46b08", constraint=false, '
-               'label="context fallback"',
+    'label="context fallback"',
     "both": 'style=dashed, color="#cf1322", fontcolor="#cf1322", constraint=false, '
-            'label="fallback, context fallback"',
+    'label="fallback, context fallback"',
 }
 
 
@@ -223,68 +269,111 @@ def dot_label(lines: list[str]) -> str:
 
 def to_dot(mesh: Mesh, *, columns: bool = True) -> str:
     """The DOT source; `columns` pins aliases, models and nodes to three ranks."""
-    lines = ["digraph mesh {",
-             '  graph [rankdir=LR, fontname="Helvetica", fontsize=12, nodesep=0.25, '
-             'ranksep=1.1, newrank=true, labeljust=l];',
-             '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled"];',
-             '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];']
-    lines += _dot_cluster("aliases", "Aliases", [
-        _dot_node(alias_id(a.name), [a.name], "alias", "ellipse") for a in mesh.aliases])
-    lines += _dot_nested("models", "Models", "category", [
-        (category, [_dot_node(model_id(m.name), model_lines(m), "model") for m in models])
-        for category, models in categories(mesh)])
-    lines += _dot_nested("nodes", "Nodes", "role", [
-        (role, [_dot_node(node_id(n.name), node_lines(n), "node") for n in nodes])
-        for role, nodes in node_groups(mesh)])
-    lines += _dot_cluster("providers", "Hosted providers", [
-        _dot_node(provider_id(p.name), provider_lines(p), "provider", "cylinder")
-        for p in mesh.providers])
+    lines = [
+        "digraph mesh {",
+        '  graph [rankdir=LR, fontname="Helvetica", fontsize=12, nodesep=0.25, '
+        "ranksep=1.1, newrank=true, labeljust=l];",
+        '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled"];',
+        '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
+    ]
+    lines += _dot_cluster(
+        "aliases",
+        "Aliases",
+        [_dot_node(alias_id(a.name), [a.name], "alias", "ellipse") for a in mesh.aliases],
+    )
+    lines += _dot_nested(
+        "models",
+        "Models",
+        "category",
+        [
+            (category, [_dot_node(model_id(m.name), model_lines(m), "model") for m in models])
+            for category, models in categories(mesh)
+        ],
+    )
+    lines += _dot_nested(
+        "nodes",
+        "Nodes",
+        "role",
+        [
+            (role, [_dot_node(node_id(n.name), node_lines(n), "node") for n in nodes])
+            for role, nodes in node_groups(mesh)
+        ],
+    )
+    lines += _dot_cluster(
+        "providers",
+        "Hosted providers",
+        [
+            _dot_node(provider_id(p.name), provider_lines(p), "provider", "cylinder")
+            for p in mesh.providers
+        ],
+    )
     lines += _dot_columns(mesh) if columns else []
-    lines += [f"  {dot_quote(e.source)} -> {dot_quote(e.target)} [{DOT_EDGES[e.kind]}];"
-              for e in edges(mesh)]
+    lines += [
+        f"  {dot_quote(e.source)} -> {dot_quote(e.target)} [{DOT_EDGES[e.kind]}];"
+        for e in edges(mesh)
+    ]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def _dot_columns(mesh: Mesh) -> list[str]:
     """Three columns whatever the edges say: aliases, models, then nodes and providers."""
-    columns = [[alias_id(a.name) for a in mesh.aliases], [model_id(m.name) for m in mesh.models],
-               [node_id(n.name) for n in mesh.nodes]
-               + [provider_id(p.name) for p in mesh.providers]]
-    return ["  { rank=same; " + " ".join(f"{dot_quote(key)};" for key in column) + " }"
-            for column in columns if column]
+    columns = [
+        [alias_id(a.name) for a in mesh.aliases],
+        [model_id(m.name) for m in mesh.models],
+        [node_id(n.name) for n in mesh.nodes] + [provider_id(p.name) for p in mesh.providers],
+    ]
+    return [
+        "  { rank=same; " + " ".join(f"{dot_quote(key)};" for key in column) + " }"
+        for column in columns
+        if column
+    ]
 
 
 def _dot_node(key: str, label: list[str], kind: str, shape: str = "box") -> str:
     fill, stroke = DOT_COLORS[kind]
-    return (f"{dot_quote(key)} [label={dot_label(label)}, shape={shape}, "
-            f'fillcolor="{fill}", color="{stroke}"];')
+    return (
+        f"{dot_quote(key)} [label={dot_label(label)}, shape={shape}, "
+        f'fillcolor="{fill}", color="{stroke}"];'
+    )
 
 
 def _dot_cluster(key: str, title: str, items: list[str], indent: str = "  ") -> list[str]:
     if not items:
         return []
-    return [f"{indent}subgraph {dot_quote('cluster_' + key)} {{",
-            f'{indent}  label={dot_quote(title)}; style="rounded,dashed"; color="#bfbfbf";',
-            *(f"{indent}  {item}" for item in items), f"{indent}}}"]
+    return [
+        f"{indent}subgraph {dot_quote('cluster_' + key)} {{",
+        f'{indent}  label={dot_quote(title)}; style="rounded,dashed"; color="#bfbfbf";',
+        *(f"{indent}  {item}" for item in items),
+        f"{indent}}}",
+    ]
 
 
-def _dot_nested(key: str, title: str, group_key: str,
-                groups: list[tuple[str, list[str]]]) -> list[str]:
+def _dot_nested(
+    key: str, title: str, group_key: str, groups: list[tuple[str, list[str]]]
+) -> list[str]:
     """A cluster holding one cluster per (title, items) group; nothing when all are empty."""
-    inner = [line for name, items in groups
-             for line in _dot_cluster(f"{group_key}:{name}", name, items, indent="    ")]
+    inner = [
+        line
+        for name, items in groups
+        for line in _dot_cluster(f"{group_key}:{name}", name, items, indent="    ")
+    ]
     return _dot_outer(key, title, inner)
 
 
 def _dot_outer(key: str, title: str, groups: list[str]) -> list[str]:
     if not groups:
         return []
-    return [f"  subgraph {dot_quote('cluster_' + key)} {{",
-            f'    label={dot_quote(title)}; style="rounded"; color="#bfbfbf";', *groups, "  }"]
+    return [
+        f"  subgraph {dot_quote('cluster_' + key)} {{",
+        f'    label={dot_quote(title)}; style="rounded"; color="#bfbfbf";',
+        *groups,
+        "  }",
+    ]
 
 
 # --- SVG through Graphviz -------------------------------------------------------------------
+
 
 class GraphvizCrash(CommandError):
     """`dot` died on a signal: some Graphviz releases abort on cluster layouts they dislike."""
@@ -303,15 +392,22 @@ def dot_to(output: str, source: str) -> str:
     """Lay out DOT source with Graphviz's `dot` program."""
     program = shutil.which("dot")
     if program is None:
-        raise CommandError("Graphviz's `dot` program is not installed (needed for --format "
-                           "svg); install graphviz (e.g. `apt-get install graphviz`) or use "
-                           "--format dot or --format mermaid")
-    result = subprocess.run([program, f"-T{output}"], input=source, capture_output=True,
-                            text=True, check=False, timeout=120)
+        raise CommandError(
+            "Graphviz's `dot` program is not installed (needed for --format "
+            "svg); install graphviz (e.g. `apt-get install graphviz`) or use "
+            "--format dot or --format mermaid"
+        )
+    result = subprocess.run(
+        [program, f"-T{output}"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     if result.returncode != 0:
         error = GraphvizCrash if result.returncode < 0 else CommandError
-        raise error(f"Graphviz `dot` failed (exit {result.returncode}): "
-                    f"{result.stderr.strip()}")
+        raise error(f"Graphviz `dot` failed (exit {result.returncode}): {result.stderr.strip()}")
     return result.stdout
 
 
@@ -320,11 +416,3 @@ FORMATS: dict[str, Callable[[Mesh], str]] = {"mermaid": to_mermaid, "dot": to_do
 
 def render_graph(mesh: Mesh, fmt: str) -> str:
     return FORMATS[fmt](mesh)
-
-
-def graph(path: Path, *, fmt: str) -> int:
-    """The `graph` command: print the picture of the mesh at `path` in format `fmt`."""
-    from jarvis_config.commands import compile_or_fail
-
-    click.echo(render_graph(compile_or_fail(path), fmt), nl=False)
-    return 0

@@ -18,23 +18,35 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model import ENV_REF, NAME
+from jarvis_config.model.mesh import ENV_REF, NAME
 from jarvis_config.problems import Location, Problem, json_path
-from jarvis_config.suggest import closest
+from jarvis_config.validate.wording import closest
 
 ENTRY_KINDS = {"nodes": "node", "providers": "provider", "models": "model", "aliases": "alias"}
-NAME_HINT = ("use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 63 "
-             "characters); names become deployment ids such as 'llama3@ai-max'")
-EXPECTED = {"integer": "a whole number", "number": "a number", "string": "a string",
-            "boolean": "true or false", "object": "a mapping", "array": "a list",
-            "null": "empty"}
+NAME_HINT = (
+    "use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 63 "
+    "characters); names become deployment ids such as 'llama3@ai-max'"
+)
+EXPECTED = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "empty",
+}
 # Hints for `oneOf` choices between required fields, keyed by the sorted field names.
 CHOICE_HINTS: dict[tuple[str, ...], str] = {
     ("provider", "runtime"): "runtime (with a placement) serves the model on your nodes; "
-                             "provider serves it from a hosted API",
+    "provider serves it from a hosted API",
 }
-RANGE_WORDS = {"minimum": "at least", "maximum": "at most",
-               "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}
+RANGE_WORDS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "greater than",
+    "exclusiveMaximum": "less than",
+}
 
 Handler = Callable[[Document, ValidationError], list[Problem]]
 
@@ -71,8 +83,9 @@ def _path(error: ValidationError) -> PathParts:
     return tuple(error.absolute_path)
 
 
-def _problem(location: Location, code: str, message: str, path: PathParts,
-             hint: str | None = None) -> Problem:
+def _problem(
+    location: Location, code: str, message: str, path: PathParts, hint: str | None = None
+) -> Problem:
     return Problem(location, code, message, json_path(path), hint)
 
 
@@ -81,8 +94,11 @@ def _problem(location: Location, code: str, message: str, path: PathParts,
 
 def _wrong_type(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
-    types = error.validator_value if isinstance(error.validator_value, list) else [
-        error.validator_value]
+    types = (
+        error.validator_value
+        if isinstance(error.validator_value, list)
+        else [error.validator_value]
+    )
     expected = " or ".join(EXPECTED.get(str(t), str(t)) for t in types)
     message = f"{subject(path)} must be {expected}, not {_shown(value)}"
     return [_problem(doc.locate(path), "wrong-type", message, path, _type_hint(types, value))]
@@ -109,13 +125,22 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
     properties = error.schema.get("properties", {})
     problems = []
     for name in error.validator_value:
-        if isinstance(instance, Mapping) and name not in instance \
-                and not misspelt(instance, name, properties):
+        if (
+            isinstance(instance, Mapping)
+            and name not in instance
+            and not misspelt(instance, name, properties)
+        ):
             example = _example(properties.get(name, {}))
             hint = f"add it, e.g. {name}: {example}" if example is not None else None
-            problems.append(_problem(location, "missing-field",
-                                     f"{subject(path)} is missing the required field {name!r}",
-                                     path, hint))
+            problems.append(
+                _problem(
+                    location,
+                    "missing-field",
+                    f"{subject(path)} is missing the required field {name!r}",
+                    path,
+                    hint,
+                )
+            )
     return problems
 
 
@@ -126,22 +151,25 @@ def _unknown(doc: Document, error: ValidationError) -> list[Problem]:
     return [_unknown_key(doc, error.schema, path, str(key), known) for key in extras]
 
 
-def _unknown_key(doc: Document, schema: Mapping[str, Any], path: PathParts, key: str,
-                 known: list[str]) -> Problem:
+def _unknown_key(
+    doc: Document, schema: Mapping[str, Any], path: PathParts, key: str, known: list[str]
+) -> Problem:
     where = (*path, key)
     match = closest(key, known)
     if path and path[-1] == "runtimes":
         message = f"unknown runtime {key!r} on {subject(path[:-1])}"
         hint = f"did you mean {match!r}?" if match else f"known runtimes: {', '.join(known)}"
         return _problem(doc.locate_key(where), "unknown-runtime", message, where, hint)
-    message = (f"unknown field {key!r} in {subject(path)}" if path
-               else f"unknown section {key!r}")
+    message = f"unknown field {key!r} in {subject(path)}" if path else f"unknown section {key!r}"
     if match:
         hint = f"did you mean {match!r}?"
     else:
         home = _nested_home(schema, key)
-        hint = (f"{key!r} belongs under {home!r}: {home}: {{{key}: ...}}" if home
-                else f"known fields: {', '.join(known)}")
+        hint = (
+            f"{key!r} belongs under {home!r}: {home}: {{{key}: ...}}"
+            if home
+            else f"known fields: {', '.join(known)}"
+        )
     return _problem(doc.locate_key(where), "unknown-field", message, where, hint)
 
 
@@ -157,7 +185,7 @@ def _not_one_of(doc: Document, error: ValidationError) -> list[Problem]:
 def _not_const(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     message = f"{subject(path)} must be {error.validator_value!r}, not {_shown(error.instance)}"
-    hint = ("1 is the only input format version so far" if path == ("version",) else None)
+    hint = "1 is the only input format version so far" if path == ("version",) else None
     return [_problem(doc.locate(path), "bad-value", message, path, hint)]
 
 
@@ -178,8 +206,9 @@ def _bad_key_name(doc: Document, error: ValidationError) -> Problem:
     path, key = _path(error), str(error.instance)
     kind = ENTRY_KINDS.get(str(path[-1]), "model") if path else "section"
     message = f"{kind} name {key!r} is not allowed"
-    return _problem(doc.locate_key((*path, key)), "bad-name", message, (*path, key),
-                    _name_hint(key))
+    return _problem(
+        doc.locate_key((*path, key)), "bad-name", message, (*path, key), _name_hint(key)
+    )
 
 
 def _name_hint(name: str) -> str:
@@ -218,8 +247,9 @@ def _too_many_fields(doc: Document, error: ValidationError) -> list[Problem]:
     message = f"{subject(path)} sets {' and '.join(map(repr, keys))}; use only one of them"
     where = (*path, keys[-1]) if keys else path
     known = " or ".join(repr(name) for name in error.schema.get("properties", {}))
-    return [_problem(doc.locate_key(where), "conflicting-fields", message, path,
-                     f"keep either {known}")]
+    return [
+        _problem(doc.locate_key(where), "conflicting-fields", message, path, f"keep either {known}")
+    ]
 
 
 def _duplicate_item(doc: Document, error: ValidationError) -> list[Problem]:
@@ -228,8 +258,15 @@ def _duplicate_item(doc: Document, error: ValidationError) -> list[Problem]:
     for index, item in enumerate(items):
         if item in seen:
             message = f"{subject(path)} lists {_shown(item)} twice"
-            return [_problem(doc.locate((*path, index)), "duplicate-item", message,
-                             (*path, index), "remove the repeated entry")]
+            return [
+                _problem(
+                    doc.locate((*path, index)),
+                    "duplicate-item",
+                    message,
+                    (*path, index),
+                    "remove the repeated entry",
+                )
+            ]
         seen.append(item)
     return []
 
@@ -308,8 +345,10 @@ def _literal_secret(doc: Document, error: ValidationError) -> Problem:
     elif isinstance(value, str) and re.fullmatch(r"os\.environ/[A-Za-z_][A-Za-z0-9_]*", value):
         var = value.removeprefix("os.environ/")
     message = f"{subject(path)} must be an environment reference, not a literal value"
-    hint = (f"write ${{{var}}} and set {var} where the mesh is deployed; a secret written in "
-            "the config ends up in git and in the rendered files")
+    hint = (
+        f"write ${{{var}}} and set {var} where the mesh is deployed; a secret written in "
+        "the config ends up in git and in the rendered files"
+    )
     return _problem(doc.locate(path), "literal-secret", message, path, hint)
 
 

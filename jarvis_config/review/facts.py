@@ -16,12 +16,14 @@ from typing import Any
 
 import yaml
 
-from jarvis_config.model import Limits, Mesh, Model, Node
+from jarvis_config.model.mesh import Limits, Mesh, Model, Node
 
 LITELLM_CONFIG = "litellm/config.yaml"
 ROUTES = "litellm/routes.json"
-_ENV_PATTERNS = (re.compile(r"os\.environ/([A-Za-z_][A-Za-z0-9_]*)"),
-                 re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)"))
+_ENV_PATTERNS = (
+    re.compile(r"os\.environ/([A-Za-z_][A-Za-z0-9_]*)"),
+    re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class NodeFacts:
 class ModelFacts:
     category: str = ""
     nodes: tuple[str, ...] = field(
-        default=(), metadata={"changed": "model {} moved: now on {} (was on {})"})
+        default=(), metadata={"changed": "model {} moved: now on {} (was on {})"}
+    )
     provider: str = ""
     runtime: str = ""
     source: str = field(default="", metadata={"changed": "model {} source: {} (was {})"})
@@ -57,9 +60,12 @@ class Facts:
 
 
 def limits_text(limits: Limits) -> str:
-    parts = [("rpm", limits.rpm), ("tpm", limits.tpm),
-             ("max_parallel_requests", limits.max_parallel_requests),
-             ("timeout", limits.timeout)]
+    parts = [
+        ("rpm", limits.rpm),
+        ("tpm", limits.tpm),
+        ("max_parallel_requests", limits.max_parallel_requests),
+        ("timeout", limits.timeout),
+    ]
     return ", ".join(f"{key} {_num(value)}" for key, value in parts if value is not None)
 
 
@@ -75,35 +81,51 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
         fallbacks=dict(mesh.routing.fallbacks),
         context_fallbacks=dict(mesh.routing.context_window_fallbacks),
         limits={m.name: text for m in mesh.models if (text := limits_text(m.limits))},
-        routing={"strategy": mesh.routing.strategy, "node_pinning": mesh.routing.node_pinning,
-                 "num_retries": str(mesh.routing.num_retries),
-                 "timeout": _num(mesh.routing.timeout)},
+        routing={
+            "strategy": mesh.routing.strategy,
+            "node_pinning": mesh.routing.node_pinning,
+            "num_retries": str(mesh.routing.num_retries),
+            "timeout": _num(mesh.routing.timeout),
+        },
         gateway=_gateway_facts(mesh),
         env=mesh.env_vars,
     )
 
 
 def _node_facts(node: Node) -> NodeFacts:
-    return NodeFacts(roles=node.roles,
-                     runtimes=tuple(f"{r.kind}:{r.port}" for r in node.runtimes),
-                     address=node.address, memory_gb=_num(node.memory_gb))
+    return NodeFacts(
+        roles=node.roles,
+        runtimes=tuple(f"{r.kind}:{r.port}" for r in node.runtimes),
+        address=node.address,
+        memory_gb=_num(node.memory_gb),
+    )
 
 
 def _model_facts(model: Model) -> ModelFacts:
-    return ModelFacts(category=model.category, nodes=model.nodes,
-                      provider=model.provider or "", runtime=model.runtime or "",
-                      source=model.source, context_window=_num(model.context_window))
+    return ModelFacts(
+        category=model.category,
+        nodes=model.nodes,
+        provider=model.provider or "",
+        runtime=model.runtime or "",
+        source=model.source,
+        context_window=_num(model.context_window),
+    )
 
 
 def _gateway_facts(mesh: Mesh) -> dict[str, str]:
     gateway = mesh.gateway
-    return {"port": str(gateway.port), "replicas": str(gateway.replicas),
-            "database": "on" if gateway.database else "off",
-            "litellm_version": gateway.litellm_version, "image": gateway.image or "",
-            "master_key": gateway.master_key.var if gateway.master_key else ""}
+    return {
+        "port": str(gateway.port),
+        "replicas": str(gateway.replicas),
+        "database": "on" if gateway.database else "off",
+        "litellm_version": gateway.litellm_version,
+        "image": gateway.image or "",
+        "master_key": gateway.master_key.var if gateway.master_key else "",
+    }
 
 
 # --- facts read back from rendered files --------------------------------------------------------
+
 
 def facts_of_files(files: Mapping[str, bytes]) -> Facts:
     """What the rendered files say about the mesh: the routing table (routes.json) gives the
@@ -116,15 +138,22 @@ def facts_of_files(files: Mapping[str, bytes]) -> Facts:
     entries = _config_entries(config)
     models = _mapping(table.get("models"))
     return Facts(
-        nodes={name: NodeFacts(roles=tuple(_mapping(spec).get("roles", ())))
-               for name, spec in sorted(_mapping(table.get("nodes")).items())},
-        models={name: _model_from_files(name, _mapping(spec), entries)
-                for name, spec in sorted(models.items())},
+        nodes={
+            name: NodeFacts(roles=tuple(_mapping(spec).get("roles", ())))
+            for name, spec in sorted(_mapping(table.get("nodes")).items())
+        },
+        models={
+            name: _model_from_files(name, _mapping(spec), entries)
+            for name, spec in sorted(models.items())
+        },
         aliases={str(k): str(v) for k, v in sorted(_mapping(table.get("aliases")).items())},
         fallbacks=_declared(models, "fallbacks"),
         context_fallbacks=_declared(models, "context_window_fallbacks"),
-        limits={name: text for name in sorted(models)
-                if (text := _limits_from_entry(entries.get(name, {})))},
+        limits={
+            name: text
+            for name in sorted(models)
+            if (text := _limits_from_entry(entries.get(name, {})))
+        },
         routing=_routing_from_files(table, config),
         gateway=_gateway_from_files(config),
         env=env_references(files),
@@ -172,38 +201,50 @@ def _config_entries(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return entries
 
 
-def _model_from_files(name: str, spec: Mapping[str, Any],
-                      entries: Mapping[str, Mapping[str, Any]]) -> ModelFacts:
+def _model_from_files(
+    name: str, spec: Mapping[str, Any], entries: Mapping[str, Mapping[str, Any]]
+) -> ModelFacts:
     entry = entries.get(name, {})
     info, params = _mapping(entry.get("model_info")), _mapping(entry.get("litellm_params"))
     source = str(params.get("model", ""))
-    return ModelFacts(category=str(info.get("category", "")),
-                      nodes=tuple(str(n) for n in _mapping(spec.get("nodes"))),
-                      provider=str(spec.get("provider") or ""),
-                      runtime=str(info.get("runtime", "")),
-                      source=source.split("/", 1)[-1],
-                      context_window=_num(info.get("context_window")))
+    return ModelFacts(
+        category=str(info.get("category", "")),
+        nodes=tuple(str(n) for n in _mapping(spec.get("nodes"))),
+        provider=str(spec.get("provider") or ""),
+        runtime=str(info.get("runtime", "")),
+        source=source.split("/", 1)[-1],
+        context_window=_num(info.get("context_window")),
+    )
 
 
 def _declared(models: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:
-    chains = {name: tuple(str(t) for t in _mapping(spec).get(key, ()))
-              for name, spec in sorted(models.items())}
+    chains = {
+        name: tuple(str(t) for t in _mapping(spec).get(key, ()))
+        for name, spec in sorted(models.items())
+    }
     return {name: chain for name, chain in chains.items() if chain}
 
 
 def _limits_from_entry(entry: Mapping[str, Any]) -> str:
     params = _mapping(entry.get("litellm_params"))
-    return limits_text(Limits(rpm=params.get("rpm"), tpm=params.get("tpm"),
-                              max_parallel_requests=params.get("max_parallel_requests"),
-                              timeout=params.get("timeout")))
+    return limits_text(
+        Limits(
+            rpm=params.get("rpm"),
+            tpm=params.get("tpm"),
+            max_parallel_requests=params.get("max_parallel_requests"),
+            timeout=params.get("timeout"),
+        )
+    )
 
 
 def _routing_from_files(table: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, str]:
     settings = _mapping(config.get("router_settings"))
-    return {"strategy": str(table.get("strategy", "")),
-            "node_pinning": str(table.get("pinning", "")),
-            "num_retries": _num(settings.get("num_retries")),
-            "timeout": _num(settings.get("timeout"))}
+    return {
+        "strategy": str(table.get("strategy", "")),
+        "node_pinning": str(table.get("pinning", "")),
+        "num_retries": _num(settings.get("num_retries")),
+        "timeout": _num(settings.get("timeout")),
+    }
 
 
 def _gateway_from_files(config: Mapping[str, Any]) -> dict[str, str]:

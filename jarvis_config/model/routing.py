@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jarvis_config.model import Deployment, Mesh, Model, role_tag
+from jarvis_config.model.mesh import Deployment, Mesh, Model, role_tag
 
 ROLE_PIN_PREFIX = "role:"
 Chain = tuple[str, tuple[str, ...]]
@@ -74,10 +74,12 @@ class RoutingPlan:
     @property
     def hidden_groups(self) -> tuple[str, ...]:
         """Groups that exist for routing only: clients pin with `node`, not by these names."""
-        return tuple(sorted(
-            {g for m in self.models for g in m.node_groups}
-            | {r.name for m in self.models for r in m.role_groups}
-        ))
+        return tuple(
+            sorted(
+                {g for m in self.models for g in m.node_groups}
+                | {r.name for m in self.models for r in m.role_groups}
+            )
+        )
 
 
 def plan(mesh: Mesh) -> RoutingPlan:
@@ -99,8 +101,12 @@ def role_group_name(model: str, role: str) -> str:
     return f"{model}@{role_tag(role)}"
 
 
-def _model_route(mesh: Mesh, model: Model, declared: dict[str, tuple[str, ...]],
-                 declared_cw: dict[str, tuple[str, ...]]) -> ModelRoute:
+def _model_route(
+    mesh: Mesh,
+    model: Model,
+    declared: dict[str, tuple[str, ...]],
+    declared_cw: dict[str, tuple[str, ...]],
+) -> ModelRoute:
     deployments = mesh.deployments_of(model.name)
     nodes = tuple(_node_route(mesh, d) for d in deployments if d.node is not None)
     role_pins, role_groups = _role_routes(model.name, nodes)
@@ -122,8 +128,9 @@ def _node_route(mesh: Mesh, deployment: Deployment) -> NodeRoute:
     return NodeRoute(node=node.name, group=deployment.id, roles=node.roles)
 
 
-def _role_routes(model: str, nodes: tuple[NodeRoute, ...]
-                 ) -> tuple[tuple[tuple[str, str], ...], tuple[RoleGroup, ...]]:
+def _role_routes(
+    model: str, nodes: tuple[NodeRoute, ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[RoleGroup, ...]]:
     pins: list[tuple[str, str]] = []
     groups: list[RoleGroup] = []
     for role in sorted({role for route in nodes for role in route.roles}):
@@ -155,8 +162,9 @@ def _spread(node_groups: tuple[str, ...]) -> tuple[str, ...]:
     return node_groups if len(node_groups) > 1 else ()
 
 
-def _pinned_chains(route: ModelRoute, declared: tuple[str, ...], strict: bool, *,
-                   cw: bool) -> list[Chain]:
+def _pinned_chains(
+    route: ModelRoute, declared: tuple[str, ...], strict: bool, *, cw: bool
+) -> list[Chain]:
     if strict:  # a strict pin never leaves its node(s); a role group may use each member
         return [] if cw else [(g.name, g.members) for g in route.role_groups]
     chains: list[Chain] = []
@@ -164,7 +172,10 @@ def _pinned_chains(route: ModelRoute, declared: tuple[str, ...], strict: bool, *
         others = () if cw else tuple(g for g in route.node_groups if g != node.group)
         chains.append((node.group, others + declared))
     for group in route.role_groups:
-        others = () if cw else group.members + tuple(
-            g for g in route.node_groups if g not in group.members)
+        others = (
+            ()
+            if cw
+            else group.members + tuple(g for g in route.node_groups if g not in group.members)
+        )
         chains.append((group.name, others + declared))
     return chains

@@ -1,4 +1,4 @@
-"""Review command `explain`: the path one request takes through the mesh, and why.
+"""Review (`explain`): the path one request takes through the mesh, and why.
 
 Reads the normalised `Mesh` and the routing table derived from it (`render.routes`, the
 routes.json the gateway's callback reads): the name's alias resolution, the model group the
@@ -13,22 +13,20 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import click
-
-from jarvis_config.errors import CommandError
-from jarvis_config.model import Deployment, Limits, Mesh
+from jarvis_config.model.mesh import Deployment, Limits, Mesh
+from jarvis_config.model.routing import ROLE_PIN_PREFIX
 from jarvis_config.render.routes import REQUEST_FIELD, routing_table
-from jarvis_config.routing import ROLE_PIN_PREFIX
-from jarvis_config.suggest import closest, did_you_mean
+from jarvis_config.validate.wording import closest, did_you_mean
 
 Table = dict[str, Any]  # the routing table (routes.json) the gateway's callback reads
 
 MAX_FALLBACK_HOPS = 5  # LiteLLM's ROUTER_MAX_FALLBACKS default
-NESTED_NOTE = ("+ = a fallback that fails falls back along its own chain in turn (LiteLLM tries "
-               f"each group once, nesting at most {MAX_FALLBACK_HOPS} levels)")
+NESTED_NOTE = (
+    "+ = a fallback that fails falls back along its own chain in turn (LiteLLM tries "
+    f"each group once, nesting at most {MAX_FALLBACK_HOPS} levels)"
+)
 WIDTH = 100
 
 
@@ -80,8 +78,7 @@ class Rejection:
     hint: str | None
 
 
-def explain_request(mesh: Mesh, requested: str, node: str | None = None
-                    ) -> Explanation | Rejection:
+def explain_request(mesh: Mesh, requested: str, node: str | None = None) -> Explanation | Rejection:
     model_name = mesh.resolve(requested)
     if model_name is None:
         return _unknown_model(mesh, requested, node)
@@ -94,33 +91,49 @@ def explain_request(mesh: Mesh, requested: str, node: str | None = None
     # A strict pin switches fallbacks off for the request (the callback's disable_fallbacks).
     cut = node is not None and mesh.routing.node_pinning == "strict"
     return Explanation(
-        requested=requested, node=node,
+        requested=requested,
+        node=node,
         alias_of=model_name if model_name != requested else None,
-        model=model_name, category=model.category, description=model.description,
-        context_window=model.context_window, strategy=mesh.routing.strategy, group=target,
-        candidates=tuple(_candidate(d, d.id in group["members"])
-                         for d in mesh.deployments_of(model_name)),
+        model=model_name,
+        category=model.category,
+        description=model.description,
+        context_window=model.context_window,
+        strategy=mesh.routing.strategy,
+        group=target,
+        candidates=tuple(
+            _candidate(d, d.id in group["members"]) for d in mesh.deployments_of(model_name)
+        ),
         pinning=mesh.routing.node_pinning,
         pinning_effect=pinning_effect(table, target, node),
         fallbacks=() if cut else _hops(table, group["fallbacks"]),
         context_fallbacks=() if cut else _hops(table, group["context_window_fallbacks"]),
-        limits=limits_dict(model.limits), num_retries=mesh.routing.num_retries,
+        limits=limits_dict(model.limits),
+        num_retries=mesh.routing.num_retries,
         timeout=mesh.routing.timeout,
     )
 
 
 def _candidate(deployment: Deployment, selected: bool) -> Candidate:
-    return Candidate(id=deployment.id, node=deployment.node, provider=deployment.provider,
-                     litellm_model=deployment.litellm_model, api_base=deployment.api_base,
-                     selected=selected)
+    return Candidate(
+        id=deployment.id,
+        node=deployment.node,
+        provider=deployment.provider,
+        litellm_model=deployment.litellm_model,
+        api_base=deployment.api_base,
+        selected=selected,
+    )
 
 
 def _unknown_model(mesh: Mesh, requested: str, node: str | None) -> Rejection:
     names = [m.name for m in mesh.models] + [a.name for a in mesh.aliases]
     hint = did_you_mean(requested, names)
-    return Rejection(requested, node, f"model {requested!r} is not served by this mesh{hint}",
-                     f"models: {', '.join(m.name for m in mesh.models) or 'none'}; "
-                     f"aliases: {', '.join(a.name for a in mesh.aliases) or 'none'}")
+    return Rejection(
+        requested,
+        node,
+        f"model {requested!r} is not served by this mesh{hint}",
+        f"models: {', '.join(m.name for m in mesh.models) or 'none'}; "
+        f"aliases: {', '.join(a.name for a in mesh.aliases) or 'none'}",
+    )
 
 
 def pin_target(table: Table, requested: str, model: str, node: str | None) -> str | Rejection:
@@ -131,8 +144,12 @@ def pin_target(table: Table, requested: str, model: str, node: str | None) -> st
         return model
     route = table["models"][model]
     if node.startswith(ROLE_PIN_PREFIX):
-        kind, name, pins, names = "role", node[len(ROLE_PIN_PREFIX):], route["roles"], \
-            table["roles"]
+        kind, name, pins, names = (
+            "role",
+            node[len(ROLE_PIN_PREFIX) :],
+            route["roles"],
+            table["roles"],
+        )
     else:
         kind, name, pins, names = "node", node, route["nodes"], table["nodes"]
     group = pins.get(name)
@@ -151,10 +168,14 @@ def served_by(table: Table, model: str) -> str:
     """'nodes serving 'llama3': ai-max (gpu), mini (cpu); or pin a role: role:cpu, role:gpu'."""
     route = table["models"][model]
     if not route["nodes"]:
-        return (f"{model!r} is served by provider {route['provider']!r}, not by a node; "
-                f"send it without {REQUEST_FIELD!r}")
-    nodes = ", ".join(f"{n} ({', '.join(table['nodes'][n]['roles']) or 'no roles'})"
-                      for n in sorted(route["nodes"]))
+        return (
+            f"{model!r} is served by provider {route['provider']!r}, not by a node; "
+            f"send it without {REQUEST_FIELD!r}"
+        )
+    nodes = ", ".join(
+        f"{n} ({', '.join(table['nodes'][n]['roles']) or 'no roles'})"
+        for n in sorted(route["nodes"])
+    )
     roles = ", ".join(ROLE_PIN_PREFIX + role for role in sorted(route["roles"]))
     return f"nodes serving {model!r}: {nodes}" + (f"; or pin a role: {roles}" if roles else "")
 
@@ -166,19 +187,23 @@ def pinning_effect(table: Table, group: str, node: str | None) -> str:
         if not route["nodes"]:
             return "no node field: the hosted provider answers; a node pin is refused"
         pins = [*route["nodes"], *(ROLE_PIN_PREFIX + role for role in route["roles"])]
-        return (f"no node field: the strategy picks among all {len(route['deployments'])} "
-                f"deployments; pins accepted: {', '.join(pins)} (policy {policy})")
+        return (
+            f"no node field: the strategy picks among all {len(route['deployments'])} "
+            f"deployments; pins accepted: {', '.join(pins)} (policy {policy})"
+        )
     where = runs_on(table, group)
     if policy == "strict":
-        return (f"strict: sent to group {group}, on {where} only, with fallbacks switched off; "
-                "an error there goes back to the client, never to another node")
-    return f"prefer: sent to group {group}, on {where} first; on errors the fallbacks below " \
-           "take over"
+        return (
+            f"strict: sent to group {group}, on {where} only, with fallbacks switched off; "
+            "an error there goes back to the client, never to another node"
+        )
+    return (
+        f"prefer: sent to group {group}, on {where} first; on errors the fallbacks below take over"
+    )
 
 
 def _hops(table: Table, chain: list[str]) -> tuple[Hop, ...]:
-    return tuple(Hop(g, runs_on(table, g), bool(table["groups"][g]["fallbacks"]))
-                 for g in chain)
+    return tuple(Hop(g, runs_on(table, g), bool(table["groups"][g]["fallbacks"])) for g in chain)
 
 
 def runs_on(table: Table, group: str) -> str:
@@ -197,9 +222,14 @@ def limits_dict(limits: Limits) -> dict[str, float | int]:
 
 # --- output -------------------------------------------------------------------------------------
 
+
 def format_text(answer: Explanation) -> str:
-    lines = [_row("request", f"model {answer.requested!r}"
-                  + (f", node {answer.node!r}" if answer.node else ""))]
+    lines = [
+        _row(
+            "request",
+            f"model {answer.requested!r}" + (f", node {answer.node!r}" if answer.node else ""),
+        )
+    ]
     if answer.alias_of:
         lines.append(_row("alias", f"{answer.requested} -> {answer.alias_of}"))
     about = f": {answer.description}" if answer.description else ""
@@ -218,19 +248,35 @@ def _row(label: str, text: str) -> str:
 
 
 def _wrapped(label: str, text: str) -> list[str]:
-    return textwrap.wrap(text, width=WIDTH, initial_indent=f"{label:<10}",
-                         subsequent_indent=" " * 10, break_on_hyphens=False) or [label]
+    return textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=f"{label:<10}",
+        subsequent_indent=" " * 10,
+        break_on_hyphens=False,
+    ) or [label]
 
 
 def _candidate_rows(answer: Explanation) -> list[str]:
     chosen = sum(1 for c in answer.candidates if c.selected)
-    rows = [_row("group", f"{answer.group}: {chosen} of the model's {len(answer.candidates)} "
-                          f"deployment{'s' if len(answer.candidates) != 1 else ''}, "
-                          f"strategy {answer.strategy}")]
+    rows = [
+        _row(
+            "group",
+            f"{answer.group}: {chosen} of the model's {len(answer.candidates)} "
+            f"deployment{'s' if len(answer.candidates) != 1 else ''}, "
+            f"strategy {answer.strategy}",
+        )
+    ]
     marked = chosen != len(answer.candidates)
-    table = [(("* " if marked and c.selected else "  ") + c.id,
-              f"node {c.node}" if c.node else f"provider {c.provider}",
-              c.litellm_model, c.api_base or "(the provider's API)") for c in answer.candidates]
+    table = [
+        (
+            ("* " if marked and c.selected else "  ") + c.id,
+            f"node {c.node}" if c.node else f"provider {c.provider}",
+            c.litellm_model,
+            c.api_base or "(the provider's API)",
+        )
+        for c in answer.candidates
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     for row in table:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -242,11 +288,20 @@ def _candidate_rows(answer: Explanation) -> list[str]:
 
 def _fallback_rows(answer: Explanation) -> list[str]:
     retries = f"{answer.num_retries} retr{'ies' if answer.num_retries != 1 else 'y'}"
-    rows = [_row("fallbacks", f"on errors (after {retries} in the group), tried in turn:"
-                 + ("" if answer.fallbacks else " none"))]
+    rows = [
+        _row(
+            "fallbacks",
+            f"on errors (after {retries} in the group), tried in turn:"
+            + ("" if answer.fallbacks else " none"),
+        )
+    ]
     rows += _hop_rows(answer.fallbacks)
-    rows.append(_row("", "on a prompt over the context window:"
-                     + ("" if answer.context_fallbacks else " none")))
+    rows.append(
+        _row(
+            "",
+            "on a prompt over the context window:" + ("" if answer.context_fallbacks else " none"),
+        )
+    )
     rows += _hop_rows(answer.context_fallbacks)
     if any(h.chained for h in answer.fallbacks + answer.context_fallbacks):
         rows += _wrapped("", NESTED_NOTE)
@@ -254,42 +309,24 @@ def _fallback_rows(answer: Explanation) -> list[str]:
 
 
 def _hop_rows(hops: tuple[Hop, ...]) -> list[str]:
-    return [_row("", f"  {i}. {h.group} ({h.runs_on}){' +' if h.chained else ''}")
-            for i, h in enumerate(hops, 1)]
+    return [
+        _row("", f"  {i}. {h.group} ({h.runs_on}){' +' if h.chained else ''}")
+        for i, h in enumerate(hops, 1)
+    ]
 
 
 def _limit_rows(answer: Explanation) -> list[str]:
-    own = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                    for k, v in answer.limits.items()) or "none"
+    own = (
+        ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in answer.limits.items()
+        )
+        or "none"
+    )
     timeout = f"{answer.timeout:g} s" if answer.timeout is not None else "LiteLLM's default"
-    return [_row("limits", f"per deployment: {own}"),
-            _row("", f"request timeout: {timeout}")]
+    return [_row("limits", f"per deployment: {own}"), _row("", f"request timeout: {timeout}")]
 
 
 def format_json(answer: Explanation | Rejection) -> str:
     data: dict[str, Any] = asdict(answer)
     data = {"accepted": isinstance(answer, Explanation), **data}
     return json.dumps(data, indent=2, sort_keys=True)
-
-
-@dataclass(frozen=True)
-class ExplainOptions:
-    path: Path
-    model: str
-    node: str | None = None
-    fmt: str = "text"
-
-
-def explain(options: ExplainOptions) -> int:
-    """The `explain` command: 0 when the gateway would accept the request, 1 when not."""
-    from jarvis_config.commands import compile_or_fail
-
-    answer = explain_request(compile_or_fail(options.path), options.model, options.node)
-    if options.fmt == "json":
-        click.echo(format_json(answer))
-        return 0 if isinstance(answer, Explanation) else 1
-    if isinstance(answer, Rejection):
-        raise CommandError(f"the gateway would refuse this request (HTTP 400): {answer.reason}"
-                           + (f"\n  hint: {answer.hint}" if answer.hint else ""))
-    click.echo(format_text(answer))
-    return 0

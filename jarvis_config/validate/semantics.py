@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model import (
+from jarvis_config.model.mesh import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
     ENV_REF,
@@ -25,22 +25,43 @@ from jarvis_config.model import (
     Mesh,
 )
 from jarvis_config.problems import Location, Problem, Severity, json_path
-from jarvis_config.suggest import closest
-from jarvis_config.validate_schema import misspelt, subject
+from jarvis_config.validate.schema import misspelt, subject
+from jarvis_config.validate.wording import closest
 
 FALLBACK_KEYS = {"fallbacks": "fallback", "context_window_fallbacks": "context window fallback"}
 # Plain-text fields: an env reference there would reach the rendered files literally.
-TEXT_FIELDS = ("address", "api_base", "api_version", "source", "description", "quantization",
-               "image", "litellm_version")
+TEXT_FIELDS = (
+    "address",
+    "api_base",
+    "api_version",
+    "source",
+    "description",
+    "quantization",
+    "image",
+    "litellm_version",
+)
 TOKEN_LIKE = re.compile(
-    r"^(sk-|sk_|ghp_|gho_|github_pat_|gsk_|xai-|hf_|AIza|xox[abp]-)[A-Za-z0-9_-]{16,}$")
+    r"^(sk-|sk_|ghp_|gho_|github_pat_|gsk_|xai-|hf_|AIza|xox[abp]-)[A-Za-z0-9_-]{16,}$"
+)
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-    r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
+    r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
+)
 NEEDS_API_BASE = ("openai-compatible", "azure")
 NAMED = ("nodes", "providers", "models", "aliases")
-MODEL_FIELDS = ("category", "description", "runtime", "provider", "source", "context_window",
-                "memory_gb", "quantization", "placement", "params", "limits")
+MODEL_FIELDS = (
+    "category",
+    "description",
+    "runtime",
+    "provider",
+    "source",
+    "context_window",
+    "memory_gb",
+    "quantization",
+    "placement",
+    "params",
+    "limits",
+)
 
 
 @dataclass(frozen=True)
@@ -58,20 +79,27 @@ class View:
         the others, which must not reach messages raw). Callers must not modify it."""
         if name not in self._sections:
             value = self.doc.data.get(name)
-            self._sections[name] = {} if not isinstance(value, dict) else {
-                k: v for k, v in value.items() if name not in NAMED or _is_name(k)}
+            self._sections[name] = (
+                {}
+                if not isinstance(value, dict)
+                else {k: v for k, v in value.items() if name not in NAMED or _is_name(k)}
+            )
         return self._sections[name]
 
     def entries(self, name: str) -> dict[str, dict[str, Any]]:
         """Named entries whose value is a mapping (nodes, providers, models)."""
         if name not in self._entries:
-            self._entries[name] = {k: v for k, v in self.section(name).items()
-                                   if isinstance(v, dict)}
+            self._entries[name] = {
+                k: v for k, v in self.section(name).items() if isinstance(v, dict)
+            }
         return self._entries[name]
 
     def runtime_models(self) -> dict[str, dict[str, Any]]:
-        return {m: s for m, s in self.entries("models").items()
-                if "runtime" in s and "provider" not in s}
+        return {
+            m: s
+            for m, s in self.entries("models").items()
+            if "runtime" in s and "provider" not in s
+        }
 
     def runtimes(self, node: str) -> dict[str, Any]:
         value = self.entries("nodes").get(node, {}).get("runtimes")
@@ -108,8 +136,9 @@ def check_semantics(doc: Document, *, environ: Mapping[str, str]) -> list[Proble
     return sorted({problem for rule in RULES for problem in rule(view)})
 
 
-def _problem(location: Location, code: str, message: str, path: PathParts,
-             hint: str | None = None) -> Problem:
+def _problem(
+    location: Location, code: str, message: str, path: PathParts, hint: str | None = None
+) -> Problem:
     return Problem(location, code, message, json_path(path), hint)
 
 
@@ -145,9 +174,13 @@ def unknown_providers(view: View) -> Iterator[Problem]:
         provider = spec.get("provider")
         if _is_name(provider) and provider not in defined:
             path = ("models", model, "provider")
-            yield _problem(view.doc.locate(path), "unknown-provider",
-                           f"model {model!r} uses provider {provider!r}, which is not defined",
-                           path, _defined_hint(provider, defined, "providers"))
+            yield _problem(
+                view.doc.locate(path),
+                "unknown-provider",
+                f"model {model!r} uses provider {provider!r}, which is not defined",
+                path,
+                _defined_hint(provider, defined, "providers"),
+            )
 
 
 def placement_nodes(view: View) -> Iterator[Problem]:
@@ -159,14 +192,26 @@ def placement_nodes(view: View) -> Iterator[Problem]:
         for index, node in _names(placement.get("nodes")):
             path: PathParts = ("models", model, "placement", "nodes", index)
             if node not in view.section("nodes"):
-                yield _problem(view.doc.locate(path), "unknown-node",
-                               f"node {node!r} is not defined", path,
-                               _defined_hint(node, view.section("nodes"), "nodes"))
-            elif kind is not None and node in view.entries("nodes") \
-                    and kind not in view.runtimes(node) and _runtimes_known(view, node):
-                yield _problem(view.doc.locate(path), "node-without-runtime",
-                               f"model {model!r} runs on {kind}, but node {node!r} has no "
-                               f"{kind!r} runtime", path, _runtime_hint(view, kind, node))
+                yield _problem(
+                    view.doc.locate(path),
+                    "unknown-node",
+                    f"node {node!r} is not defined",
+                    path,
+                    _defined_hint(node, view.section("nodes"), "nodes"),
+                )
+            elif (
+                kind is not None
+                and node in view.entries("nodes")
+                and kind not in view.runtimes(node)
+                and _runtimes_known(view, node)
+            ):
+                yield _problem(
+                    view.doc.locate(path),
+                    "node-without-runtime",
+                    f"model {model!r} runs on {kind}, but node {node!r} has no {kind!r} runtime",
+                    path,
+                    _runtime_hint(view, kind, node),
+                )
 
 
 def _runtime_kind(spec: dict[str, Any]) -> str | None:
@@ -199,18 +244,30 @@ def placement_roles(view: View) -> Iterator[Problem]:
         unknown = [(i, r) for i, r in roles if r not in all_roles]
         for index, role in unknown:
             path: PathParts = ("models", model, "placement", "roles", index)
-            yield _problem(view.doc.locate(path), "unknown-role",
-                           f"no node has the role {role!r}", path,
-                           _defined_hint(role, all_roles, "roles"))
+            yield _problem(
+                view.doc.locate(path),
+                "unknown-role",
+                f"no node has the role {role!r}",
+                path,
+                _defined_hint(role, all_roles, "roles"),
+            )
         kind = _runtime_kind(spec)
-        if roles and not unknown and kind is not None \
-                and not _selected(view, [r for _, r in roles], kind):
+        if (
+            roles
+            and not unknown
+            and kind is not None
+            and not _selected(view, [r for _, r in roles], kind)
+        ):
             path = ("models", model, "placement", "roles")
             listed = " or ".join(repr(r) for _, r in roles)
-            yield _problem(view.doc.locate(path), "placement-empty",
-                           f"the placement of model {model!r} selects no node: no node with "
-                           f"role {listed} has a {kind!r} runtime", path,
-                           _runtime_hint(view, kind))
+            yield _problem(
+                view.doc.locate(path),
+                "placement-empty",
+                f"the placement of model {model!r} selects no node: no node with "
+                f"role {listed} has a {kind!r} runtime",
+                path,
+                _runtime_hint(view, kind),
+            )
 
 
 def _selected(view: View, roles: list[str], kind: str) -> list[str]:
@@ -222,20 +279,31 @@ def placement_presence(view: View) -> Iterator[Problem]:
     for model, spec in view.entries("models").items():
         if "provider" in spec and "runtime" not in spec and "placement" in spec:
             path: PathParts = ("models", model, "placement")
-            yield _problem(view.doc.locate_key(path), "hosted-placement",
-                           f"model {model!r} is served by a hosted provider; it takes no "
-                           "placement", path,
-                           "remove placement: hosted models are reached through their provider")
-        elif "runtime" in spec and "provider" not in spec and "placement" not in spec \
-                and not misspelt(spec, "placement", MODEL_FIELDS):
+            yield _problem(
+                view.doc.locate_key(path),
+                "hosted-placement",
+                f"model {model!r} is served by a hosted provider; it takes no placement",
+                path,
+                "remove placement: hosted models are reached through their provider",
+            )
+        elif (
+            "runtime" in spec
+            and "provider" not in spec
+            and "placement" not in spec
+            and not misspelt(spec, "placement", MODEL_FIELDS)
+        ):
             path = ("models", model)
             kind = _runtime_kind(spec)
             having = view.nodes_with(kind) if kind else []
             example = f"{{nodes: [{', '.join(having)}]}}" if having else "{nodes: [...]}"
             runs = f" runs on {kind} but" if kind else ""
-            yield _problem(view.doc.locate_key(path), "missing-placement",
-                           f"model {model!r}{runs} has no placement", path,
-                           f"add placement: {example}, or placement: {{roles: [...]}}")
+            yield _problem(
+                view.doc.locate_key(path),
+                "missing-placement",
+                f"model {model!r}{runs} has no placement",
+                path,
+                f"add placement: {example}, or placement: {{roles: [...]}}",
+            )
 
 
 # --- aliases and fallbacks -------------------------------------------------------------------
@@ -246,14 +314,21 @@ def alias_targets(view: View) -> Iterator[Problem]:
     for alias, target in view.section("aliases").items():
         path = ("aliases", alias)
         if alias in models:
-            yield _problem(view.doc.locate_key(path), "alias-shadows-model",
-                           f"alias {alias!r} has the same name as model {alias!r}", path,
-                           "rename the alias: a request for a name must reach one thing")
+            yield _problem(
+                view.doc.locate_key(path),
+                "alias-shadows-model",
+                f"alias {alias!r} has the same name as model {alias!r}",
+                path,
+                "rename the alias: a request for a name must reach one thing",
+            )
         if _is_name(target) and target not in view.targets():
-            yield _problem(view.doc.locate(path), "unknown-alias-target",
-                           f"alias {alias!r} points at {target!r}, which is neither a model "
-                           "nor an alias", path,
-                           _defined_hint(target, view.targets() - {alias}, "models and aliases"))
+            yield _problem(
+                view.doc.locate(path),
+                "unknown-alias-target",
+                f"alias {alias!r} points at {target!r}, which is neither a model nor an alias",
+                path,
+                _defined_hint(target, view.targets() - {alias}, "models and aliases"),
+            )
 
 
 def alias_cycles(view: View) -> Iterator[Problem]:
@@ -266,15 +341,19 @@ def alias_cycles(view: View) -> Iterator[Problem]:
         following = aliases.get(chain[-1])
         if not isinstance(following, str) or following not in chain:
             continue
-        cycle = chain[chain.index(following):]
+        cycle = chain[chain.index(following) :]
         first = cycle.index(min(cycle))
         cycle = cycle[first:] + cycle[:first]
         if tuple(cycle) not in reported:
             reported.add(tuple(cycle))
             path = ("aliases", cycle[0])
-            yield _problem(view.doc.locate(path), "alias-cycle",
-                           f"aliases form a cycle: {' -> '.join([*cycle, cycle[0]])}", path,
-                           "point one of them at a model")
+            yield _problem(
+                view.doc.locate(path),
+                "alias-cycle",
+                f"aliases form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+                path,
+                "point one of them at a model",
+            )
 
 
 def fallbacks(view: View) -> Iterator[Problem]:
@@ -286,25 +365,38 @@ def fallbacks(view: View) -> Iterator[Problem]:
             yield from _fallback_chain(view, key, word, source, targets)
 
 
-def _fallback_chain(view: View, key: str, word: str, source: str,
-                    targets: Any) -> Iterator[Problem]:
+def _fallback_chain(
+    view: View, key: str, word: str, source: str, targets: Any
+) -> Iterator[Problem]:
     known = view.targets()
     if _is_name(source) and source not in known:
         path: PathParts = ("routing", key, source)
-        yield _problem(view.doc.locate_key(path), "unknown-model",
-                       f"{word}s are set for {source!r}, which is neither a model nor an alias",
-                       path, _defined_hint(source, known, "models and aliases"))
+        yield _problem(
+            view.doc.locate_key(path),
+            "unknown-model",
+            f"{word}s are set for {source!r}, which is neither a model nor an alias",
+            path,
+            _defined_hint(source, known, "models and aliases"),
+        )
     for index, target in _names(targets):
         path = ("routing", key, source, index)
         if target not in known:
-            yield _problem(view.doc.locate(path), "unknown-model",
-                           f"{word} {target!r} of {source!r} is neither a model nor an alias",
-                           path, _defined_hint(target, known, "models and aliases"))
+            yield _problem(
+                view.doc.locate(path),
+                "unknown-model",
+                f"{word} {target!r} of {source!r} is neither a model nor an alias",
+                path,
+                _defined_hint(target, known, "models and aliases"),
+            )
         elif view.resolve(target) == view.resolve(source):
             same = "itself" if target == source else f"{target!r}, which is the same model"
-            yield _problem(view.doc.locate(path), "fallback-self",
-                           f"{source!r} falls back to {same}", path,
-                           "a fallback must be a different model")
+            yield _problem(
+                view.doc.locate(path),
+                "fallback-self",
+                f"{source!r} falls back to {same}",
+                path,
+                "a fallback must be a different model",
+            )
 
 
 # --- nodes ---------------------------------------------------------------------------------
@@ -337,11 +429,14 @@ def port_conflicts(view: View) -> Iterator[Problem]:
         for kind, port in _ports(view, node):
             if port in taken:
                 location, path = _port_location(view, node, kind)
-                yield _problem(location, "port-conflict",
-                               f"runtimes {taken[port]!r} and {kind!r} of node {node!r} both "
-                               f"use port {port}", path,
-                               "give each runtime on a node its own port (a runtime without "
-                               "a port uses its default)")
+                yield _problem(
+                    location,
+                    "port-conflict",
+                    f"runtimes {taken[port]!r} and {kind!r} of node {node!r} both use port {port}",
+                    path,
+                    "give each runtime on a node its own port (a runtime without "
+                    "a port uses its default)",
+                )
             taken.setdefault(port, kind)
 
 
@@ -356,10 +451,14 @@ def shared_addresses(view: View) -> Iterator[Problem]:
             first = taken.setdefault((address.lower(), port), (node, kind))
             if first[0] != node:
                 location, path = _port_location(view, node, kind)
-                yield _problem(location, "port-conflict",
-                               f"nodes {first[0]!r} and {node!r} share the address "
-                               f"{address!r}, and both serve port {port}", path,
-                               "merge the two nodes, or give their runtimes different ports")
+                yield _problem(
+                    location,
+                    "port-conflict",
+                    f"nodes {first[0]!r} and {node!r} share the address "
+                    f"{address!r}, and both serve port {port}",
+                    path,
+                    "merge the two nodes, or give their runtimes different ports",
+                )
 
 
 def node_addresses(view: View) -> Iterator[Problem]:
@@ -370,24 +469,34 @@ def node_addresses(view: View) -> Iterator[Problem]:
         found = _address_fault(address)
         if found is not None:
             code, message, hint = found
-            yield _problem(view.doc.locate(path), code,
-                           f"the address of node {node!r} {message}", path, hint)
+            yield _problem(
+                view.doc.locate(path), code, f"the address of node {node!r} {message}", path, hint
+            )
 
 
 def _address_fault(address: str) -> tuple[str, str, str] | None:
     if "://" in address or "/" in address:
         host = urlsplit(address if "://" in address else f"//{address}").hostname
-        hint = f"write address: {host} and set ports under runtimes" if host else \
-            "write the host name or IP address only"
+        hint = (
+            f"write address: {host} and set ports under runtimes"
+            if host
+            else "write the host name or IP address only"
+        )
         return "address-is-url", "is a URL, not a host name or IP address", hint
     if _is_ip(address) or HOSTNAME.fullmatch(address):
         return None
     host, sep, port = address.rpartition(":")
     if sep and port.isdigit() and (_is_ip(host) or HOSTNAME.fullmatch(host)):
-        return ("address-has-port", f"includes a port ({port})",
-                f"write address: {host} and set the port under the node's runtimes")
-    return "bad-address", "is not a host name or IP address", \
-        "write a host name such as ai-max.lan or an IP address such as 192.168.1.30"
+        return (
+            "address-has-port",
+            f"includes a port ({port})",
+            f"write address: {host} and set the port under the node's runtimes",
+        )
+    return (
+        "bad-address",
+        "is not a host name or IP address",
+        "write a host name such as ai-max.lan or an IP address such as 192.168.1.30",
+    )
 
 
 def _is_ip(text: str) -> bool:
@@ -412,11 +521,15 @@ def memory_budgets(view: View) -> Iterator[Problem]:
         if _is_number(budget) and total > float(budget) + 1e-9:
             path = ("nodes", node, "memory_gb")
             parts = " + ".join(f"{m} {_gb(gb)}" for m, gb in models)
-            yield _problem(view.doc.locate(path), "memory-over-budget",
-                           f"models placed on node {node!r} need {_gb(total)} GB ({parts}), "
-                           f"more than its memory_gb of {_gb(float(budget))}", path,
-                           "move a model to another node, lower a model's memory_gb, "
-                           "or raise the node's memory_gb")
+            yield _problem(
+                view.doc.locate(path),
+                "memory-over-budget",
+                f"models placed on node {node!r} need {_gb(total)} GB ({parts}), "
+                f"more than its memory_gb of {_gb(float(budget))}",
+                path,
+                "move a model to another node, lower a model's memory_gb, "
+                "or raise the node's memory_gb",
+            )
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
@@ -430,8 +543,7 @@ def _placed_nodes(view: View, spec: dict[str, Any]) -> list[str]:
         return []
     hosting = view.nodes_with(kind)
     if "nodes" in placement:
-        return [n for n in dict.fromkeys(n for _, n in _names(placement["nodes"]))
-                if n in hosting]
+        return [n for n in dict.fromkeys(n for _, n in _names(placement["nodes"])) if n in hosting]
     return _selected(view, [r for _, r in _names(placement.get("roles"))], kind)
 
 
@@ -442,9 +554,13 @@ def compromised_litellm(view: View) -> Iterator[Problem]:
     version = view.section("gateway").get("litellm_version")
     if isinstance(version, str) and version.strip().lstrip("vV") in COMPROMISED_LITELLM_VERSIONS:
         path = ("gateway", "litellm_version")
-        yield _problem(view.doc.locate(path), "compromised-litellm",
-                       f"LiteLLM {version} is a known-compromised release and cannot be pinned",
-                       path, f"pin {DEFAULT_LITELLM_VERSION}, the release this tool is tested with")
+        yield _problem(
+            view.doc.locate(path),
+            "compromised-litellm",
+            f"LiteLLM {version} is a known-compromised release and cannot be pinned",
+            path,
+            f"pin {DEFAULT_LITELLM_VERSION}, the release this tool is tested with",
+        )
 
 
 def provider_api_base(view: View) -> Iterator[Problem]:
@@ -452,9 +568,13 @@ def provider_api_base(view: View) -> Iterator[Problem]:
         kind = spec.get("kind")
         if kind in NEEDS_API_BASE and "api_base" not in spec:
             path = ("providers", provider)
-            yield _problem(view.doc.locate_key(path), "missing-field",
-                           f"provider {provider!r} of kind {kind!r} needs an api_base", path,
-                           "add it, e.g. api_base: https://llm.example.com/v1")
+            yield _problem(
+                view.doc.locate_key(path),
+                "missing-field",
+                f"provider {provider!r} of kind {kind!r} needs an api_base",
+                path,
+                "add it, e.g. api_base: https://llm.example.com/v1",
+            )
 
 
 def _walk(value: Any, path: PathParts = ()) -> Iterator[tuple[PathParts, Any]]:
@@ -468,19 +588,27 @@ def _walk(value: Any, path: PathParts = ()) -> Iterator[tuple[PathParts, Any]]:
 
 
 def _is_secret_path(path: PathParts) -> bool:
-    return (path == ("gateway", "master_key")
-            or (len(path) == 3 and path[0] == "providers" and path[2] == "api_key")
-            or (len(path) == 5 and path[0] == "nodes" and path[2] == "runtimes"
-                and path[4] == "api_key"))
+    return (
+        path == ("gateway", "master_key")
+        or (len(path) == 3 and path[0] == "providers" and path[2] == "api_key")
+        or (
+            len(path) == 5 and path[0] == "nodes" and path[2] == "runtimes" and path[4] == "api_key"
+        )
+    )
 
 
 def misplaced_env_refs(view: View) -> Iterator[Problem]:
     """${VAR} works in secret fields only; elsewhere it would be written out literally."""
     for path, value in _walk(view.doc.data):
         if isinstance(value, str) and "${" in value and path and path[-1] in TEXT_FIELDS:
-            yield _problem(view.doc.locate(path), "env-ref-not-supported",
-                           f"{subject(path)} cannot read the environment; only master_key "
-                           "and api_key take ${VAR} references", path, "write the value itself")
+            yield _problem(
+                view.doc.locate(path),
+                "env-ref-not-supported",
+                f"{subject(path)} cannot read the environment; only master_key "
+                "and api_key take ${VAR} references",
+                path,
+                "write the value itself",
+            )
 
 
 def secret_like_values(view: View) -> Iterator[Problem]:
@@ -488,12 +616,17 @@ def secret_like_values(view: View) -> Iterator[Problem]:
     for path, value in _walk(view.doc.data):
         if not isinstance(value, str) or _is_secret_path(path):
             continue
-        if TOKEN_LIKE.match(value.strip()) or (path[-1:] == ("api_base",) and _has_credentials(
-                value)):
-            yield _problem(view.doc.locate(path), "literal-secret",
-                           f"{subject(path)} looks like it holds a secret", path,
-                           "move the secret to an api_key field as ${VAR} (an environment "
-                           "reference); the config ends up in git and in the rendered files")
+        if TOKEN_LIKE.match(value.strip()) or (
+            path[-1:] == ("api_base",) and _has_credentials(value)
+        ):
+            yield _problem(
+                view.doc.locate(path),
+                "literal-secret",
+                f"{subject(path)} looks like it holds a secret",
+                path,
+                "move the secret to an api_key field as ${VAR} (an environment "
+                "reference); the config ends up in git and in the rendered files",
+            )
 
 
 def _has_credentials(url: str) -> bool:
@@ -508,16 +641,26 @@ def _has_credentials(url: str) -> bool:
 def unset_env_refs(view: View) -> Iterator[Problem]:
     """One warning per unset variable, at its first use."""
     seen: set[str] = set()
-    uses = sorted(((view.doc.locate(path), path, value) for path, value in _walk(view.doc.data)
-                   if _is_secret_path(path) and isinstance(value, str) and ENV_REF.match(value)),
-                  key=lambda use: (use[0], json_path(use[1])))
+    uses = sorted(
+        (
+            (view.doc.locate(path), path, value)
+            for path, value in _walk(view.doc.data)
+            if _is_secret_path(path) and isinstance(value, str) and ENV_REF.match(value)
+        ),
+        key=lambda use: (use[0], json_path(use[1])),
+    )
     for location, path, value in uses:
         var = value[2:-1]
         if var not in view.environ and var not in seen:
             seen.add(var)
-            yield Problem(location, "env-unset", f"environment variable {var!r} is not set",
-                          json_path(path), "set it where the mesh is built and deployed; "
-                          "--strict makes this an error", Severity.WARNING)
+            yield Problem(
+                location,
+                "env-unset",
+                f"environment variable {var!r} is not set",
+                json_path(path),
+                "set it where the mesh is built and deployed; --strict makes this an error",
+                Severity.WARNING,
+            )
 
 
 RULES: tuple[Rule, ...] = (
@@ -560,12 +703,16 @@ def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
             if clash is not None:
                 other = owner[clash]
                 path: PathParts = ("nodes", node.name, "runtimes", kind)
-                yield _problem(doc.locate_key(path), "port-conflict",
-                               f"runtime {kind!r} of node {node.name!r} serves its placed models "
-                               f"on ports {_span(ports)}, and port {clash} is taken by "
-                               f"runtime {other!r}", path,
-                               f"{kind} runs one server per model on consecutive ports; move "
-                               f"one runtime's port so the ranges do not overlap")
+                yield _problem(
+                    doc.locate_key(path),
+                    "port-conflict",
+                    f"runtime {kind!r} of node {node.name!r} serves its placed models "
+                    f"on ports {_span(ports)}, and port {clash} is taken by "
+                    f"runtime {other!r}",
+                    path,
+                    f"{kind} runs one server per model on consecutive ports; move "
+                    f"one runtime's port so the ranges do not overlap",
+                )
             for port in ports:
                 owner.setdefault(port, kind)
 

@@ -258,8 +258,9 @@ class Mesh:
         return _group_by(self.deployments, lambda d: d.node)
 
 
-def _group_by(deployments: tuple[Deployment, ...],
-              key: Callable[[Deployment], str | None]) -> dict[str, tuple[Deployment, ...]]:
+def _group_by(
+    deployments: tuple[Deployment, ...], key: Callable[[Deployment], str | None]
+) -> dict[str, tuple[Deployment, ...]]:
     groups: dict[str, list[Deployment]] = {}
     for deployment in deployments:
         name = key(deployment)
@@ -357,8 +358,11 @@ def _gateway(spec: Mapping[str, Any]) -> Gateway:
 def _node(name: str, spec: Mapping[str, Any]) -> Node:
     roles = tuple(spec.get("roles", ()))
     runtimes = tuple(
-        Runtime(kind, int((rt or {}).get("port", RUNTIME_DEFAULT_PORTS[kind])),
-                env_ref((rt or {}).get("api_key")))
+        Runtime(
+            kind,
+            int((rt or {}).get("port", RUNTIME_DEFAULT_PORTS[kind])),
+            env_ref((rt or {}).get("api_key")),
+        )
         for kind, rt in sorted(spec.get("runtimes", {}).items())
     )
     return Node(
@@ -453,8 +457,10 @@ def _deployments(
         if model.provider is not None:
             out.append(_hosted_deployment(model, providers[model.provider]))
         else:
-            out.extend(_node_deployment(model, nodes[name], ports[model.name, name])
-                       for name in model.nodes)
+            out.extend(
+                _node_deployment(model, nodes[name], ports[model.name, name])
+                for name in model.nodes
+            )
     return tuple(out)
 
 

@@ -1,0 +1,44 @@
+"""`jarvis-config build`: render every target into OUT, or check that OUT is up to date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from jarvis_config import pipeline
+from jarvis_config.commands.common import check_up_to_date, compile_or_fail
+from jarvis_config.errors import WriteError
+from jarvis_config.write import write_tree
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    path: Path
+    out: Path
+    targets: tuple[str, ...] = ()
+    check: bool = False
+    force: bool = False
+    fmt: str = "text"
+    strict: bool = False
+
+
+def build(options: BuildOptions) -> int:
+    mesh = compile_or_fail(options.path, fmt=options.fmt, strict=options.strict)
+    files = pipeline.render(mesh, options.targets or None)
+    if options.check:
+        return check_up_to_date(
+            options.out, files, "files", f"jarvis-config build {options.path} -o {options.out}"
+        )
+    _refuse_out_holding_config(options.path, options.out)
+    write_tree(options.out, files, force=options.force)
+    click.echo(f"wrote {len(files)} files to {options.out}")
+    return 0
+
+
+def _refuse_out_holding_config(config: Path, out: Path) -> None:
+    """Replacing OUT must never delete the config it was built from (`-o .` with --force)."""
+    config, out = config.resolve(), out.resolve()
+    if config == out or out in config.parents:
+        raise WriteError(f"{out} holds the config {config}; choose an output folder outside it")

@@ -1,0 +1,42 @@
+"""What several commands share: compile a config and print its problems, the --check drift
+report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import click
+
+from jarvis_config import pipeline
+from jarvis_config.errors import DriftError, ValidationError
+from jarvis_config.model.mesh import Mesh
+from jarvis_config.problems import Problem
+from jarvis_config.report import render_problems
+from jarvis_config.write import drift
+
+
+def report(problems: Sequence[Problem], fmt: str = "text") -> None:
+    if problems:
+        click.echo(render_problems(problems, fmt), err=fmt == "text")
+
+
+def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> Mesh:
+    """Load and validate one config; print its problems; raise when there are errors."""
+    compiled = pipeline.compile_config(path, strict=strict)
+    report(compiled.problems, fmt)
+    if compiled.mesh is None:
+        count = sum(1 for p in compiled.problems if p.is_error)
+        # The problems are printed above; the error carries only the summary line.
+        raise ValidationError(f"{path}: {count} error{'s' if count != 1 else ''}")
+    return compiled.mesh
+
+
+def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:
+    """`--check`: print a short diff and fail when `out` differs from `files`."""
+    stale = drift(out, files)
+    if stale:
+        click.echo("\n".join(stale))
+        raise DriftError(f"{out} is stale; run: {rebuild}")
+    click.echo(f"{out} is up to date ({len(files)} {noun})")
+    return 0

@@ -1,0 +1,29 @@
+"""`jarvis-config validate`: check configs, reporting every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jarvis_config import pipeline
+from jarvis_config.commands.common import report
+from jarvis_config.problems import Problem, has_errors
+
+
+def validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
+    problems: list[Problem] = []
+    for path in paths:
+        problems += pipeline.compile_config(path, strict=strict).problems
+    report(problems, fmt)
+    errors = sum(1 for p in problems if p.is_error)
+    if fmt == "text":
+        warnings = len(problems) - errors
+        verdict = "invalid" if errors else "valid"
+        click.echo(
+            f"{len(paths)} config{'s' if len(paths) != 1 else ''} {verdict}: "
+            f"{errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}",
+            err=bool(errors),
+        )
+    return 1 if has_errors(problems) else 0
