@@ -13,7 +13,6 @@ from jarvis_config.errors import DriftError, ValidationError
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.report import render_problems
-from jarvis_config.write import drift
 
 
 def report(problems: Sequence[Problem], fmt: str = "text") -> None:
@@ -34,6 +33,8 @@ def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> M
 
 def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:
     """`--check`: print a short diff and fail when `out` differs from `files`."""
+    from jarvis_config.write import drift  # not on `validate`'s path: only --check reads OUT
+
     stale = drift(out, files)
     if stale:
         click.echo("\n".join(stale))

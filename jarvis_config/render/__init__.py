@@ -7,12 +7,14 @@ module, one template folder under templates/, and one line in TARGETS.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from jarvis_config.errors import RenderError
-from jarvis_config.model.mesh import Mesh
-from jarvis_config.validate.wording import did_you_mean
 
-Renderer = Callable[[Mesh], dict[str, str]]
+if TYPE_CHECKING:  # the CLI reads TARGET_NAMES at start-up: keep this module light
+    from jarvis_config.model.mesh import Mesh
+
+Renderer = Callable[["Mesh"], dict[str, str]]
 
 
 def _targets() -> dict[str, Renderer]:
@@ -30,6 +32,8 @@ def render_targets(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str
     chosen = list(targets) if targets else list(registry)
     unknown = [name for name in chosen if name not in registry]
     if unknown:
+        from jarvis_config.validate.wording import did_you_mean
+
         hint = did_you_mean(unknown[0], registry)
         raise RenderError(
             f"unknown target {unknown[0]!r}; known targets: {', '.join(sorted(registry))}{hint}"

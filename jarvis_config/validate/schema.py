@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
 from jarvis_config.model.mesh import ENV_REF, NAME
 from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.validate.gate import proves_valid
 from jarvis_config.validate.wording import closest
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 ENTRY_KINDS = {"nodes": "node", "providers": "provider", "models": "model", "aliases": "alias"}
 NAME_HINT = (
@@ -48,16 +50,22 @@ RANGE_WORDS = {
     "exclusiveMaximum": "less than",
 }
 
-Handler = Callable[[Document, ValidationError], list[Problem]]
+Handler = Callable[[Document, "ValidationError"], list[Problem]]
 
 
 @cache
 def _validator() -> Draft202012Validator:
+    # Imported here: jsonschema costs more to import than a valid mesh costs to check, and
+    # the gate spares valid documents from it.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(resources.schema())
 
 
 def check_schema(doc: Document) -> list[Problem]:
     """Every schema fault of the document, one problem per fault."""
+    if proves_valid(doc.data, resources.schema()):
+        return []
     errors = list(_validator().iter_errors(doc.data))
     # A value of the wrong type also fails its other keywords; the type error says it all.
     mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
@@ -276,6 +284,8 @@ def _choice(doc: Document, error: ValidationError) -> list[Problem]:
     required = [b.get("required", []) for b in branches if isinstance(b, Mapping)]
     if all(len(b) == 1 and len(r) == 1 for b, r in zip(branches, required, strict=False)):
         return _one_of_fields(doc, error, [r[0] for r in required])
+    from jsonschema.exceptions import best_match
+
     if not error.context:
         return _other(doc, error)
     return _problems(doc, best_match(error.context))

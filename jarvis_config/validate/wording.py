@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
+    import difflib  # only a mistake needs it; a valid mesh never pays for the import
+
     options = sorted(set(candidates))
     found = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     return found[0] if found else None
