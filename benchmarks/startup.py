@@ -11,12 +11,15 @@ all alike), and the median, minimum and spread of the wall times are reported, w
 median's ratio to the floor's. Every command runs from the same Python environment as this
 script, with bytecode caching on (as an installed wheel has it), so no run pays for compiling.
 `--importtime` adds the slowest imports of `jarvis-config validate` (python -X importtime).
+`--instructions` counts the instructions each command executes (valgrind's callgrind, one run
+each): unlike wall time, the count does not move with the load of a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -106,6 +109,26 @@ def shown(command: list[str]) -> str:
     return " ".join(parts)
 
 
+def instructions(command: list[str]) -> int:
+    """Instructions one run executes, counted by valgrind's callgrind."""
+    counter = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command]
+    proc = subprocess.run(counter, env=bench_env(), cwd=ROOT, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        sys.exit(f"valgrind could not count {shown(command)}:\n{proc.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instruction_table(commands: dict[str, list[str]]) -> str:
+    counts = {name: instructions(command) for name, command in commands.items()}
+    rows = ["| command | instructions (M) | x floor |", "|---|---|---|"]
+    for name, count in counts.items():
+        rows.append(
+            f"| `{shown(commands[name])}` | {count / 1e6:.0f} | {count / counts['floor']:.2f} |"
+        )
+    return "\n".join(rows)
+
+
 def table(commands: dict[str, list[str]], times: dict[str, list[float]]) -> str:
     floor = statistics.median(times["floor"])
     rows = ["| command | median ms | min ms | stdev ms | x floor |", "|---|---|---|---|---|"]
@@ -125,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--instructions", action="store_true")
     args = parser.parse_args(argv)
     commands = {
         "floor": floor_command(args.config),
@@ -143,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         f"validate is {medians['check-jsonschema'] / medians['validate']:.2f}x the speed of "
         "check-jsonschema (goal: faster)"
     )
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+        print("instructions executed, one run each (valgrind --tool=callgrind):")
+        print(instruction_table(commands))
     if args.importtime:
         print("slowest imports of jarvis-config validate (cumulative):")
         print(importtime(args.config, 15))
