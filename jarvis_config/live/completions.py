@@ -8,9 +8,9 @@ Problem code:
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jarvis_config.live.compare import problem_at

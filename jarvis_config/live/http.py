@@ -18,9 +18,11 @@ MAX_BODY = 8 * 1024 * 1024
 class ProbeFailure(Exception):
     """A request that got no usable answer; str() is the cause in plain words."""
 
-    def __init__(self, cause: str, status: int | None = None) -> None:
+    def __init__(self, cause: str, status: int | None = None, *, answered: bool = False) -> None:
         super().__init__(cause)
         self.status = status
+        # The server answered, but not as asked (an HTTP error, not JSON, another shape).
+        self.answered = answered or status is not None
 
 
 def request_json(url: str, *, deadline: float, body: Any = None, key: str | None = None) -> Any:
@@ -46,7 +48,7 @@ def request_json(url: str, *, deadline: float, body: Any = None, key: str | None
     try:
         return json.loads(raw)
     except ValueError:
-        raise ProbeFailure("the answer is not JSON") from None
+        raise ProbeFailure("the answer is not JSON", answered=True) from None
 
 
 def _read(reply: Any, deadline: float) -> bytes:

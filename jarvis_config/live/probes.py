@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from jarvis_config.live.http import ProbeFailure, request_json
@@ -249,7 +249,9 @@ def find_served(source: str, models: Iterable[Served]) -> Served | None:
 
 def _list(payload: Any, key: str) -> list[Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
-        raise ProbeFailure(f"the answer has no '{key}' list (is this the right runtime?)")
+        raise ProbeFailure(
+            f"the answer has no '{key}' list (is this the right runtime?)", answered=True
+        )
     return list(payload[key])
 
 
