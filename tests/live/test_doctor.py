@@ -1,0 +1,177 @@
+"""`jarvis-config doctor` against fake runtimes on loopback: each kind of drift is one problem
+at the YAML position it is about; a dead or frozen node costs the timeout, never more."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+from tests.e2e.harness import free_ports
+from tests.fakes.fake_runtime import FakeModel, FakeRuntime
+from tests.live.livekit import CODER, LLAMA3, fakes, frozen_runtime, mesh_text, two_node_ports
+
+pytestmark = [pytest.mark.e2e]
+Cli = Callable[..., CliResult]
+CLEAN = "doctor: the mesh runs as configured: 0 errors, 0 warnings, 0 notes"
+
+
+def _mesh(tmp_path: Path, ports: dict[str, int]) -> Path:
+    path = tmp_path / "jarvis.yaml"
+    path.write_text(mesh_text(ports), encoding="utf-8")
+    return path
+
+
+def _runtimes(
+    ports: dict[str, int], skip: str = "", **listings: list[FakeModel]
+) -> list[FakeRuntime]:
+    """The fakes of the two-node mesh but `skip`; `listings` overrides what one lists."""
+    default = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
+    default.update({k.replace("_", "-"): v for k, v in listings.items()})
+    return [
+        FakeRuntime(
+            name,
+            flavor="openai" if name.endswith("vllm") else "ollama",
+            port=port,
+            models=default[name],
+        )
+        for name, port in ports.items()
+        if name != skip
+    ]
+
+
+def test_a_mesh_that_runs_as_configured_is_clean(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    with fakes(*_runtimes(ports)):
+        result = cli("doctor", _mesh(tmp_path, ports))
+    assert (result.exit_code, result.stdout.strip()) == (0, CLEAN)
+
+
+def test_a_missing_model_is_an_error_at_that_model(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    mistral = FakeModel("mistral:7b", context=32768)
+    with fakes(*_runtimes(ports, cpu1_ollama=[mistral])):
+        result = cli("doctor", mesh)
+    port = ports["cpu1-ollama"]
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{mesh}:13:7: note[model-unused]: ollama on node 'cpu1' serves models the mesh does "
+        "not place there: mistral:7b (at $.nodes.cpu1.runtimes.ollama)",
+        "  hint: place them in the mesh (jarvis-config discover writes a starter), or remove "
+        "them from the runtime to free memory",
+        f"{mesh}:15:3: error[model-not-served]: model 'llama3' (llama3:8b) is placed on node "
+        f"'cpu1', but ollama at 127.0.0.1:{port} does not serve it (at $.models.llama3)",
+        "  hint: run `ollama pull llama3:8b` on cpu1, or change its source or placement; "
+        "it serves: mistral:7b",
+        "doctor: drift or faults found: 1 error, 0 warnings, 1 note",
+    ]
+
+
+def test_a_context_window_larger_than_served_is_an_error(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    small = FakeModel("org/coder-7b", context=4096)
+    with fakes(*_runtimes(ports, gpu1_vllm=[small])):
+        result = cli("doctor", mesh, "--format", "json")
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem == {
+        "file": str(mesh),
+        "line": 25,
+        "col": 5,
+        "severity": "error",
+        "code": "context-window-exceeds-served",
+        "message": "model 'coder' declares context_window 16384, but vllm on node 'gpu1' "
+        "serves org/coder-7b with 4096 tokens",
+        "path": "$.models.coder.context_window",
+        "hint": "lower context_window to 4096, or serve the model with a larger context "
+        "(Ollama: num_ctx; vLLM: --max-model-len; llama.cpp: --ctx-size)",
+    }
+
+
+def test_another_quantization_is_a_warning_only(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    q8 = FakeModel("llama3:8b", context=8192, quantization="Q8_0")
+    with fakes(*_runtimes(ports, gpu1_ollama=[q8])):
+        result = cli("doctor", mesh, "--format", "github")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"::warning file={mesh},line=19,col=5,title=jarvis-config quantization-differs::"
+        "[quantization-differs] model 'llama3' declares quantization Q4_0, but ollama on node "
+        "'gpu1' serves Q8_0 (at $.models.llama3.quantization) hint: correct quantization in "
+        "the mesh, or pull the declared variant on that node"
+    ]
+
+
+def test_a_down_node_names_node_runtime_address_and_cause(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    with fakes(*_runtimes(ports, skip="cpu1-ollama")):  # nothing listens on cpu1's port
+        result = cli("doctor", mesh)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"{mesh}:13:7: error[runtime-unreachable]: node 'cpu1': ollama at "
+        f"127.0.0.1:{ports['cpu1-ollama']} is unreachable: connection refused (nothing listens "
+        "on that port) (at $.nodes.cpu1.runtimes.ollama)",
+        "  hint: start the runtime on that node, or correct the node's address or the "
+        "runtime's port",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_node_limits_the_probe_to_one_node(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    with fakes(*_runtimes(ports, skip="cpu1-ollama")):  # cpu1 is down, but not asked
+        assert cli("doctor", mesh, "--node", "gpu1").exit_code == 0
+        wrong = cli("doctor", mesh, "--node", "gpu2")
+    assert wrong.exit_code == 1
+    assert "error: node 'gpu2' is not in the mesh; did you mean 'gpu1'?" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_a_frozen_node_is_bounded_by_the_timeout(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    up = _runtimes(ports, skip="cpu1-ollama")
+    with fakes(*up), frozen_runtime(ports["cpu1-ollama"], [LLAMA3]):
+        started = time.monotonic()
+        result = cli("doctor", mesh, "--timeout", "2")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert "is unreachable: no answer within the timeout" in result.stderr
+    assert elapsed < 2 + 1, f"doctor took {elapsed:.1f} s with a 2 s timeout"
+
+
+@pytest.mark.slow
+def test_fifty_nodes_with_a_frozen_one_answer_within_timeout_plus_one(
+    cli: Cli, tmp_path: Path
+) -> None:
+    taken: set[int] = set()
+    ports = [free_ports(1, taken) for _ in range(50)]
+    nodes = "".join(
+        f"  n{i:02}:\n    address: 127.0.0.1\n    runtimes:\n      ollama: {{port: {port}}}\n"
+        for i, port in enumerate(ports)
+    )
+    names = ", ".join(f"n{i:02}" for i in range(50))
+    mesh = tmp_path / "fifty.yaml"
+    mesh.write_text(
+        f"version: 1\nnodes:\n{nodes}models:\n  llama3:\n    runtime: ollama\n"
+        f"    source: llama3:8b\n    placement: {{nodes: [{names}]}}\n",
+        encoding="utf-8",
+    )
+    live = [FakeRuntime(f"n{i:02}", port=p, models=[LLAMA3]) for i, p in enumerate(ports[1:], 1)]
+    with fakes(*live), frozen_runtime(ports[0], [LLAMA3]):
+        started = time.monotonic()
+        result = cli("doctor", mesh, "--timeout", "3")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1
+    assert result.stderr.count("error[") == 1
+    assert "node 'n00': ollama" in result.stderr
+    assert elapsed < 3 + 1, f"doctor took {elapsed:.1f} s with a 3 s timeout"
