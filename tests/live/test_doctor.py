@@ -175,3 +175,17 @@ def test_fifty_nodes_with_a_frozen_one_answer_within_timeout_plus_one(
     assert result.stderr.count("error[") == 1
     assert "node 'n00': ollama" in result.stderr
     assert elapsed < 3 + 1, f"doctor took {elapsed:.1f} s with a 3 s timeout"
+
+
+def test_a_gateway_that_does_not_answer_is_an_error(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    port = free_ports(1)
+    with fakes(*_runtimes(ports)):
+        result = cli("doctor", _mesh(tmp_path, ports), "--gateway", f"http://127.0.0.1:{port}")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"{tmp_path / 'jarvis.yaml'}:2:1: error[gateway-unreachable]: the gateway at "
+        f"http://127.0.0.1:{port} is not ready: connection refused (nothing listens on that "
+        "port) (at $.gateway)",
+        "  hint: start the gateway, or pass the URL it listens on to --gateway",
+    ]
