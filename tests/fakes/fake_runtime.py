@@ -52,6 +52,8 @@ class FakeModel:
     context: int | None = None
     quantization: str | None = None
     size: int = 4_000_000_000
+
+
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
