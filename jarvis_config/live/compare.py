@@ -3,6 +3,7 @@ position it is about (the model, its context window, the node's runtime).
 
 Problem codes (one cause each):
   runtime-unreachable      error    a runtime did not answer its listing endpoint
+  runtime-bad-answer       error    a server answered there, but not as that runtime does
   model-not-served         error    a model placed on a node is missing from that runtime
   context-window-exceeds-served  error  the declared context_window is larger than served
   quantization-differs     warning  the runtime serves another quantization than declared
@@ -37,7 +38,7 @@ def compare(mesh: Mesh, doc: Document, listings: Iterable[Listing]) -> list[Prob
     problems: list[Problem] = []
     for listing in listings:
         if listing.error is not None:
-            problems.append(_unreachable(doc, listing.target, listing.error))
+            problems.append(_unreachable(doc, listing))
             continue
         placed = _placed_on(mesh, listing.target)
         for deployment in placed:
@@ -58,12 +59,22 @@ def _runtime_path(target: Target) -> PathParts:
     return ("nodes", target.node, "runtimes", target.kind)
 
 
-def _unreachable(doc: Document, target: Target, cause: str) -> Problem:
+def _unreachable(doc: Document, listing: Listing) -> Problem:
+    target, where = listing.target, f"node {listing.target.node!r}"
+    if listing.answered:
+        return problem_at(
+            doc,
+            _runtime_path(target),
+            "runtime-bad-answer",
+            f"{where}: {target.endpoint} answers, but not as {target.kind} does: {listing.error}",
+            "check the runtime kind and port in the mesh (another server may hold that port), "
+            "and the runtime's api_key",
+        )
     return problem_at(
         doc,
         _runtime_path(target),
         "runtime-unreachable",
-        f"node {target.node!r}: {target.kind} at {target.endpoint} is unreachable: {cause}",
+        f"{where}: {target.kind} at {target.endpoint} is unreachable: {listing.error}",
         "start the runtime on that node, or correct the node's address or the runtime's port",
     )
 

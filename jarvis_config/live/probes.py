@@ -61,6 +61,7 @@ class Listing:
     target: Target
     models: tuple[Served, ...] = ()
     error: str | None = None
+    answered: bool = False  # with an error: the server answered, but not as its kind does
 
 
 def mesh_targets(
@@ -135,7 +136,7 @@ def probe(target: Target, deadline: float) -> Listing:
     try:
         return Listing(target, tuple(PROBES[target.kind](target, deadline)))
     except ProbeFailure as exc:
-        return Listing(target, error=str(exc))
+        return Listing(target, error=str(exc), answered=exc.answered)
 
 
 # --- one probe per runtime kind ------------------------------------------------------------------

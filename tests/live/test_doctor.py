@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,17 +28,24 @@ def _mesh(tmp_path: Path, ports: dict[str, int]) -> Path:
 
 
 def _runtimes(
-    ports: dict[str, int], skip: str = "", **listings: list[FakeModel]
+    ports: dict[str, int],
+    skip: str = "",
+    tweak: Mapping[str, Mapping[str, Any]] | None = None,
+    **listings: list[FakeModel],
 ) -> list[FakeRuntime]:
-    """The fakes of the two-node mesh but `skip`; `listings` overrides what one lists."""
-    default = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
-    default.update({k.replace("_", "-"): v for k, v in listings.items()})
+    """The fakes of the two-node mesh but `skip`; `listings` overrides what one lists and
+    `tweak` adds FakeRuntime arguments (flavor, context_chars) to one."""
+    models = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
+    models.update({k.replace("_", "-"): v for k, v in listings.items()})
     return [
         FakeRuntime(
             name,
-            flavor="openai" if name.endswith("vllm") else "ollama",
             port=port,
-            models=default[name],
+            models=models[name],
+            **{
+                "flavor": "openai" if name.endswith("vllm") else "ollama",
+                **(tweak or {}).get(name, {}),
+            },
         )
         for name, port in ports.items()
         if name != skip
@@ -189,3 +197,50 @@ def test_a_gateway_that_does_not_answer_is_an_error(cli: Cli, tmp_path: Path) ->
         "port) (at $.gateway)",
         "  hint: start the gateway, or pass the URL it listens on to --gateway",
     ]
+
+
+def test_another_server_on_the_port_is_a_bad_answer(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    with fakes(*_runtimes(ports, tweak={"cpu1-ollama": {"flavor": "openai"}})):
+        result = cli("doctor", mesh)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"{mesh}:13:7: error[runtime-bad-answer]: node 'cpu1': 127.0.0.1:{ports['cpu1-ollama']} "
+        "answers, but not as ollama does: HTTP 404 Not Found (at $.nodes.cpu1.runtimes.ollama)",
+        "  hint: check the runtime kind and port in the mesh (another server may hold that "
+        "port), and the runtime's api_key",
+    ]
+
+
+def test_probe_completions_sends_one_per_model_and_node(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    with fakes(*_runtimes(ports)) as runtimes:
+        result = cli("doctor", mesh, "--probe-completions")
+        sent = {
+            (r.name, q["path"], q["body"]["model"])
+            for r in runtimes
+            for q in r.requests()
+            if q["method"] == "POST" and "chat" in q["path"]
+        }
+    assert (result.exit_code, result.stdout.strip()) == (0, CLEAN)
+    assert sent == {
+        ("gpu1-ollama", "/api/chat", "llama3:8b"),
+        ("cpu1-ollama", "/api/chat", "llama3:8b"),
+        ("gpu1-vllm", "/v1/chat/completions", "org/coder-7b"),
+    }
+
+
+def test_a_failing_completion_is_an_error_at_the_model(cli: Cli, tmp_path: Path) -> None:
+    ports = two_node_ports()
+    mesh = _mesh(tmp_path, ports)
+    refusing = {"gpu1-vllm": {"context_chars": 1}}  # refuses every prompt: context too long
+    with fakes(*_runtimes(ports, tweak=refusing)):
+        result = cli("doctor", mesh, "--probe-completions")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{mesh}:21:3: error[completion-failed]: model 'coder' on node 'gpu1': a one-token "
+        f"completion through vllm at 127.0.0.1:{ports['gpu1-vllm']} failed: HTTP 400 Bad "
+        "Request (at $.models.coder)"
+    )
