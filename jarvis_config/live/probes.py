@@ -127,7 +127,7 @@ def in_parallel(jobs: Sequence[Callable[[], R]], deadline: float) -> list[R | No
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()) + 0.1)
+        thread.join(max(0.0, deadline - time.monotonic()))
     with lock:
         return [results.get(i) for i in range(len(jobs))]
 
