@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from jarvis_config.live.discover import Found, starter_yaml
 from jarvis_config.live.discover import discover as ask
 from jarvis_config.live.probes import DEFAULT_TIMEOUT
 from jarvis_config.load import load_text
-from jarvis_config.problems import has_errors
+from jarvis_config.problems import Problem, json_path
 from jarvis_config.report import render_problems
 from jarvis_config.write import write_file
 
@@ -35,8 +36,7 @@ def discover(options: DiscoverOptions) -> int:
             + "\n  ".join(failures)
             + "\n  hint: check the URLs (http://HOST:PORT of each runtime) and that they run"
         )
-    text = starter_yaml([r for r in results if isinstance(r, Found)])
-    _check_valid(text)
+    text = _starter([r for r in results if isinstance(r, Found)])
     if options.out is None:
         click.echo(text, nl=False)
         return 0
@@ -46,10 +46,33 @@ def discover(options: DiscoverOptions) -> int:
     return 0
 
 
-def _check_valid(text: str) -> None:
-    """The starter must validate; if it does not, that is a bug here, never the user's."""
+def _starter(found: list[Found]) -> str:
+    """The starter, validated. A runtime may name a model in a way no mesh accepts as a
+    source (empty, `${VAR}`, a token look-alike): such models are left out, not fatal."""
+    text = starter_yaml(found)
+    bad = _faulty_models(text, _errors(text))
+    if bad:
+        click.echo(f"warning: skipped {len(bad)} model(s) whose names cannot be a source", err=True)
+        text = starter_yaml(found, skip=frozenset(bad))
+    problems = _errors(text)
+    if problems:  # a bug here, never the user's: cli.run reports it as an internal error
+        raise RuntimeError("the discovered mesh does not validate:\n" + render_problems(problems))
+    return text
+
+
+def _faulty_models(text: str, problems: list[Problem]) -> set[str]:
+    doc, _ = load_text(text, "<discovered>")
+    names = (doc.data.get("models") or {}) if doc is not None else {}
+    return {
+        name
+        for name in names
+        for p in problems
+        if re.match(re.escape(json_path(("models", name))) + r"($|[.\[])", p.path)
+    }
+
+
+def _errors(text: str) -> list[Problem]:
     doc, problems = load_text(text, "<discovered>")
     if doc is not None:
         problems += pipeline.validate(doc, environ={"JARVIS_MASTER_KEY": "set"})
-    if doc is None or has_errors(problems):
-        raise RuntimeError("the discovered mesh does not validate:\n" + render_problems(problems))
+    return [p for p in problems if p.is_error]

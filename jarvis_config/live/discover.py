@@ -96,7 +96,7 @@ def node_name(host: str) -> str:
     """A node name from a host: a hostname's first label, an IP address with dashes."""
     try:
         ipaddress.ip_address(host)
-        raw = "node-" + host.replace(".", "-").replace(":", "-")
+        raw = "node-" + re.sub(r"[.:]+", "-", host).strip("-")
     except ValueError:
         raw = host.split(".", 1)[0]
     return _name(raw, "node")
@@ -154,15 +154,21 @@ class _Model:
     contexts: list[int]
 
 
-def starter_yaml(found: Sequence[Found]) -> str:
-    """The mesh as commented YAML; strings are JSON-quoted, which YAML reads as written."""
+def starter_yaml(found: Sequence[Found], skip: frozenset[str] = frozenset()) -> str:
+    """The mesh as commented YAML; strings are JSON-quoted, which YAML reads as written.
+    Models named in `skip` are left out with a comment (their runtime names are not usable)."""
     lines = [HEADER.rstrip("\n"), "nodes:"]
     for node, address in sorted({(f.node, f.address) for f in found}):
         lines += _node_lines(node, address, [f for f in found if f.node == node])
-    models = _models(found)
+    models = [m for m in _models(found) if m.name not in skip]
     lines.append("models:" if models else "models: {}")
     for model in models:
         lines += _model_lines(model)
+    if skip:
+        lines.append(
+            f"# skipped {len(skip)} served model(s) whose names cannot be a source "
+            "(empty, or an env reference or secret look-alike); add them by hand"
+        )
     return "\n".join(lines) + "\n" + ALIASES
 
 
