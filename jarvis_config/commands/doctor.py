@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -15,14 +18,15 @@ from jarvis_config.commands.common import compiled_or_fail, report
 from jarvis_config.errors import CommandError
 from jarvis_config.live.compare import compare
 from jarvis_config.live.completions import probe_completions
-from jarvis_config.live.gateway import GatewayCheck, check_gateway
-from jarvis_config.live.probes import DEFAULT_TIMEOUT, mesh_targets, probe_all
+from jarvis_config.live.gateway import GatewayCheck, check_gateway, unreachable
+from jarvis_config.live.probes import DEFAULT_TIMEOUT, Listing, in_parallel, mesh_targets, probe_all
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.problems import Problem, Severity, has_errors
 from jarvis_config.validate.wording import did_you_mean
 
 DEFAULT_KEY_ENV = "JARVIS_MASTER_KEY"
+LATE = "no answer within the timeout"
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,24 @@ def doctor(options: DoctorOptions) -> int:
 
 
 def _diagnose(options: DoctorOptions, mesh: Mesh, doc: Document) -> list[Problem]:
+    """The runtimes and the gateway are asked at the same time, within one timeout; the
+    completions (which need the listings) follow, within another."""
     targets = mesh_targets(mesh, options.node, os.environ)
-    listings = probe_all(targets, options.timeout)
-    problems = compare(mesh, doc, listings)
     gateway = _gateway_check(options, mesh)
+    jobs: list[Callable[[], list[Listing] | list[Problem]]] = [
+        partial(probe_all, targets, options.timeout)
+    ]
     if gateway is not None:
-        rendered = pipeline.render(mesh, ["litellm"])
-        problems += check_gateway(mesh, doc, gateway, rendered)
+        jobs.append(partial(check_gateway, mesh, doc, gateway, pipeline.render(mesh, ["litellm"])))
+    # Both jobs bound themselves by the timeout; the margin only covers thread scheduling.
+    answers = in_parallel(jobs, time.monotonic() + options.timeout + 1.0)
+    listings = cast("list[Listing] | None", answers[0])
+    if listings is None:
+        listings = [Listing(t, error=LATE) for t in targets]
+    problems = compare(mesh, doc, listings)
+    if gateway is not None:
+        found = cast("list[Problem] | None", answers[1])
+        problems += [unreachable(doc, gateway, LATE)] if found is None else found
     if options.probe_completions:
         problems += probe_completions(mesh, doc, listings, gateway, options.timeout)
     return sorted(problems)

@@ -54,21 +54,23 @@ def check_gateway(
     except _Refused as exc:
         return [_auth(doc, check, str(exc))]
     except ProbeFailure as exc:
-        return [
-            problem_at(
-                doc,
-                GATEWAY,
-                "gateway-unreachable",
-                f"the gateway at {check.url} is not ready: {exc}",
-                "start the gateway, or pass the URL it listens on to --gateway",
-            )
-        ]
+        return [unreachable(doc, check, str(exc))]
     found = [
         *_listed(mesh, listed),
         *_settings(config, settings),
         *_deployments(config, deployments),
     ]
     return [_differs(doc, text) for text in found]
+
+
+def unreachable(doc: Document, check: GatewayCheck, cause: str) -> Problem:
+    return problem_at(
+        doc,
+        GATEWAY,
+        "gateway-unreachable",
+        f"the gateway at {check.url} is not ready: {cause}",
+        "start the gateway, or pass the URL it listens on to --gateway",
+    )
 
 
 class _Refused(Exception):
