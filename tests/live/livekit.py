@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import jarvis_config
 from tests.e2e.harness import free_ports
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 
@@ -96,6 +97,20 @@ def frozen_runtime(port: int, models: list[FakeModel]) -> Iterator[subprocess.Po
         os.kill(process.pid, signal.SIGCONT)
         process.kill()
         process.wait(timeout=10)
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`jarvis-config ARGS` in a child process, as a user runs it."""
+    source = str(Path(jarvis_config.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "jarvis_config", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path},
+        timeout=120,
+        check=False,
+    )
 
 
 def _wait_answering(url: str, limit: float = 30.0) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
-from tests.live.livekit import CODER, LLAMA3, fakes
+from tests.live.livekit import CODER, LLAMA3, fakes, run_cli
 
 pytestmark = [pytest.mark.e2e]
 Cli = Callable[..., CliResult]
@@ -32,16 +32,16 @@ def _four_kinds() -> list[FakeRuntime]:
     ]
 
 
-def test_discover_validate_build_doctor_round_trip(cli: Cli, tmp_path: Path) -> None:
+def test_discover_validate_build_doctor_round_trip(tmp_path: Path) -> None:
+    """Each step a child process, as an operator runs them."""
     mesh = tmp_path / "jarvis.yaml"
     with fakes(*_four_kinds()) as runtimes:
-        urls = [r.url for r in runtimes]
-        wrote = cli("discover", *urls, "-o", mesh)
-        assert wrote.exit_code == 0, wrote.stderr
-        assert cli("validate", mesh).exit_code == 0
-        assert cli("build", mesh, "-o", tmp_path / "out").exit_code == 0
-        doctor = cli("doctor", mesh)
-    assert (doctor.exit_code, doctor.stdout.strip()) == (
+        wrote = run_cli("discover", *[r.url for r in runtimes], "-o", mesh)
+        assert wrote.returncode == 0, wrote.stderr
+        assert run_cli("validate", mesh).returncode == 0
+        assert run_cli("build", mesh, "-o", tmp_path / "out").returncode == 0
+        doctor = run_cli("doctor", mesh)
+    assert (doctor.returncode, doctor.stdout.strip()) == (
         0,
         "doctor: the mesh runs as configured: 0 errors, 0 warnings, 0 notes",
     )
