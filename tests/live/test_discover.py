@@ -71,8 +71,10 @@ def test_an_existing_file_is_kept_without_force(cli: Cli, tmp_path: Path) -> Non
         assert (refused.exit_code, mesh.read_text(encoding="utf-8")) == (2, "keep me\n")
         assert f"{mesh} exists; pass --force to overwrite it" in refused.stderr
         forced = cli("discover", runtime.url, "-o", mesh, "--force")
+        printed = cli("discover", runtime.url)
     assert forced.exit_code == 0
     assert mesh.read_text(encoding="utf-8").startswith("# A starter mesh")
+    assert printed.stdout == mesh.read_text(encoding="utf-8")  # the same, run after run
 
 
 def test_an_unreachable_url_writes_nothing(cli: Cli, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ import pytest
 from jarvis_config.live.discover import memory_estimate, model_name, node_name
 from jarvis_config.live.http import plain_cause
 from jarvis_config.live.probes import in_parallel, same_model
+from jarvis_config.problems import Location, Problem, Severity
+from jarvis_config.report import render_problems
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
@@ -78,3 +80,12 @@ def test_odd_runtime_names_are_skipped_never_fatal(cli: Cli, tmp_path: Path) -> 
     assert "OPENAI_API_KEY" not in text
     assert 'source: "weird \\"quoted\\" na\\u00efve/m.gguf"' in text
     assert cli("validate", mesh).exit_code == 0
+
+
+def test_a_note_is_a_github_notice() -> None:
+    note = Problem(Location("mesh.yaml", 3, 5), "model-unused", "m", "$.x", None, Severity.NOTE)
+    assert render_problems([note], "github") == (
+        "::notice file=mesh.yaml,line=3,col=5,title=jarvis-config model-unused::"
+        "[model-unused] m (at $.x)"
+    )
+    assert render_problems([note]) == "mesh.yaml:3:5: note[model-unused]: m (at $.x)"
