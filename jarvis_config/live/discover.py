@@ -177,7 +177,7 @@ def _node_lines(node: str, address: str, found: list[Found]) -> list[str]:
         f"  {node}:",
         f"    address: {json.dumps(address)}",
         "    # roles: [gpu]           # decide: labels that requests and placements can target",
-        "    # memory_gb: 24          # decide: the memory budget for the models placed here",
+        f"    # memory_gb: {_memory_hint(found)}   # decide: the memory budget for its models",
         "    runtimes:",
     ]
     for kind in sorted({f.kind for f in found}):
@@ -190,6 +190,13 @@ def _node_lines(node: str, address: str, found: list[Found]) -> list[str]:
                 f"(found: {', '.join(map(str, ports))})"
             )
     return lines
+
+
+def _memory_hint(found: list[Found]) -> str:
+    """What the node's models need by the estimate, when every one reports its size."""
+    sizes = [memory_estimate(m.size_bytes) for f in found for m in f.models]
+    known = [s for s in sizes if s is not None]
+    return f"{sum(known):g}" if known and len(known) == len(sizes) else "24"
 
 
 def _models(found: Iterable[Found]) -> list[_Model]:
