@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -35,7 +35,7 @@ GATEWAY: tuple[str] = ("gateway",)
 @dataclass(frozen=True)
 class GatewayCheck:
     url: str
-    key: str | None
+    key: str | None = field(repr=False)  # never in a repr, a log or a message
     key_var: str  # where the key came from, named in messages (never the key itself)
     deadline: float
 

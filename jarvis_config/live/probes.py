@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
@@ -42,7 +42,7 @@ class Target:
     address: str
     port: int
     wanted: tuple[str, ...] | None = None  # sources placed here; None: describe every model
-    key: str | None = None  # the runtime's API key, read from the environment
+    key: str | None = field(default=None, repr=False)  # the runtime's API key, from the env
 
     @property
     def endpoint(self) -> str:
@@ -50,7 +50,8 @@ class Target:
 
     @property
     def base(self) -> str:
-        host = f"[{self.address}]" if ":" in self.address else self.address
+        bare = ":" in self.address and not self.address.startswith("[")
+        host = f"[{self.address}]" if bare else self.address  # IPv6 literals need brackets
         return f"http://{host}:{self.port}"
 
 
