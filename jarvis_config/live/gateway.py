@@ -142,11 +142,11 @@ def _deployments(config: Mapping[str, Any], reply: Any) -> Iterator[str]:
         if ident not in rendered:
             yield f"the gateway runs deployment {ident!r}, which the build does not render"
             continue
-        for field in ("model", "api_base"):
-            if params.get(field) != rendered[ident].get(field):
+        for name in ("model", "api_base"):
+            if params.get(name) != rendered[ident].get(name):
                 yield (
-                    f"deployment {ident!r}: the gateway has {field} {params.get(field)}, "
-                    f"the build renders {rendered[ident].get(field)}"
+                    f"deployment {ident!r}: the gateway has {name} {params.get(name)}, "
+                    f"the build renders {rendered[ident].get(name)}"
                 )
 
 
