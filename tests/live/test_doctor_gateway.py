@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
-from tests.e2e.harness import Proxy, build, start_proxy
+from tests.e2e.harness import Proxy, build, free_ports, start_proxy
 from tests.fakes.fake_runtime import FakeRuntime
 from tests.live.livekit import CODER, LLAMA3, fakes, mesh_text, two_node_ports
 
@@ -25,7 +25,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pro
     workdir = tmp_path_factory.mktemp("doctor-gateway")
     ports = two_node_ports()
     mesh = workdir / "jarvis.yaml"
-    mesh.write_text(mesh_text(ports), encoding="utf-8")
+    # With an alias: 1.108.7's /model/info shows a per-node deployment only under an alias.
+    mesh.write_text(mesh_text(ports) + "aliases:\n  chat: llama3\n", encoding="utf-8")
     listings = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
     runtimes = [
         FakeRuntime(
@@ -59,14 +60,14 @@ def test_a_changed_mesh_shows_the_gateway_drifted(
     changed = tmp_path / "jarvis.yaml"
     changed.write_text(
         mesh.read_text(encoding="utf-8")
-        + "aliases:\n  chat: llama3\nrouting:\n  fallbacks: {coder: [llama3]}\n",
+        + "  code: coder\nrouting:\n  fallbacks: {coder: [llama3]}\n",
         encoding="utf-8",
     )
     result = cli("doctor", changed, "--gateway", proxy.url, "--timeout", "30")
     assert result.exit_code == 1
     drift = [line for line in result.stderr.splitlines() if "gateway-config-differs" in line]
     assert [line.split(": ", 2)[2] for line in drift] == [
-        "the gateway does not list model 'chat', which the build serves (at $.gateway)",
+        "the gateway does not list model 'code', which the build serves (at $.gateway)",
         "the gateway's router_settings.fallbacks differs from the build's (at $.gateway)",
         "the gateway's router_settings.model_group_alias differs from the build's (at $.gateway)",
     ]
@@ -82,3 +83,21 @@ def test_a_wrong_key_is_named_never_shown(
     assert "error[gateway-auth-failed]: the gateway at " in result.stderr
     assert "refused the key from OTHER_KEY" in result.stderr
     assert "sk-wrong-key-value" not in result.stderr + result.stdout
+
+
+def test_a_moved_runtime_shows_the_gateway_calls_the_old_address(
+    cli: Cli, served: tuple[Path, Proxy], tmp_path: Path
+) -> None:
+    mesh, proxy = served
+    text = mesh.read_text(encoding="utf-8")
+    old = text.split("ollama: {port: ")[2].split("}")[0]  # cpu1's Ollama port
+    new = str(free_ports(1))
+    changed = tmp_path / "jarvis.yaml"
+    changed.write_text(text.replace(f"port: {old}}}", f"port: {new}}}"), encoding="utf-8")
+    result = cli("doctor", changed, "--gateway", proxy.url, "--node", "gpu1", "--timeout", "30")
+    assert result.exit_code == 1
+    drift = [line for line in result.stderr.splitlines() if "gateway-config-differs" in line]
+    assert [line.split(": ", 2)[2] for line in drift] == [
+        f"deployment 'llama3@cpu1': the gateway has api_base http://127.0.0.1:{old}, the build "
+        f"renders http://127.0.0.1:{new} (at $.gateway)",
+    ]
