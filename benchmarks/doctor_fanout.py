@@ -27,21 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import free_ports  # noqa: E402
-from tests.fakes.fake_runtime import FakeModel, FakeRuntime  # noqa: E402
-
-MODEL = FakeModel("llama3:8b", context=8192, quantization="Q4_0")
-
-
-def mesh_yaml(ports: list[int]) -> str:
-    nodes = "".join(
-        f"  n{i:03}:\n    address: 127.0.0.1\n    runtimes:\n      ollama: {{port: {p}}}\n"
-        for i, p in enumerate(ports)
-    )
-    names = ", ".join(f"n{i:03}" for i in range(len(ports)))
-    return (
-        f"version: 1\nnodes:\n{nodes}models:\n  llama3:\n    runtime: ollama\n"
-        f'    source: "llama3:8b"\n    placement: {{nodes: [{names}]}}\n'
-    )
+from tests.fakes.fake_runtime import FakeRuntime  # noqa: E402
+from tests.live.livekit import LLAMA3, fanout_mesh  # noqa: E402
 
 
 def run_once(mesh: Path, timeout: float) -> tuple[float, int, str]:
@@ -74,10 +61,10 @@ def measure(size: int, timeout: float, repeat: int, workdir: Path) -> dict[str, 
     frozen.bind(("127.0.0.1", ports[0]))
     frozen.listen(64)  # never accepted: connections complete, nothing answers
     live = [
-        FakeRuntime(f"n{i:03}", port=p, models=[MODEL]).start() for i, p in enumerate(ports[1:], 1)
+        FakeRuntime(f"n{i:03}", port=p, models=[LLAMA3]).start() for i, p in enumerate(ports[1:], 1)
     ]
     mesh = workdir / f"mesh-{size}.yaml"
-    mesh.write_text(mesh_yaml(ports), encoding="utf-8")
+    mesh.write_text(fanout_mesh(ports), encoding="utf-8")
     try:
         runs = [run_once(mesh, timeout) for _ in range(repeat)]
         inside = [run_in_process(mesh, timeout) for _ in range(repeat)]

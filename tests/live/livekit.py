@@ -13,7 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import jarvis_config
 from tests.e2e.harness import free_ports
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 
@@ -53,6 +52,19 @@ models:
     context_window: 16384
     placement: {{nodes: [gpu1]}}
 """
+
+
+def fanout_mesh(ports: list[int]) -> str:
+    """One Ollama node per port (n000, n001, ...), llama3 placed on every one."""
+    nodes = "".join(
+        f"  n{i:03}:\n    address: 127.0.0.1\n    runtimes:\n      ollama: {{port: {p}}}\n"
+        for i, p in enumerate(ports)
+    )
+    names = ", ".join(f"n{i:03}" for i in range(len(ports)))
+    return (
+        f"version: 1\nnodes:\n{nodes}models:\n  llama3:\n    runtime: ollama\n"
+        f'    source: "llama3:8b"\n    placement: {{nodes: [{names}]}}\n'
+    )
 
 
 def two_node_ports() -> dict[str, int]:
@@ -97,20 +109,6 @@ def frozen_runtime(port: int, models: list[FakeModel]) -> Iterator[subprocess.Po
         os.kill(process.pid, signal.SIGCONT)
         process.kill()
         process.wait(timeout=10)
-
-
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """`jarvis-config ARGS` in a child process, as a user runs it."""
-    source = str(Path(jarvis_config.__file__).resolve().parents[1])
-    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "jarvis_config", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path},
-        timeout=120,
-        check=False,
-    )
 
 
 def _wait_answering(url: str, limit: float = 30.0) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
-from tests.e2e.harness import free_ports
+from tests.e2e.harness import free_ports, run_cli
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
-from tests.live.livekit import CODER, LLAMA3, fakes, run_cli
+from tests.live.livekit import CODER, LLAMA3, fakes
 
 pytestmark = [pytest.mark.e2e]
 Cli = Callable[..., CliResult]

@@ -14,7 +14,15 @@ import pytest
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports
 from tests.fakes.fake_runtime import FakeModel, FakeRuntime
-from tests.live.livekit import CODER, LLAMA3, fakes, frozen_runtime, mesh_text, two_node_ports
+from tests.live.livekit import (
+    CODER,
+    LLAMA3,
+    fakes,
+    fanout_mesh,
+    frozen_runtime,
+    mesh_text,
+    two_node_ports,
+)
 
 pytestmark = [pytest.mark.e2e]
 Cli = Callable[..., CliResult]
@@ -163,25 +171,16 @@ def test_fifty_nodes_with_a_frozen_one_answer_within_timeout_plus_one(
 ) -> None:
     taken: set[int] = set()
     ports = [free_ports(1, taken) for _ in range(50)]
-    nodes = "".join(
-        f"  n{i:02}:\n    address: 127.0.0.1\n    runtimes:\n      ollama: {{port: {port}}}\n"
-        for i, port in enumerate(ports)
-    )
-    names = ", ".join(f"n{i:02}" for i in range(50))
     mesh = tmp_path / "fifty.yaml"
-    mesh.write_text(
-        f"version: 1\nnodes:\n{nodes}models:\n  llama3:\n    runtime: ollama\n"
-        f"    source: llama3:8b\n    placement: {{nodes: [{names}]}}\n",
-        encoding="utf-8",
-    )
-    live = [FakeRuntime(f"n{i:02}", port=p, models=[LLAMA3]) for i, p in enumerate(ports[1:], 1)]
+    mesh.write_text(fanout_mesh(ports), encoding="utf-8")
+    live = [FakeRuntime(f"n{i:03}", port=p, models=[LLAMA3]) for i, p in enumerate(ports[1:], 1)]
     with fakes(*live), frozen_runtime(ports[0], [LLAMA3]):
         started = time.monotonic()
         result = cli("doctor", mesh, "--timeout", "3")
         elapsed = time.monotonic() - started
     assert result.exit_code == 1
     assert result.stderr.count("error[") == 1
-    assert "node 'n00': ollama" in result.stderr
+    assert "node 'n000': ollama" in result.stderr
     assert elapsed < 3 + 1, f"doctor took {elapsed:.1f} s with a 3 s timeout"
 
 
