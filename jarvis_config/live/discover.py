@@ -13,7 +13,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
@@ -158,9 +158,11 @@ def starter_yaml(found: Sequence[Found], skip: frozenset[str] = frozenset()) -> 
     """The mesh as commented YAML; strings are JSON-quoted, which YAML reads as written.
     Models named in `skip` are left out with a comment (their runtime names are not usable)."""
     lines = [HEADER.rstrip("\n"), "nodes:"]
+    every = _models(found)
+    names = {(m.kind, m.served.name): m.name for m in every}
     for node, address in sorted({(f.node, f.address) for f in found}):
-        lines += _node_lines(node, address, [f for f in found if f.node == node])
-    models = [m for m in _models(found) if m.name not in skip]
+        lines += _node_lines(node, address, [f for f in found if f.node == node], names)
+    models = [m for m in every if m.name not in skip]
     lines.append("models:" if models else "models: {}")
     for model in models:
         lines += _model_lines(model)
@@ -172,7 +174,9 @@ def starter_yaml(found: Sequence[Found], skip: frozenset[str] = frozenset()) -> 
     return "\n".join(lines) + "\n" + ALIASES
 
 
-def _node_lines(node: str, address: str, found: list[Found]) -> list[str]:
+def _node_lines(
+    node: str, address: str, found: list[Found], names: Mapping[tuple[str, str], str]
+) -> list[str]:
     lines = [
         f"  {node}:",
         f"    address: {json.dumps(address)}",
@@ -183,13 +187,22 @@ def _node_lines(node: str, address: str, found: list[Found]) -> list[str]:
     for kind in sorted({f.kind for f in found}):
         ports = sorted({f.port for f in found if f.kind == kind})
         lines.append(f"      {kind}: {{port: {ports[0]}}}")
-        if kind in SINGLE_MODEL_RUNTIMES and len(ports) > 1:
+        same_kind = [f for f in found if f.kind == kind]
+        if kind in SINGLE_MODEL_RUNTIMES and not _ports_in_build_order(same_kind, names):
             lines.append(
                 f"      # check: {kind} serves one model per port; the build gives this node's "
                 f"{kind} models consecutive ports from {ports[0]} in model-name order "
                 f"(found: {', '.join(map(str, ports))})"
             )
     return lines
+
+
+def _ports_in_build_order(found: list[Found], names: Mapping[tuple[str, str], str]) -> bool:
+    """Whether `build` will give these one-model servers the ports they run on: consecutive
+    ports from the lowest, in model-name order."""
+    placed = sorted((names[f.kind, m.name], f.port) for f in found for m in f.models)
+    first = min(f.port for f in found)
+    return all(port == first + i for i, (_, port) in enumerate(placed))
 
 
 def _memory_hint(found: list[Found]) -> str:

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from jarvis_config.live.discover import memory_estimate, model_name, node_name
+from jarvis_config.live.discover import (
+    Found,
+    memory_estimate,
+    model_name,
+    node_name,
+    starter_yaml,
+)
 from jarvis_config.live.http import plain_cause
-from jarvis_config.live.probes import in_parallel, same_model
+from jarvis_config.live.probes import Served, in_parallel, same_model
 from jarvis_config.problems import Location, Problem, Severity
 from jarvis_config.report import render_problems
 from tests.conftest import CliResult
@@ -89,3 +95,21 @@ def test_a_note_is_a_github_notice() -> None:
         "[model-unused] m (at $.x)"
     )
     assert render_problems([note]) == "mesh.yaml:3:5: note[model-unused]: m (at $.x)"
+
+
+def _vllm(port: int, source: str) -> Found:
+    return Found("gpu", "gpu.lan", "vllm", port, (Served(source, 4096),))
+
+
+@pytest.mark.parametrize(
+    ("servers", "flagged"),
+    [
+        pytest.param([_vllm(8000, "org/a"), _vllm(8001, "org/b")], False, id="in-order"),
+        pytest.param([_vllm(8000, "org/b"), _vllm(8001, "org/a")], True, id="swapped"),
+        pytest.param([_vllm(8000, "org/a"), _vllm(8005, "org/b")], True, id="gap"),
+    ],
+)
+def test_one_model_servers_off_the_build_order_are_flagged(
+    servers: list[Found], flagged: bool
+) -> None:
+    assert ("# check: vllm serves one model per port" in starter_yaml(servers)) is flagged
