@@ -19,6 +19,7 @@ from jarvis_config.errors import CommandError
 from jarvis_config.live.compare import compare
 from jarvis_config.live.completions import probe_completions
 from jarvis_config.live.gateway import GatewayCheck, check_gateway, unreachable
+from jarvis_config.live.http import NO_ANSWER
 from jarvis_config.live.probes import DEFAULT_TIMEOUT, Listing, in_parallel, mesh_targets, probe_all
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh
@@ -26,7 +27,6 @@ from jarvis_config.problems import Problem, Severity, has_errors
 from jarvis_config.validate.wording import did_you_mean
 
 DEFAULT_KEY_ENV = "JARVIS_MASTER_KEY"
-LATE = "no answer within the timeout"
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ def _diagnose(options: DoctorOptions, mesh: Mesh, doc: Document) -> list[Problem
     answers = in_parallel(jobs, time.monotonic() + options.timeout + 1.0)
     listings = cast("list[Listing] | None", answers[0])
     if listings is None:
-        listings = [Listing(t, error=LATE) for t in targets]
+        listings = [Listing(t, error=NO_ANSWER) for t in targets]
     problems = compare(mesh, doc, listings)
     if gateway is not None:
         found = cast("list[Problem] | None", answers[1])
-        problems += [unreachable(doc, gateway, LATE)] if found is None else found
+        problems += [unreachable(doc, gateway, NO_ANSWER)] if found is None else found
     if options.probe_completions:
         problems += probe_completions(mesh, doc, listings, gateway, options.timeout)
     return sorted(problems)

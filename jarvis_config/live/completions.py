@@ -15,7 +15,7 @@ from typing import Any
 
 from jarvis_config.live.compare import problem_at
 from jarvis_config.live.gateway import GatewayCheck
-from jarvis_config.live.http import ProbeFailure, request_json
+from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
 from jarvis_config.live.probes import Listing, Target, in_parallel
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Deployment, Mesh
@@ -45,7 +45,7 @@ def probe_completions(
     outcomes = in_parallel(jobs, deadline)
     problems = []
     for attempt, outcome in zip(attempts, outcomes, strict=True):
-        cause = "no answer within the timeout" if outcome is None else outcome
+        cause = NO_ANSWER if outcome is None else outcome
         if cause:
             problems.append(_failed(doc, attempt, cause))
     return problems

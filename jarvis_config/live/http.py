@@ -13,6 +13,7 @@ from typing import Any
 # Probes talk to runtimes on the operator's network; a system proxy must not intercept them.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 MAX_BODY = 8 * 1024 * 1024
+NO_ANSWER = "no answer within the timeout"
 
 
 class ProbeFailure(Exception):
@@ -30,7 +31,7 @@ def request_json(url: str, *, deadline: float, body: Any = None, key: str | None
     (a time.monotonic() value)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise ProbeFailure("no answer within the timeout")
+        raise ProbeFailure(NO_ANSWER)
     data = None if body is None else json.dumps(body).encode()
     headers = {"Accept": "application/json", "User-Agent": "jarvis-config"}
     if data is not None:
@@ -69,7 +70,7 @@ def plain_cause(exc: BaseException) -> str:
     """A network error in words an operator can act on (no Python reprs)."""
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "no answer within the timeout"
+        return NO_ANSWER
     if isinstance(reason, ConnectionRefusedError):
         return "connection refused (nothing listens on that port)"
     if isinstance(reason, ConnectionResetError):

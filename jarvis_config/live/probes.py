@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from jarvis_config.live.http import ProbeFailure, request_json
+from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
 from jarvis_config.model.mesh import Mesh, Node, Runtime
 
 DEFAULT_TIMEOUT = 5.0
@@ -105,8 +105,7 @@ def probe_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> li
     jobs = [partial(probe, t, deadline) for t in targets]
     answers = in_parallel(jobs, deadline)
     return [
-        answer or Listing(t, error="no answer within the timeout")
-        for answer, t in zip(answers, targets, strict=True)
+        answer or Listing(t, error=NO_ANSWER) for answer, t in zip(answers, targets, strict=True)
     ]
 
 
