@@ -14,9 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from jarvis_config.live.probes import Listing, Served, Target, find_served, same_model
+from jarvis_config.live.probes import (
+    Listing,
+    Served,
+    Target,
+    find_served,
+    placed_on,
+    same_model,
+)
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.mesh import Deployment, Mesh, Model
+from jarvis_config.model.mesh import Mesh, Model
 from jarvis_config.problems import Problem, Severity, json_path
 
 MAX_NAMES = 8  # models named in one message; the rest are counted
@@ -40,19 +47,11 @@ def compare(mesh: Mesh, doc: Document, listings: Iterable[Listing]) -> list[Prob
         if listing.error is not None:
             problems.append(_unreachable(doc, listing))
             continue
-        placed = _placed_on(mesh, listing.target)
+        placed = placed_on(mesh, listing.target)
         for deployment in placed:
             problems += _check_model(doc, listing, mesh.model(deployment.model))
         problems += _unused(doc, listing, [mesh.model(d.model).source for d in placed])
     return sorted(problems)
-
-
-def _placed_on(mesh: Mesh, target: Target) -> list[Deployment]:
-    return [
-        d
-        for d in mesh.deployments_on(target.node)
-        if d.runtime == target.kind and d.port == target.port
-    ]
 
 
 def _runtime_path(target: Target) -> PathParts:

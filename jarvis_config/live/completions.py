@@ -16,7 +16,7 @@ from typing import Any
 from jarvis_config.live.compare import problem_at
 from jarvis_config.live.gateway import GatewayCheck
 from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
-from jarvis_config.live.probes import Listing, Target, in_parallel
+from jarvis_config.live.probes import Listing, Target, find_served, in_parallel, placed_on
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Deployment, Mesh
 from jarvis_config.problems import Problem
@@ -68,10 +68,10 @@ def _attempts(
         if listing.error is not None:
             continue  # already reported as unreachable
         target = listing.target
-        for d in mesh.deployments_on(target.node):
-            if d.runtime != target.kind or d.port != target.port or d.category == "embedding":
-                continue
+        for d in placed_on(mesh, target):
             source = mesh.model(d.model).source
+            if d.category == "embedding" or find_served(source, listing.models) is None:
+                continue  # no chat model, or already reported as not served
             attempts.append(
                 Attempt(d, source, f"{target.kind} at {target.endpoint}", _direct(target, source))
             )

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
-from jarvis_config.model.mesh import Mesh, Node, Runtime
+from jarvis_config.model.mesh import Deployment, Mesh, Node, Runtime
 
 DEFAULT_TIMEOUT = 5.0
 R = TypeVar("R")
@@ -230,6 +230,15 @@ PROBES: dict[str, Callable[[Target, float], list[Served]]] = {
     "llamacpp": _llamacpp,
     "openai-compatible": _openai,
 }
+
+
+def placed_on(mesh: Mesh, target: Target) -> list[Deployment]:
+    """The deployments the gateway sends to this target."""
+    return [
+        d
+        for d in mesh.deployments_on(target.node)
+        if d.runtime == target.kind and d.port == target.port
+    ]
 
 
 # --- reading answers -----------------------------------------------------------------------------
