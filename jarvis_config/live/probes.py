@@ -161,7 +161,9 @@ def _ollama_show(target: Target, name: str, deadline: float) -> tuple[int | None
     """(context window, quantization) from /api/show: the model's num_ctx parameter when
     set, else the context length it was trained with."""
     try:
-        shown = request_json(f"{target.base}/api/show", deadline=deadline, body={"model": name})
+        # Ollama documents "model"; older servers read "name".
+        body = {"model": name, "name": name}
+        shown = request_json(f"{target.base}/api/show", deadline=deadline, body=body)
     except ProbeFailure as exc:
         if exc.status is None:
             raise  # the runtime went away: the whole probe failed
