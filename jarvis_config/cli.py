@@ -341,5 +341,96 @@ def docs(
     run(ctx, lambda: command(options))
 
 
+TIMEOUT = click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds each probe may take; all probes run at once.",
+)
+
+
+@main.command(context_settings=CONTEXT)
+@CONFIG
+@click.option("--node", help="Probe only this node.")
+@click.option(
+    "--gateway", metavar="URL", help="Also check the gateway at URL (e.g. http://gw:4000)."
+)
+@click.option(
+    "--gateway-key-env",
+    metavar="VAR",
+    help="Environment variable holding the gateway key.  [default: the mesh's master_key variable]",
+)
+@click.option(
+    "--probe-completions",
+    is_flag=True,
+    help="Send one tiny completion per node and model (through the gateway too, with --gateway).",
+)
+@TIMEOUT
+@FORMAT
+@click.pass_context
+def doctor(
+    ctx: click.Context,
+    path: Path,
+    node: str | None,
+    gateway: str | None,
+    gateway_key_env: str | None,
+    probe_completions: bool,
+    timeout: float,
+    fmt: str,
+) -> None:
+    """Compare the mesh with what runs: runtimes, their models, and the gateway.
+
+    Exit 0 when everything matches, 1 on drift or anything down.
+
+    \b
+    Example:
+      jarvis-config doctor examples/homelab
+      jarvis-config doctor mesh/ --gateway http://gateway.lan:4000 --format github
+    """
+    if gateway_key_env is not None and gateway is None:
+        raise click.UsageError("--gateway-key-env needs --gateway URL")
+    from jarvis_config.commands.doctor import DoctorOptions
+    from jarvis_config.commands.doctor import doctor as command
+
+    options = DoctorOptions(
+        path=path,
+        node=node,
+        gateway=gateway,
+        gateway_key_env=gateway_key_env,
+        probe_completions=probe_completions,
+        timeout=timeout,
+        fmt=fmt,
+    )
+    run(ctx, lambda: command(options))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("urls", nargs=-1, required=True)
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), help="Write the mesh here (default: stdout)."
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@TIMEOUT
+@click.pass_context
+def discover(
+    ctx: click.Context, urls: tuple[str, ...], out: Path | None, force: bool, timeout: float
+) -> None:
+    """Write a starter mesh from what running runtimes serve (Ollama, vLLM, llama.cpp,
+    OpenAI-compatible), with comments where you must decide.
+
+    \b
+    Example:
+      jarvis-config discover http://ai-max.lan:11434 http://ai-max.lan:8000 -o mesh/jarvis.yaml
+    """
+    if out is not None and out.exists() and not force:
+        raise click.UsageError(f"{out} exists; pass --force to overwrite it")
+    from jarvis_config.commands.discover import DiscoverOptions
+    from jarvis_config.commands.discover import discover as command
+
+    options = DiscoverOptions(urls=urls, out=out, timeout=timeout)
+    run(ctx, lambda: command(options))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

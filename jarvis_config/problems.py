@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # worth knowing, nothing to fix (doctor: a model the mesh does not use)
 
 
 @dataclass(frozen=True, order=True)

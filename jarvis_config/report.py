@@ -34,6 +34,10 @@ def _json(problems: Iterable[Problem]) -> str:
     return json.dumps({"problems": items}, indent=2)
 
 
+# GitHub's workflow command for each severity (it calls a note a "notice").
+_GITHUB_LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
 def _github(problems: Iterable[Problem]) -> str:
     """GitHub workflow commands: annotations on the pull request's changed lines."""
     lines = []
@@ -42,7 +46,7 @@ def _github(problems: Iterable[Problem]) -> str:
         message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         title = f"jarvis-config {p.code}"
         lines.append(
-            f"::{p.severity.value} file={p.location.file},line={p.location.line},"
+            f"::{_GITHUB_LEVELS[p.severity.value]} file={p.location.file},line={p.location.line},"
             f"col={p.location.col},title={title}::{message}"
         )
     return "\n".join(lines)

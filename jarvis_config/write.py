@@ -216,3 +216,21 @@ def _file_diff(relative: str, old: bytes, new: bytes) -> list[str]:
             old_lines, new_lines, f"a/{relative}", f"b/{relative}", lineterm="", n=1
         )
     )
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """One file, atomically: written beside its destination, then renamed over it, so a
+    reader sees the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=STAGING_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(staging, 0o644)
+        os.replace(staging, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(staging)
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -22,13 +22,20 @@ def report(problems: Sequence[Problem], fmt: str = "text") -> None:
 
 def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> Mesh:
     """Load and validate one config; print its problems; raise when there are errors."""
+    mesh = compiled_or_fail(path, fmt=fmt, strict=strict).mesh
+    assert mesh is not None, "compiled_or_fail raises without a mesh"
+    return mesh
+
+
+def compiled_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> pipeline.Compiled:
+    """As `compile_or_fail`, keeping the loaded document (its positions) beside the mesh."""
     compiled = pipeline.compile_config(path, strict=strict)
     report(compiled.problems, fmt)
-    if compiled.mesh is None:
+    if compiled.mesh is None or compiled.document is None:
         count = sum(1 for p in compiled.problems if p.is_error)
         # The problems are printed above; the error carries only the summary line.
         raise ValidationError(f"{path}: {count} error{'s' if count != 1 else ''}")
-    return compiled.mesh
+    return compiled
 
 
 def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:

@@ -229,18 +229,25 @@ def start_fakes(mesh: Mesh) -> Fakes:
 # --- build and the proxy -------------------------------------------------------------------------
 
 
-def build(config: Path, out: Path, env: Mapping[str, str] | None = None) -> Path:
-    """`jarvis-config build CONFIG -o OUT` in a child process, as a user runs it."""
+def run_cli(
+    *args: str | Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`jarvis-config ARGS` in a child process, as a user runs it."""
     # The child imports the same jarvis_config as this process, installed or not.
     source = str(Path(jarvis_config.__file__).resolve().parents[1])
     path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, "-m", "jarvis_config", "build", str(config), "-o", str(out)],
+    return subprocess.run(
+        [sys.executable, "-m", "jarvis_config", *map(str, args)],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {}), "PYTHONPATH": path},
         check=False,
     )
+
+
+def build(config: Path, out: Path, env: Mapping[str, str] | None = None) -> Path:
+    """`jarvis-config build CONFIG -o OUT` in a child process, as a user runs it."""
+    result = run_cli("build", config, "-o", out, env=env)
     if result.returncode != 0:
         raise RuntimeError(
             f"jarvis-config build failed ({result.returncode}):\n{result.stdout}{result.stderr}"

@@ -20,6 +20,9 @@ Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as Olla
 `GET /_requests` (`DELETE /_requests` clears them), so a test can assert that no `node` field
 ever reached a runtime. A prompt longer than `context_chars` characters is refused with the
 context-length error a vLLM server gives, which LiteLLM maps to a context-window error.
+Given `models` (FakeModel values), the listing endpoints answer with exactly those, as each
+runtime does: Ollama /api/tags and /api/show, vLLM /v1/models with `max_model_len` and, with
+`llamacpp=True`, the llama.cpp server's /props.
 """
 
 from __future__ import annotations
@@ -31,11 +34,26 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FLAVORS = ("ollama", "openai")
+NOT_FOUND = object()  # a GET route's answer for "404: no such thing here"
+
+
+@dataclass(frozen=True)
+class FakeModel:
+    """A model a fake lists: Ollama /api/tags and /api/show, vLLM-style /v1/models
+    (`max_model_len`) and, with `llamacpp`, the llama.cpp server's /props."""
+
+    name: str
+    context: int | None = None
+    quantization: str | None = None
+    size: int = 4_000_000_000
+
+
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
@@ -54,12 +72,16 @@ class FakeRuntime:
         port: int = 0,
         host: str = "127.0.0.1",
         context_chars: int | None = None,
+        models: Sequence[FakeModel] | None = None,
+        llamacpp: bool = False,
     ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"unknown flavor {flavor!r}; choose one of {', '.join(FLAVORS)}")
         self.name = name
         self.flavor = flavor
         self.context_chars = context_chars
+        self.models = None if models is None else tuple(models)  # None: the default listing
+        self.llamacpp = llamacpp
         self._received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = _Server((host, port), _Handler, self)
@@ -168,7 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             self._json(404, {"error": f"no route GET {path}"})
             return
-        self._json(200, route(self.runtime))
+        answer = route(self.runtime)
+        if answer is NOT_FOUND:
+            self._json(404, {"error": f"not found: {path}"})
+            return
+        self._json(200, answer)
 
     def do_DELETE(self) -> None:
         if self.path == "/_requests":
@@ -273,6 +299,8 @@ def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
 
 
 def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
+    if runtime.models is not None:
+        return {"models": [_ollama_tag(m) for m in runtime.models]}
     seen = {
         str(r["body"].get("model"))
         for r in runtime.requests()
@@ -309,7 +337,15 @@ def node_vector(name: str) -> list[float]:
     return [float(sum(name.encode()) % 997), 0.5, 0.25]
 
 
+def _ollama_tag(model: FakeModel) -> dict[str, Any]:
+    details = {"family": "fake", "quantization_level": model.quantization or ""}
+    return {"name": model.name, "model": model.name, "size": model.size, "details": details}
+
+
 def _ollama_show(handler: _Handler, body: dict[str, Any]) -> None:
+    if handler.runtime.models is not None:
+        _ollama_show_listed(handler, str(body.get("model", "")))
+        return
     handler._json(
         200,
         {
@@ -321,6 +357,18 @@ def _ollama_show(handler: _Handler, body: dict[str, Any]) -> None:
             "capabilities": ["completion"],
         },
     )
+
+
+def _ollama_show_listed(handler: _Handler, name: str) -> None:
+    model = next((m for m in handler.runtime.models or () if m.name == name), None)
+    if model is None:
+        handler._json(404, {"error": f"model '{name}' not found"})
+        return
+    info: dict[str, Any] = {"general.architecture": "fake"}
+    if model.context:
+        info["fake.context_length"] = model.context
+    details = {"family": "fake", "quantization_level": model.quantization or ""}
+    handler._json(200, {"parameters": "", "details": details, "model_info": info})
 
 
 # --- OpenAI flavor -----------------------------------------------------------------------------
@@ -425,6 +473,8 @@ def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
 
 
 def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
+    if runtime.models is not None:
+        return {"object": "list", "data": [_openai_model(runtime, m) for m in runtime.models]}
     return {
         "object": "list",
         "data": [
@@ -438,13 +488,35 @@ def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
     }
 
 
+def _openai_model(runtime: FakeRuntime, model: FakeModel) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": model.name, "object": "model", "owned_by": runtime.name}
+    if model.context and not runtime.llamacpp:
+        entry["max_model_len"] = model.context  # as vLLM reports it
+    return entry
+
+
+def _llamacpp_props(runtime: FakeRuntime) -> Any:
+    """The llama.cpp server's /props: the context it was started with, its model file."""
+    if not runtime.llamacpp or not runtime.models:
+        return NOT_FOUND
+    model = runtime.models[0]
+    return {
+        "default_generation_settings": {"n_ctx": model.context},
+        "model_path": f"/models/{model.name}.gguf",
+    }
+
+
 GET_ROUTES: dict[str, dict[str, Any]] = {
     "ollama": {
         "/api/tags": _ollama_tags,
         "/api/version": lambda _: {"version": "0.0.0-fake"},
         "/": lambda _: "Ollama is running",
     },
-    "openai": {"/v1/models": _openai_models, "/health": lambda _: {"status": "ok"}},
+    "openai": {
+        "/v1/models": _openai_models,
+        "/health": lambda _: {"status": "ok"},
+        "/props": _llamacpp_props,
+    },
 }
 POST_ROUTES: dict[str, dict[str, Any]] = {
     "ollama": {
@@ -473,13 +545,22 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="refuse prompts longer than this with a context-length error",
     )
+    parser.add_argument(
+        "--models",
+        default=None,
+        help='the models it lists, as JSON: [{"name": "llama3:8b", "context": 8192}, ...]',
+    )
+    parser.add_argument("--llamacpp", action="store_true", help="also answer /props")
     args = parser.parse_args(argv)
+    models = None if args.models is None else [FakeModel(**m) for m in json.loads(args.models)]
     runtime = FakeRuntime(
         args.name,
         flavor=args.flavor,
         port=args.port,
         host=args.host,
         context_chars=args.context_chars,
+        models=models,
+        llamacpp=args.llamacpp,
     )
     print(f"fake {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:

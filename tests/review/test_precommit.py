@@ -100,7 +100,7 @@ def recipe_commands() -> list[list[str]]:
 
 def test_recipes_use_real_commands_and_options() -> None:
     commands = recipe_commands()
-    assert {c[1] for c in commands} == {"validate", "build", "diff", "graph"}
+    assert {c[1] for c in commands} == {"validate", "build", "diff", "graph", "doctor"}
     for words in commands:
         options = [w.split("=")[0] for w in words[2:] if w.startswith("-")]
         assert set(options) <= option_names(command_of(words)), words

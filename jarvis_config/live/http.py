@@ -1,0 +1,82 @@
+"""One small HTTP client for the probes: JSON over urllib, bounded by a deadline, every
+failure turned into a `ProbeFailure` whose message names the cause in plain words."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+# Probes talk to runtimes on the operator's network; a system proxy must not intercept them.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MAX_BODY = 8 * 1024 * 1024
+NO_ANSWER = "no answer within the timeout"
+
+
+class ProbeFailure(Exception):
+    """A request that got no usable answer; str() is the cause in plain words."""
+
+    def __init__(self, cause: str, status: int | None = None, *, answered: bool = False) -> None:
+        super().__init__(cause)
+        self.status = status
+        # The server answered, but not as asked (an HTTP error, not JSON, another shape).
+        self.answered = answered or status is not None
+
+
+def request_json(url: str, *, deadline: float, body: Any = None, key: str | None = None) -> Any:
+    """GET (or POST `body` as JSON) and decode the JSON answer before `deadline`
+    (a time.monotonic() value)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ProbeFailure(NO_ANSWER)
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Accept": "application/json", "User-Agent": "jarvis-config"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with _OPENER.open(req, timeout=remaining) as reply:
+            raw = _read(reply, deadline)
+    except urllib.error.HTTPError as exc:
+        raise ProbeFailure(f"HTTP {exc.code} {exc.reason}".strip(), exc.code) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ProbeFailure(plain_cause(exc)) from None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ProbeFailure("the answer is not JSON", answered=True) from None
+
+
+def _read(reply: Any, deadline: float) -> bytes:
+    """The body, read in pieces so a server trickling bytes is still bounded by the deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    while piece := reply.read(65536):
+        chunks.append(piece)
+        size += len(piece)
+        if size > MAX_BODY:
+            raise ProbeFailure("the answer is too large")
+        if time.monotonic() > deadline:
+            raise ProbeFailure("no complete answer within the timeout")
+    return b"".join(chunks)
+
+
+def plain_cause(exc: BaseException) -> str:
+    """A network error in words an operator can act on (no Python reprs)."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return NO_ANSWER
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (nothing listens on that port)"
+    if isinstance(reason, ConnectionResetError):
+        return "the connection was reset"
+    if isinstance(reason, socket.gaierror):
+        return "the address does not resolve"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror[0].lower() + reason.strerror[1:]
+    return str(reason) or type(reason).__name__
