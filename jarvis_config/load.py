@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.safeio import NotRegularFile, TooLarge, read_regular
 
 try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
     _Loader: type = yaml.CSafeLoader
@@ -25,6 +26,9 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
+# Text that aliases repeat: counting values alone let one large anchored string, repeated,
+# turn a 112 KB file into a 320 MB build.
+MAX_ALIASED_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 YAML_SUFFIXES = (".yaml", ".yml")
 # Sections that hold named entries: split configs merge them entry by entry.
@@ -113,17 +117,26 @@ def _load_many(files: list[Path]) -> tuple[Document | None, list[Problem]]:
 def _load_file(file: Path) -> tuple[Document | None, list[Problem]]:
     name = str(file)
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [
-                _problem(
-                    name,
-                    "file-too-large",
-                    f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                    hint="split the mesh over several files in a folder",
-                )
-            ]
-        raw = file.read_bytes()
+        # The input's own links are followed; its type and size are checked once it is open.
+        raw = read_regular(file, limit=MAX_FILE_BYTES, follow=True)
+    except NotRegularFile as exc:
+        return None, [
+            _problem(
+                name,
+                "not-a-file",
+                f"{exc.strerror}, not a regular file; nothing was read",
+                hint="point at a .yaml file or a folder of them",
+            )
+        ]
+    except TooLarge:
+        return None, [
+            _problem(
+                name,
+                "file-too-large",
+                f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
+                hint="split the mesh over several files in a folder",
+            )
+        ]
     except OSError as exc:
         return None, [_problem(name, "unreadable", f"cannot read file: {exc.strerror or exc}")]
     _, doc, problems = _load_bytes(raw, name)
@@ -297,9 +310,19 @@ class _Converter:
         sizes: dict[int, int] = {}
         in_progress: set[int] = set()
 
+        text: dict[int, int] = {}  # bytes of text below each node
+        repeated = [0]  # bytes of text reached again through aliases
+
         def size(node: yaml.Node, depth: int) -> int:
             key = id(node)
             if key in sizes:
+                repeated[0] += text[key]
+                if repeated[0] > MAX_ALIASED_BYTES:
+                    raise _Refused(
+                        node,
+                        "alias-bomb",
+                        f"anchors and aliases repeat more than {MAX_ALIASED_BYTES} bytes of text",
+                    )
                 return sizes[key]
             if key in in_progress:
                 raise _Refused(node, "recursive-alias", "an anchor refers to itself")
@@ -315,6 +338,7 @@ class _Converter:
                     f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values",
                 )
             sizes[key] = total
+            text[key] = _text_bytes(node, text)
             return total
 
         try:
@@ -453,6 +477,14 @@ class _Refused(Exception):
     def __init__(self, node: yaml.Node, code: str, message: str) -> None:
         super().__init__(message)
         self.node, self.code, self.message = node, code, message
+
+
+def _text_bytes(node: yaml.Node, known: dict[int, int]) -> int:
+    """The length of the text below a node, its children's already in `known` (a rough
+    count: enough for a budget)."""
+    if isinstance(node, yaml.ScalarNode):
+        return len(node.value) + 1
+    return sum(known[id(child)] for child in _children(node)) + 1
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
