@@ -8,7 +8,6 @@ already reported it). One function per rule; `RULES` runs them in order.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.hosts import is_ip
 from jarvis_config.model.mesh import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
@@ -476,7 +476,10 @@ def node_addresses(view: View) -> Iterator[Problem]:
 
 def _address_fault(address: str) -> tuple[str, str, str] | None:
     if "://" in address or "/" in address:
-        host = urlsplit(address if "://" in address else f"//{address}").hostname
+        try:
+            host = urlsplit(address if "://" in address else f"//{address}").hostname
+        except ValueError:  # an unbalanced [ in the netloc
+            host = None
         hint = (
             f"write address: {host} and set ports under runtimes"
             if host
@@ -500,11 +503,7 @@ def _address_fault(address: str) -> tuple[str, str, str] | None:
 
 
 def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return is_ip(text)  # strict: no zone id, no whitespace, brackets only around IPv6
 
 
 def memory_budgets(view: View) -> Iterator[Problem]:
