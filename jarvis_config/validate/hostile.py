@@ -241,11 +241,16 @@ def derived_ports(mesh: Mesh, doc: Document) -> Iterator[Problem]:
 def name_collisions(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     """Generated identifiers must be unique across the mesh: both sources are named."""
     for first, second in collisions(compose_claims(mesh)):
+        same = (
+            f"name {second.identifier!r}"
+            if first.identifier == second.identifier
+            else f"names {second.identifier!r} and {first.identifier!r}, one name where "
+            "letter case does not count"
+        )
         yield _problem(
             doc.locate_key(second.path),
             "name-collision",
-            f"{second.source} and {first.source} both generate the {first.kind} "
-            f"name {second.identifier!r}",
+            f"{second.source} and {first.source} both generate the {first.kind} {same}",
             second.path,
             "rename one of them so the generated names differ",
         )

@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.hosts import is_ip
+from jarvis_config.model.hosts import host_fault, is_ip
 from jarvis_config.model.mesh import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
@@ -42,10 +42,6 @@ TEXT_FIELDS = (
 )
 TOKEN_LIKE = re.compile(
     r"^(sk-|sk_|ghp_|gho_|github_pat_|gsk_|xai-|hf_|AIza|xox[abp]-)[A-Za-z0-9_-]{16,}$"
-)
-HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-    r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
 )
 NEEDS_API_BASE = ("openai-compatible", "azure")
 NAMED = ("nodes", "providers", "models", "aliases")
@@ -486,10 +482,11 @@ def _address_fault(address: str) -> tuple[str, str, str] | None:
             else "write the host name or IP address only"
         )
         return "address-is-url", "is a URL, not a host name or IP address", hint
-    if _is_ip(address) or HOSTNAME.fullmatch(address):
+    strict = host_fault(address)  # None for a host name, an IPv4 or an IPv6 address
+    if strict is None:
         return None
     host, sep, port = address.rpartition(":")
-    if sep and port.isdigit() and (_is_ip(host) or HOSTNAME.fullmatch(host)):
+    if sep and port.isascii() and port.isdigit() and host_fault(host) is None:
         return (
             "address-has-port",
             f"includes a port ({port})",
@@ -497,7 +494,7 @@ def _address_fault(address: str) -> tuple[str, str, str] | None:
         )
     return (
         "bad-address",
-        "is not a host name or IP address",
+        f"is not a host name or IP address: it {strict}",
         "write a host name such as ai-max.lan or an IP address such as 192.168.1.30",
     )
 
