@@ -85,6 +85,8 @@ def url_fault(url: str) -> str | None:
         return "is not a valid http:// or https:// URL"
     if "@" in parts.netloc:
         return None  # userinfo: url_secrets reports it
+    if "@" in url.split(parts.netloc, 1)[1]:
+        return "holds '@' after the host, where a reader would take what precedes it for a login"
     host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
     fault = host_fault(host, in_url=True)
     return None if fault is None else f"names a host that {fault}"
