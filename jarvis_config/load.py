@@ -25,6 +25,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FOLDER_BYTES = 4 * MAX_FILE_BYTES  # a split mesh, all files together
 MAX_EXPANDED_NODES = 2_000_000
 # Text that aliases repeat: counting values alone let one large anchored string, repeated,
 # turn a 112 KB file into a 320 MB build.
@@ -85,10 +86,24 @@ def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
                     hint="point at a config file or a folder of them",
                 )
             ]
-        return _load_many(files)
+        too_large = _folder_too_large(path, files)
+        return (None, [too_large]) if too_large else _load_many(files)
     if not path.exists():
         return None, [_problem(str(path), "file-not-found", "no such file or directory")]
     return _load_many([path])
+
+
+def _folder_too_large(folder: Path, files: list[Path]) -> Problem | None:
+    """The files of a split mesh are bounded together too, before any is read."""
+    total = sum(file.stat().st_size for file in files)
+    if total <= MAX_FOLDER_BYTES:
+        return None
+    return _problem(
+        str(folder),
+        "input-too-large",
+        f"the YAML files here hold {total} bytes together; the limit is {MAX_FOLDER_BYTES}",
+        hint="split the mesh into several meshes",
+    )
 
 
 def load_text(text: str | bytes, name: str = "<input>") -> tuple[Document | None, list[Problem]]:

@@ -38,6 +38,10 @@ from jarvis_config.validate.semantics import (
 # Numbers beyond 2**53 lose precision in JSON readers and overflow derived values.
 MAX_MAGNITUDE = 2**53
 MAX_PORT = 65535
+# Size budgets: a few kilobytes of roles can place every model on every node, and each node is
+# a compose file. The benchmarks build 10,000 deployments in about 2 s; twice that is the cap.
+MAX_NODES = 5_000
+MAX_DEPLOYMENTS = 20_000
 SECRET_WORDS = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
 # A long mix of letters and digits in a URL path: the shape of an API key, not of a route.
 KEY_SHAPED = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{32,}$")
@@ -51,7 +55,7 @@ COMPROMISED_PIN = re.compile(COMPROMISED, re.IGNORECASE)
 def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]:
     """Every hostile-value problem of the document, sorted."""
     view = View(doc, environ)
-    rules = (url_shape, url_secrets, litellm_env_refs, stray_env_refs, huge_numbers)
+    rules = (url_shape, url_secrets, litellm_env_refs, stray_env_refs, huge_numbers, mesh_size)
     found = {problem for rule in rules for problem in rule(view)}
     found |= set(compromised_pins(view))
     return sorted(found)
@@ -185,6 +189,49 @@ def huge_numbers(view: View) -> Iterator[Problem]:
                 path,
                 "no setting of a mesh needs a number this large",
             )
+
+
+def mesh_size(view: View) -> Iterator[Problem]:
+    """Bound the build: the number of nodes, and of deployments (models on nodes) counted
+    before any is made, stopping as soon as the budget is passed."""
+    nodes = view.entries("nodes")
+    if len(nodes) > MAX_NODES:
+        yield _too_large(view, ("nodes",), f"{len(nodes)} nodes, more than {MAX_NODES}")
+        return
+    having: dict[str, set[str]] = {}
+    for node in nodes:
+        for role in view.roles(node):
+            having.setdefault(role, set()).add(node)
+    total = 0
+    for model, spec in view.entries("models").items():
+        total += _deployment_count(spec, having)
+        if total > MAX_DEPLOYMENTS:
+            message = f"more than {MAX_DEPLOYMENTS} deployments (models placed on nodes)"
+            yield _too_large(view, ("models", model), message)
+            return
+
+
+def _deployment_count(spec: dict[str, Any], having: dict[str, set[str]]) -> int:
+    """At most how many deployments a model makes (1 for a hosted one)."""
+    placement = spec.get("placement")
+    if not isinstance(placement, dict):
+        return 1
+    listed = placement.get("nodes") or []
+    roles = placement.get("roles") or []
+    count = len(listed) if isinstance(listed, list) else 0
+    if isinstance(roles, list):
+        count += len(set().union(*(having.get(r, set()) for r in roles if isinstance(r, str))))
+    return count
+
+
+def _too_large(view: View, path: PathParts, what: str) -> Problem:
+    return _problem(
+        view.doc.locate_key(path),
+        "mesh-too-large",
+        f"the mesh has {what}; building it would take too long and too much memory",
+        path,
+        "split it into several meshes, or place models on fewer nodes",
+    )
 
 
 def _is_number(value: Any) -> bool:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hardkit import HOMELAB, assert_no_traceback, run_cli, tree
+from hardkit import HOMELAB, ROOT, assert_no_traceback, run_cli, tree
 
 from jarvis_config.errors import WriteError
 from jarvis_config.write import MARKER, STAGING_GRACE_S, STAGING_STAMP, guard_out, write_tree
@@ -217,3 +218,68 @@ def test_a_config_that_is_not_a_regular_file_is_refused_before_reading(
     assert result.returncode == 1
     assert "error[not-a-file]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- budgets: small input, huge build ----------------------------------------------------------
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "invalid"
+MEMORY_LIMIT = 1536 * 1024 * 1024  # the CLI with its imports needs well under 200 MB
+
+
+def _limited() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _bounded(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process with a memory ceiling and a time limit (both far above need)."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "jarvis_config", *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited,
+        check=False,
+    )
+    assert time.monotonic() - started < 100, args
+    return result
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("validate", "{config}"), id="validate"),
+        pytest.param(("build", "{config}", "-o", "{out}"), id="build"),
+        pytest.param(("routes", "{config}"), id="routes"),
+        pytest.param(("explain", "{config}", "m1"), id="explain"),
+        pytest.param(("graph", "{config}", "--format", "dot"), id="graph"),
+        pytest.param(("docs", "{config}", "-o", "{out}"), id="docs"),
+        pytest.param(("diff", "{config}", "{config}"), id="diff"),
+    ],
+)
+def test_every_command_refuses_an_amplifying_mesh_within_bounds(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    config = CASES / "mesh-too-large" / "jarvis.yaml"
+    filled = [a.format(out=tmp_path / "out", config=config) for a in args]
+    result = _bounded(*filled)
+    assert result.returncode == 1, result.stderr
+    assert "error[mesh-too-large]" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["alias-bomb", "alias-bomb-large-string"])
+def test_alias_bombs_are_refused_within_bounds(case: str) -> None:
+    result = _bounded("validate", CASES / case / "jarvis.yaml")
+    assert result.returncode == 1 and "error[alias-bomb]" in result.stderr
+
+
+def test_a_split_mesh_is_bounded_in_total_before_reading(tmp_path: Path) -> None:
+    for index in range(5):  # sparse files: 75 MiB together, no disk space used
+        with open(tmp_path / f"part{index}.yaml", "wb") as handle:
+            handle.truncate(15 * 1024 * 1024)
+    result = _bounded("validate", tmp_path)
+    assert result.returncode == 1 and "error[input-too-large]" in result.stderr
