@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.mesh import Mesh, Node
 from jarvis_config.render.compose import node_stack
 
 PathParts = tuple[str | int, ...]
@@ -52,22 +52,40 @@ def compose_claims(mesh: Mesh) -> list[Claim]:
     """The Swarm stack's service names (all nodes share one namespace) and the per-node
     output folders."""
     claims = [Claim("Swarm service", name, "the gateway", ("gateway",)) for name in FIXED]
+    related = _prefix_related([n.name for n in mesh.nodes])
     for node in mesh.nodes:
-        prefix = f"{node.name}-"
-        claims.extend(
-            Claim(
-                "Swarm service",
-                service.name,
-                f"node {node.name!r}, service {service.name[len(prefix) :]!r}",
-                ("nodes", node.name),
-            )
-            for service in node_stack(mesh, node, prefix).services
-        )
+        if node.name in related:
+            claims.extend(_swarm_claims(mesh, node))
         folder = f"compose/nodes/{node.name}"
         claims.append(
             Claim("output folder", folder, f"node {node.name!r}", ("nodes", node.name), True)
         )
     return claims
+
+
+def _swarm_claims(mesh: Mesh, node: Node) -> list[Claim]:
+    prefix = f"{node.name}-"
+    return [
+        Claim(
+            "Swarm service",
+            service.name,
+            f"node {node.name!r}, service {service.name[len(prefix) :]!r}",
+            ("nodes", node.name),
+        )
+        for service in node_stack(mesh, node, prefix).services
+    ]
+
+
+def _prefix_related(names: list[str]) -> set[str]:
+    """Nodes whose Swarm services could meet another node's: `{a}-{x}` equals `{b}-{y}` only
+    when one name is the other followed by `-` and more. Only those are rendered to compare,
+    so a large mesh without such names pays nothing."""
+    known, related = set(names), set[str]()
+    for name in names:
+        for index, char in enumerate(name):
+            if char == "-" and name[:index] in known:
+                related.update((name, name[:index]))
+    return related
 
 
 # The gateway stack's own services in the Swarm stack.

@@ -39,9 +39,10 @@ from jarvis_config.validate.semantics import (
 MAX_MAGNITUDE = 2**53
 MAX_PORT = 65535
 # Size budgets: a few kilobytes of roles can place every model on every node, and each node is
-# a compose file. The benchmarks build 10,000 deployments in about 2 s; twice that is the cap.
+# a compose file. The benchmarks build 20,000 deployments in about 3.5 s (0.2 GB); the cap is
+# 50,000.
 MAX_NODES = 5_000
-MAX_DEPLOYMENTS = 20_000
+MAX_DEPLOYMENTS = 50_000
 SECRET_WORDS = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
 # A long mix of letters and digits in a URL path: the shape of an API key, not of a route.
 KEY_SHAPED = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{32,}$")
@@ -55,17 +56,25 @@ COMPROMISED_PIN = re.compile(COMPROMISED, re.IGNORECASE)
 def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]:
     """Every hostile-value problem of the document, sorted."""
     view = View(doc, environ)
-    rules = (url_shape, url_secrets, litellm_env_refs, stray_env_refs, huge_numbers, mesh_size)
-    found = {problem for rule in rules for problem in rule(view)}
-    found |= set(compromised_pins(view))
+    values = list(_walk(doc.data))  # walked once: large meshes hold many values
+    strings = [
+        (path, value)
+        for path, value in values
+        if isinstance(value, str) and path and not _is_secret_path(path)
+    ]
+    found = {
+        *url_shape(view, strings),
+        *url_secrets(view, strings),
+        *litellm_env_refs(view, strings),
+        *stray_env_refs(view, strings),
+        *compromised_pins(view, strings),
+        *huge_numbers(view, values),
+        *mesh_size(view),
+    }
     return sorted(found)
 
 
-def _strings(view: View) -> Iterator[tuple[PathParts, str]]:
-    """Every string value outside the secret fields, with its path."""
-    for path, value in _walk(view.doc.data):
-        if isinstance(value, str) and path and not _is_secret_path(path):
-            yield path, value
+Strings = list[tuple[PathParts, str]]  # every string outside the secret fields, with its path
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -96,9 +105,9 @@ def url_fault(url: str) -> str | None:
     return None if fault is None else f"names a host that {fault}"
 
 
-def url_shape(view: View) -> Iterator[Problem]:
+def url_shape(view: View, strings: Strings) -> Iterator[Problem]:
     """api_base values must parse strictly: what the proxy connects to is what a reader sees."""
-    for path, value in _strings(view):
+    for path, value in strings:
         if path[-1] != "api_base" or "${" in value:
             continue
         fault = url_fault(value)
@@ -129,8 +138,8 @@ def url_secret(url: str) -> str | None:
     return None
 
 
-def url_secrets(view: View) -> Iterator[Problem]:
-    for path, value in _strings(view):
+def url_secrets(view: View, strings: Strings) -> Iterator[Problem]:
+    for path, value in strings:
         where = url_secret(value.strip()) if "://" in value else None
         if where is not None:
             yield _problem(
@@ -146,10 +155,10 @@ def url_secrets(view: View) -> Iterator[Problem]:
 # --- environment references ------------------------------------------------------------------
 
 
-def litellm_env_refs(view: View) -> Iterator[Problem]:
+def litellm_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
     """The proxy replaces any string starting with os.environ/ by that variable at start-up:
     outside a secret field that would send the secret wherever the value goes."""
-    for path, value in _strings(view):
+    for path, value in strings:
         if "os.environ/" in value:
             yield _problem(
                 view.doc.locate(path),
@@ -161,9 +170,9 @@ def litellm_env_refs(view: View) -> Iterator[Problem]:
             )
 
 
-def stray_env_refs(view: View) -> Iterator[Problem]:
+def stray_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
     """${...} where the tool does not interpolate (the text fields have their own rule)."""
-    for path, value in _strings(view):
+    for path, value in strings:
         if "${" in value and path[-1] not in TEXT_FIELDS and "os.environ/" not in value:
             yield _problem(
                 view.doc.locate(path),
@@ -178,8 +187,8 @@ def stray_env_refs(view: View) -> Iterator[Problem]:
 # --- numbers and releases --------------------------------------------------------------------
 
 
-def huge_numbers(view: View) -> Iterator[Problem]:
-    for path, value in _walk(view.doc.data):
+def huge_numbers(view: View, values: list[tuple[PathParts, Any]]) -> Iterator[Problem]:
+    for path, value in values:
         if _is_number(value) and abs(value) > MAX_MAGNITUDE:
             yield _problem(
                 view.doc.locate(path),
@@ -238,9 +247,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compromised_pins(view: View) -> Iterator[Problem]:
+def compromised_pins(view: View, strings: Strings) -> Iterator[Problem]:
     """1.82.7 and 1.82.8 in any image tag, or pinned in a spelling pip reads as one."""
-    for path, value in _strings(view):
+    for path, value in strings:
         if path == ("gateway", "litellm_version"):
             # compromised_litellm (semantics) reports the plain spelling itself.
             plain = value.strip().lstrip("vV") in COMPROMISED_LITELLM_VERSIONS
