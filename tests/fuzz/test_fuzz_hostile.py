@@ -96,7 +96,7 @@ def mesh_names(draw: st.DrawFn) -> tuple[list[str], list[str], bool]:
 
 
 @given(names=mesh_names())
-@fuzz_settings(80)
+@fuzz_settings(50)
 def test_generated_names_never_collide_silently(
     cli: CliRunner, names: tuple[list[str], list[str], bool]
 ) -> None:
@@ -140,7 +140,7 @@ def tampered(draw: st.DrawFn, text: str) -> str:
 
 
 @given(address=HOST.flatmap(tampered))
-@fuzz_settings(100)
+@fuzz_settings(60)
 def test_an_accepted_address_is_the_only_host_of_its_urls(cli: CliRunner, address: str) -> None:
     mesh = copy.deepcopy(BASE)
     mesh["nodes"]["n2"]["address"] = address
@@ -170,7 +170,7 @@ URL = st.builds(
 
 
 @given(url=URL.flatmap(tampered))
-@fuzz_settings(100)
+@fuzz_settings(80)
 def test_an_accepted_provider_url_is_rendered_as_given_and_carries_no_secret(
     cli: CliRunner, url: str
 ) -> None:
@@ -215,7 +215,7 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 @given(field=st.sampled_from(sorted(NUMBER_FIELDS)), value=NUMBER)
-@fuzz_settings(100)
+@fuzz_settings(60)
 def test_numbers_are_refused_or_rendered_as_integers_in_range(
     cli: CliRunner, field: str, value: int | float
 ) -> None:
@@ -301,7 +301,7 @@ def _assert_one_error_line(result: Any) -> None:
 
 
 @given(state=st.sampled_from(OUT_STATES), sibling=st.sampled_from(SIBLINGS), force=st.booleans())
-@fuzz_settings(60)
+@fuzz_settings(40)
 def test_build_into_any_out_state_touches_nothing_but_out(
     cli: CliRunner, state: str, sibling: str, force: bool
 ) -> None:
