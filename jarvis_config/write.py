@@ -77,6 +77,23 @@ def write_tree(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def write_file(path: Path, content: bytes) -> None:
+    """Write one file (a starter config, its schema) atomically: never through a link,
+    dangling or not, and never over something that is not a regular file."""
+    if path.is_symlink() or (path.exists() and not _is_regular(path)):
+        what = "a symbolic link" if path.is_symlink() else "not a regular file"
+        raise WriteError(f"{path} is {what}; jarvis-config does not write through it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def guard_out(out: Path, inputs: Sequence[Path], force: bool) -> Path:
     """The absolute OUT once it is safe to replace; WriteError naming the reason otherwise."""
     if out.is_symlink():

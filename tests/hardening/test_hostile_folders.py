@@ -283,3 +283,18 @@ def test_a_split_mesh_is_bounded_in_total_before_reading(tmp_path: Path) -> None
             handle.truncate(15 * 1024 * 1024)
     result = _bounded("validate", tmp_path)
     assert result.returncode == 1 and "error[input-too-large]" in result.stderr
+
+
+def test_init_never_writes_through_a_link(tmp_path: Path, cli: CliRunner) -> None:
+    """`init` writes files, not folders, by the same rule: a dangling link is not followed."""
+    (tmp_path / "jarvis.yaml").symlink_to(tmp_path / "created-elsewhere.yaml")
+    result = cli("init", tmp_path / "jarvis.yaml", "--force")
+    assert result.exit_code == 1 and "is a symbolic link" in result.stderr
+    schema = tmp_path / "jarvis-config.schema.json"
+    schema.symlink_to(tmp_path / "schema-elsewhere.json")
+    assert cli("init", tmp_path / "other.yaml").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "jarvis-config.schema.json",
+        "jarvis.yaml",
+        "other.yaml",
+    ]
