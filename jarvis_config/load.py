@@ -322,42 +322,8 @@ class _Converter:
 
     def check_expansion(self, root: yaml.Node) -> Problem | None:
         """Refuse alias bombs and self-referencing anchors before expanding anything."""
-        sizes: dict[int, int] = {}
-        in_progress: set[int] = set()
-
-        text: dict[int, int] = {}  # bytes of text below each node
-        repeated = [0]  # bytes of text reached again through aliases
-
-        def size(node: yaml.Node, depth: int) -> int:
-            key = id(node)
-            if key in sizes:
-                repeated[0] += text[key]
-                if repeated[0] > MAX_ALIASED_BYTES:
-                    raise _Refused(
-                        node,
-                        "alias-bomb",
-                        f"anchors and aliases repeat more than {MAX_ALIASED_BYTES} bytes of text",
-                    )
-                return sizes[key]
-            if key in in_progress:
-                raise _Refused(node, "recursive-alias", "an anchor refers to itself")
-            if depth > MAX_DEPTH:
-                raise _Refused(node, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
-            in_progress.add(key)
-            total = 1 + sum(size(child, depth + 1) for child in _children(node))
-            in_progress.discard(key)
-            if total > MAX_EXPANDED_NODES:
-                raise _Refused(
-                    node,
-                    "alias-bomb",
-                    f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values",
-                )
-            sizes[key] = total
-            text[key] = _text_bytes(node, text)
-            return total
-
         try:
-            size(root, 0)
+            _Expansion().size(root, 0)
         except _Refused as refused:
             hint = (
                 "flatten the structure; a mesh config needs a few levels only"
@@ -492,6 +458,42 @@ class _Refused(Exception):
     def __init__(self, node: yaml.Node, code: str, message: str) -> None:
         super().__init__(message)
         self.node, self.code, self.message = node, code, message
+
+
+class _Expansion:
+    """One walk of a composed graph, each node visited once: the values it expands to, and
+    the text that aliases repeat (both budgeted), with cycles and depth refused."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.text: dict[int, int] = {}  # bytes of text below each node
+        self.in_progress: set[int] = set()
+        self.repeated = 0  # bytes of text reached again through aliases
+
+    def size(self, node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in self.sizes:
+            self._repeat(node, key)
+            return self.sizes[key]
+        if key in self.in_progress:
+            raise _Refused(node, "recursive-alias", "an anchor refers to itself")
+        if depth > MAX_DEPTH:
+            raise _Refused(node, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        self.in_progress.add(key)
+        total = 1 + sum(self.size(child, depth + 1) for child in _children(node))
+        self.in_progress.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            message = f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values"
+            raise _Refused(node, "alias-bomb", message)
+        self.sizes[key] = total
+        self.text[key] = _text_bytes(node, self.text)
+        return total
+
+    def _repeat(self, node: yaml.Node, key: int) -> None:
+        self.repeated += self.text[key]
+        if self.repeated > MAX_ALIASED_BYTES:
+            message = f"anchors and aliases repeat more than {MAX_ALIASED_BYTES} bytes of text"
+            raise _Refused(node, "alias-bomb", message)
 
 
 def _text_bytes(node: yaml.Node, known: dict[int, int]) -> int:
