@@ -74,7 +74,7 @@ def write_tree(
     except OSError as exc:
         raise WriteError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging, out)
 
 
 def write_file(path: Path, content: bytes) -> None:
@@ -122,6 +122,23 @@ def _new_staging(out: Path, suffix: str) -> Path:
 
 def _stamp(out: Path) -> bytes:
     return b"jarvis-config staging for " + os.fsencode(out) + b"\n"
+
+
+def _discard(folder: Path, out: Path) -> None:
+    """Remove a staging folder with its stamp last, so a build killed while removing it (after
+    a swap it holds the old tree, which is large) still leaves a folder provably its own."""
+    stamp = folder / STAGING_STAMP
+    with contextlib.suppress(OSError):
+        if not stamp.exists():
+            stamp.write_bytes(_stamp(out))
+        for child in folder.iterdir():
+            if child.name == STAGING_STAMP:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _is_ours(folder: Path, out: Path) -> bool:
@@ -237,7 +254,7 @@ def _swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(old)
     os.rename(out, old)
     os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+    _discard(old, out)
 
 
 def _exchange(a: Path, b: Path) -> bool:
