@@ -14,7 +14,9 @@ HOSTNAME = re.compile(
     r"(?=.{1,253}\Z)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
     r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?\Z"
 )
-_DOTTED_NUMBERS = re.compile(r"[0-9.]+\Z")
+# A name whose last label is a number (decimal or 0x...) is read as an IPv4 address by some
+# resolvers (`0x7f.1` is 127.0.0.1 to inet_aton): it must then be a valid dotted quad.
+_NUMERIC_LAST_LABEL = re.compile(r"(?:^|\.)(?:[0-9]+|0[xX][0-9A-Fa-f]*)\.?\Z")
 
 
 def is_ip(text: str) -> bool:
@@ -42,6 +44,6 @@ def host_fault(text: str, *, in_url: bool = False) -> str | None:
         if in_url and not text.startswith("["):
             return "is an IPv6 address without brackets"
         return None if is_ip(text) else "is not a valid IPv6 address"
-    if _DOTTED_NUMBERS.match(text):
+    if _NUMERIC_LAST_LABEL.search(text):
         return None if is_ip(text) else "is not a valid IPv4 address"
     return None if HOSTNAME.match(text) else "is not a valid host name"
