@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.safeio import NotRegularFile, TooLarge, read_regular
 
 try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
     _Loader: type = yaml.CSafeLoader
@@ -24,7 +25,11 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FOLDER_BYTES = 4 * MAX_FILE_BYTES  # a split mesh, all files together
 MAX_EXPANDED_NODES = 2_000_000
+# Text that aliases repeat: counting values alone let one large anchored string, repeated,
+# turn a 112 KB file into a 320 MB build.
+MAX_ALIASED_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 YAML_SUFFIXES = (".yaml", ".yml")
 # Sections that hold named entries: split configs merge them entry by entry.
@@ -81,10 +86,24 @@ def load_path(path: Path) -> tuple[Document | None, list[Problem]]:
                     hint="point at a config file or a folder of them",
                 )
             ]
-        return _load_many(files)
+        too_large = _folder_too_large(path, files)
+        return (None, [too_large]) if too_large else _load_many(files)
     if not path.exists():
         return None, [_problem(str(path), "file-not-found", "no such file or directory")]
     return _load_many([path])
+
+
+def _folder_too_large(folder: Path, files: list[Path]) -> Problem | None:
+    """The files of a split mesh are bounded together too, before any is read."""
+    total = sum(file.stat().st_size for file in files)
+    if total <= MAX_FOLDER_BYTES:
+        return None
+    return _problem(
+        str(folder),
+        "input-too-large",
+        f"the YAML files here hold {total} bytes together; the limit is {MAX_FOLDER_BYTES}",
+        hint="split the mesh into several meshes",
+    )
 
 
 def load_text(text: str | bytes, name: str = "<input>") -> tuple[Document | None, list[Problem]]:
@@ -113,17 +132,26 @@ def _load_many(files: list[Path]) -> tuple[Document | None, list[Problem]]:
 def _load_file(file: Path) -> tuple[Document | None, list[Problem]]:
     name = str(file)
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [
-                _problem(
-                    name,
-                    "file-too-large",
-                    f"file is {size} bytes; the limit is {MAX_FILE_BYTES}",
-                    hint="split the mesh over several files in a folder",
-                )
-            ]
-        raw = file.read_bytes()
+        # The input's own links are followed; its type and size are checked once it is open.
+        raw = read_regular(file, limit=MAX_FILE_BYTES, follow=True)
+    except NotRegularFile as exc:
+        return None, [
+            _problem(
+                name,
+                "not-a-file",
+                f"{exc.strerror}, not a regular file; nothing was read",
+                hint="point at a .yaml file or a folder of them",
+            )
+        ]
+    except TooLarge:
+        return None, [
+            _problem(
+                name,
+                "file-too-large",
+                f"file is larger than the limit of {MAX_FILE_BYTES} bytes",
+                hint="split the mesh over several files in a folder",
+            )
+        ]
     except OSError as exc:
         return None, [_problem(name, "unreadable", f"cannot read file: {exc.strerror or exc}")]
     _, doc, problems = _load_bytes(raw, name)
@@ -294,31 +322,8 @@ class _Converter:
 
     def check_expansion(self, root: yaml.Node) -> Problem | None:
         """Refuse alias bombs and self-referencing anchors before expanding anything."""
-        sizes: dict[int, int] = {}
-        in_progress: set[int] = set()
-
-        def size(node: yaml.Node, depth: int) -> int:
-            key = id(node)
-            if key in sizes:
-                return sizes[key]
-            if key in in_progress:
-                raise _Refused(node, "recursive-alias", "an anchor refers to itself")
-            if depth > MAX_DEPTH:
-                raise _Refused(node, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
-            in_progress.add(key)
-            total = 1 + sum(size(child, depth + 1) for child in _children(node))
-            in_progress.discard(key)
-            if total > MAX_EXPANDED_NODES:
-                raise _Refused(
-                    node,
-                    "alias-bomb",
-                    f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values",
-                )
-            sizes[key] = total
-            return total
-
         try:
-            size(root, 0)
+            _Expansion().size(root, 0)
         except _Refused as refused:
             hint = (
                 "flatten the structure; a mesh config needs a few levels only"
@@ -453,6 +458,50 @@ class _Refused(Exception):
     def __init__(self, node: yaml.Node, code: str, message: str) -> None:
         super().__init__(message)
         self.node, self.code, self.message = node, code, message
+
+
+class _Expansion:
+    """One walk of a composed graph, each node visited once: the values it expands to, and
+    the text that aliases repeat (both budgeted), with cycles and depth refused."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.text: dict[int, int] = {}  # bytes of text below each node
+        self.in_progress: set[int] = set()
+        self.repeated = 0  # bytes of text reached again through aliases
+
+    def size(self, node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in self.sizes:
+            self._repeat(node, key)
+            return self.sizes[key]
+        if key in self.in_progress:
+            raise _Refused(node, "recursive-alias", "an anchor refers to itself")
+        if depth > MAX_DEPTH:
+            raise _Refused(node, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")
+        self.in_progress.add(key)
+        total = 1 + sum(self.size(child, depth + 1) for child in _children(node))
+        self.in_progress.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            message = f"anchors and aliases expand to more than {MAX_EXPANDED_NODES} values"
+            raise _Refused(node, "alias-bomb", message)
+        self.sizes[key] = total
+        self.text[key] = _text_bytes(node, self.text)
+        return total
+
+    def _repeat(self, node: yaml.Node, key: int) -> None:
+        self.repeated += self.text[key]
+        if self.repeated > MAX_ALIASED_BYTES:
+            message = f"anchors and aliases repeat more than {MAX_ALIASED_BYTES} bytes of text"
+            raise _Refused(node, "alias-bomb", message)
+
+
+def _text_bytes(node: yaml.Node, known: dict[int, int]) -> int:
+    """The length of the text below a node, its children's already in `known` (a rough
+    count: enough for a budget)."""
+    if isinstance(node, yaml.ScalarNode):
+        return len(node.value) + 1
+    return sum(known[id(child)] for child in _children(node)) + 1
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
 from jarvis_config.problems import Problem, Severity, has_errors
+from jarvis_config.validate.hostile import check_hostile, check_hostile_mesh
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
 
@@ -49,11 +50,13 @@ def compile_document(
     reports a typo'd field and a dangling reference together.
     """
     problems = check_schema(doc)
-    problems += check_semantics(doc, environ=os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    problems += check_semantics(doc, environ=environ)
+    problems += check_hostile(doc, environ=environ)
     mesh = None
     if not has_errors(problems):
         mesh = build_mesh(doc.data)
-        problems += check_mesh(mesh, doc)
+        problems += check_mesh(mesh, doc) + check_hostile_mesh(mesh, doc)
     if strict:
         problems = [p if p.is_error else _promote(p) for p in problems]
     problems = sorted(set(problems))

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 
 from jarvis_config.problems import Problem
+
+# Line breaks and other control characters (from a file name, say) would split a problem
+# over several lines of a line-based report: they are written as escapes.
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    return _BREAKING.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
 
 
 def _text(problems: Iterable[Problem]) -> str:
     lines = []
     for p in problems:
-        lines.append(f"{p.location}: {p.severity.value}[{p.code}]: {p.message} (at {p.path})")
+        lines.append(
+            one_line(f"{p.location}: {p.severity.value}[{p.code}]: {p.message} (at {p.path})")
+        )
         if p.hint:
-            lines.append(f"  hint: {p.hint}")
+            lines.append(one_line(f"  hint: {p.hint}"))
     return "\n".join(lines)
 
 
@@ -39,17 +55,29 @@ _GITHUB_LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def _github(problems: Iterable[Problem]) -> str:
-    """GitHub workflow commands: annotations on the pull request's changed lines."""
+    """GitHub workflow commands: annotations on the pull request's changed lines. Every value
+    is escaped by GitHub's rules (data: `%`, CR, LF; properties also `:` and `,`), so no input
+    can end the command early or start another one."""
     lines = []
     for p in problems:
         message = f"[{p.code}] {p.message} (at {p.path})" + (f" hint: {p.hint}" if p.hint else "")
-        message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        title = f"jarvis-config {p.code}"
-        lines.append(
-            f"::{_GITHUB_LEVELS[p.severity.value]} file={p.location.file},line={p.location.line},"
-            f"col={p.location.col},title={title}::{message}"
-        )
+        properties = {
+            "file": p.location.file,
+            "line": str(p.location.line),
+            "col": str(p.location.col),
+            "title": f"jarvis-config {p.code}",
+        }
+        listed = ",".join(f"{k}={_github_property(v)}" for k, v in properties.items())
+        lines.append(f"::{_GITHUB_LEVELS[p.severity.value]} {listed}::{_github_data(message)}")
     return "\n".join(lines)
+
+
+def _github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 REPORTERS: dict[str, Callable[[Iterable[Problem]], str]] = {

@@ -9,7 +9,6 @@ import click
 
 from jarvis_config import pipeline
 from jarvis_config.commands.common import check_up_to_date, compile_or_fail
-from jarvis_config.errors import WriteError
 from jarvis_config.write import write_tree
 
 
@@ -31,14 +30,6 @@ def build(options: BuildOptions) -> int:
         return check_up_to_date(
             options.out, files, "files", f"jarvis-config build {options.path} -o {options.out}"
         )
-    _refuse_out_holding_config(options.path, options.out)
-    write_tree(options.out, files, force=options.force)
+    write_tree(options.out, files, force=options.force, inputs=(options.path,))
     click.echo(f"wrote {len(files)} files to {options.out}")
     return 0
-
-
-def _refuse_out_holding_config(config: Path, out: Path) -> None:
-    """Replacing OUT must never delete the config it was built from (`-o .` with --force)."""
-    config, out = config.resolve(), out.resolve()
-    if config == out or out in config.parents:
-        raise WriteError(f"{out} holds the config {config}; choose an output folder outside it")

@@ -10,6 +10,7 @@ import io
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from jarvis_config.commands.common import compile_or_fail
 from jarvis_config.errors import CommandError, ValidationError
 from jarvis_config.review.diff import REPORT_FORMATS, Side, build_report
 from jarvis_config.review.facts import facts_of_files, facts_of_mesh
-from jarvis_config.write import MARKER, read_tree
+from jarvis_config.write import MARKER, scan_tree
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,26 @@ def config_side(path: Path, label: str | None = None) -> Side:
 
 def out_side(out: Path) -> Side:
     """A built folder: its files (without the marker) and the facts they carry."""
-    if not (out / MARKER).is_file():
+    tree = scan_tree(out)
+    if MARKER not in tree.files:
         what = "does not exist" if not out.exists() else "was not written by jarvis-config"
         raise CommandError(
             f"{out} {what}; build it first (jarvis-config build PATH -o {out}) "
             "or compare two configs (jarvis-config diff OLD NEW)"
         )
-    files = {k: v for k, v in read_tree(out).items() if k != MARKER}
+    refuse_irregular(str(out), tree.others)
+    files = {k: v for k, v in tree.files.items() if k != MARKER}
     return Side(str(out), facts_of_files(files), files)
+
+
+def refuse_irregular(where: str, others: Mapping[str, str]) -> None:
+    """Links and other non-regular entries are reported, never followed or read."""
+    if others:
+        listed = "; ".join(f"{name} is {kind}" for name, kind in others.items())
+        raise CommandError(
+            f"{where} holds entries that are not regular files, which jarvis-config "
+            f"does not read: {listed}"
+        )
 
 
 def revision_side(path: Path, rev: str, workdir: Path) -> Side:
@@ -93,11 +106,21 @@ def checkout_at(path: Path, rev: str, workdir: Path) -> Path:
         raise CommandError(f"{rev!r} is not a git revision")
     archive = _git(top, "archive", "--format=tar", rev, "--", relative or ".")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        refuse_irregular(f"{path} at {rev}", _irregular_members(tar))
         if hasattr(tarfile, "data_filter"):
             tar.extractall(workdir, filter="data")
         else:  # pragma: no cover - Python < 3.11.4 (git archive writes no links outside)
             tar.extractall(workdir)
     return workdir / relative
+
+
+def _irregular_members(tar: tarfile.TarFile) -> dict[str, str]:
+    """Members of a git archive that are neither regular files nor folders (links, mostly)."""
+    return {
+        member.name: "a symbolic link" if member.issym() else "not a regular file"
+        for member in tar.getmembers()
+        if not (member.isfile() or member.isdir())
+    }
 
 
 def _git(cwd: Path, *args: str) -> bytes:

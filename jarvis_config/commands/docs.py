@@ -27,7 +27,7 @@ def docs(options: DocsOptions) -> int:
     pages = render_docs(compile_or_fail(options.path), gateway_url=options.gateway_url)
     if options.check:
         return _check(options, pages)
-    write_tree(options.out, pages, force=options.force)
+    write_tree(options.out, pages, force=options.force, inputs=(options.path,))
     click.echo(f"wrote {len(pages)} pages to {options.out}")
     return 0
 

@@ -7,16 +7,16 @@ from pathlib import Path
 import click
 
 from jarvis_config import resources
+from jarvis_config.write import write_file
 
 
 def init(path: Path) -> int:
     starter = resources.read_text("templates", "init/jarvis.yaml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(starter, encoding="utf-8")
+    write_file(path, starter.encode("utf-8"))
     # The starter's modeline points editors at a schema file beside it.
     schema = path.parent / resources.SCHEMA_FILE
-    if not schema.exists():
-        schema.write_text(resources.schema_text(), encoding="utf-8")
+    if not schema.exists() and not schema.is_symlink():
+        write_file(schema, resources.schema_text().encode("utf-8"))
         click.echo(f"wrote {schema}")
     click.echo(f"wrote {path}; next: jarvis-config validate {path}")
     return 0

@@ -24,7 +24,10 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     """`value` as YAML: block style for mappings and lists (each line indented by `indent`
     spaces), a one-line scalar otherwise. Keys keep the order the renderer gave them."""
     _check_defined(value)
-    return blockyaml.dump(value, indent)
+    text = blockyaml.dump(value, indent)
+    # An empty mapping or list is written in flow style (`{}`) on one line: under a key it
+    # must still be indented, or `key:` followed by `{}` at column 1 does not parse.
+    return text if text.startswith(" " * indent) else " " * indent + text
 
 
 def _check_defined(value: Any) -> None:

@@ -2,10 +2,11 @@
 
 Importing and setting up jsonschema costs more than loading a mesh, and most runs of `validate`
 (a pre-commit hook) check valid files. This module evaluates the JSON Schema keywords our schema
-uses, with jsonschema's semantics, and answers only one question: is the document certainly
-valid? `True` lets `check_schema` skip jsonschema altogether; anything else (an invalid document,
-or a keyword or value this gate does not decide exactly) sends the document to jsonschema, which
-stays the one source of the error messages. A test holds the two to the same verdicts.
+uses, with the semantics of the validator `validate.schema` builds, and answers one question:
+is the document certainly valid? `True` lets `check_schema` skip jsonschema altogether;
+anything else (an invalid document, or a keyword or value this gate does not decide exactly)
+sends the document to jsonschema, which stays the one source of the error messages. A test
+holds the two to the same verdicts.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ TYPES: dict[str, Callable[[Any], bool]] = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "number": _is_number,
-    "integer": lambda v: _is_number(v) and (isinstance(v, int) or float(v).is_integer()),
+    # As `validate.schema` redefines it: an int, never a float such as 8000.0.
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
 }
 
 

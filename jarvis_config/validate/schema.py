@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
@@ -53,13 +53,21 @@ RANGE_WORDS = {
 Handler = Callable[[Document, "ValidationError"], list[Problem]]
 
 
+def _is_integer(_checker: Any, value: Any) -> bool:
+    """Only ints: JSON Schema's integer also takes 8000.0, which then slips past every rule
+    comparing ports and renders as '8000.0'. One meaning of integer, everywhere."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @cache
 def _validator() -> Draft202012Validator:
     # Imported here: jsonschema costs more to import than a valid mesh costs to check, and
     # the gate spares valid documents from it.
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(resources.schema())
+    strict = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+    validator = validators.extend(Draft202012Validator, type_checker=strict)
+    return cast(Draft202012Validator, validator(resources.schema()))
 
 
 def check_schema(doc: Document) -> list[Problem]:

@@ -8,7 +8,6 @@ already reported it). One function per rule; `RULES` runs them in order.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.hosts import host_fault, is_ip
 from jarvis_config.model.mesh import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
@@ -42,10 +42,6 @@ TEXT_FIELDS = (
 )
 TOKEN_LIKE = re.compile(
     r"^(sk-|sk_|ghp_|gho_|github_pat_|gsk_|xai-|hf_|AIza|xox[abp]-)[A-Za-z0-9_-]{16,}$"
-)
-HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-    r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$"
 )
 NEEDS_API_BASE = ("openai-compatible", "azure")
 NAMED = ("nodes", "providers", "models", "aliases")
@@ -476,17 +472,21 @@ def node_addresses(view: View) -> Iterator[Problem]:
 
 def _address_fault(address: str) -> tuple[str, str, str] | None:
     if "://" in address or "/" in address:
-        host = urlsplit(address if "://" in address else f"//{address}").hostname
+        try:
+            host = urlsplit(address if "://" in address else f"//{address}").hostname
+        except ValueError:  # an unbalanced [ in the netloc
+            host = None
         hint = (
             f"write address: {host} and set ports under runtimes"
             if host
             else "write the host name or IP address only"
         )
         return "address-is-url", "is a URL, not a host name or IP address", hint
-    if _is_ip(address) or HOSTNAME.fullmatch(address):
+    strict = host_fault(address)  # None for a host name, an IPv4 or an IPv6 address
+    if strict is None:
         return None
     host, sep, port = address.rpartition(":")
-    if sep and port.isdigit() and (_is_ip(host) or HOSTNAME.fullmatch(host)):
+    if sep and port.isascii() and port.isdigit() and host_fault(host) is None:
         return (
             "address-has-port",
             f"includes a port ({port})",
@@ -494,17 +494,13 @@ def _address_fault(address: str) -> tuple[str, str, str] | None:
         )
     return (
         "bad-address",
-        "is not a host name or IP address",
+        f"is not a host name or IP address: it {strict}",
         "write a host name such as ai-max.lan or an IP address such as 192.168.1.30",
     )
 
 
 def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    return is_ip(text)  # strict: no zone id, no whitespace, brackets only around IPv6
 
 
 def memory_budgets(view: View) -> Iterator[Problem]:

@@ -158,13 +158,14 @@ def test_no_staging_folder_is_left_beside_out(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_a_symlinked_out_stays_a_symlink_and_its_folder_is_replaced(tmp_path: Path) -> None:
+def test_a_symlinked_out_is_refused_and_its_target_kept(tmp_path: Path) -> None:
     real = tmp_path / "real"
     write_tree(real, {"old.txt": b"old"})
     (tmp_path / "out").symlink_to("real")
-    write_tree(tmp_path / "out", {"new.txt": b"new"})
+    with pytest.raises(WriteError, match="is a symbolic link"):
+        write_tree(tmp_path / "out", {"new.txt": b"new"})
     assert (tmp_path / "out").is_symlink()
-    assert sorted(tree(real)) == [MARKER, "new.txt"]
+    assert sorted(tree(real)) == [MARKER, "old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
 
 

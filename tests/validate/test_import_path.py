@@ -46,12 +46,17 @@ def imported(*args: str) -> list[str]:
     return modules
 
 
+# The identifiers renderers generate, checked for collisions at validation: no templates.
+ALLOWED = {"jarvis_config.render.names"}
+
+
 def offending(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
     """Modules under any prefix: "a" is a and its submodules, "a." its submodules only."""
     return [
         m
         for m in modules
-        if any(
+        if m not in ALLOWED
+        and any(
             m.startswith(p) if p.endswith(".") else m == p or m.startswith(p + ".")
             for p in prefixes
         )

@@ -13,7 +13,9 @@ from jarvis_config.errors import WriteError
 from jarvis_config.write import (
     MARKER,
     STAGING_GRACE_S,
+    STAGING_STAMP,
     STAGING_SUFFIX,
+    _stamp,
     drift,
     read_tree,
     write_tree,
@@ -87,6 +89,7 @@ def abandoned_staging(out: Path, age_s: float) -> Path:
     folder = out.parent / f".{out.name}.k1ll3d{STAGING_SUFFIX}"
     (folder / "litellm").mkdir(parents=True)
     (folder / "litellm" / "config.yaml").write_bytes(b"half")
+    (folder / STAGING_STAMP).write_bytes(_stamp(out.absolute()))
     then = time.time() - age_s
     os.utime(folder, (then, then))
     return folder
