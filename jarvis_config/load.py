@@ -26,6 +26,30 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 64
+# The problem codes this stage emits (the catalogue: jarvis_config.validate.codes).
+EMITS = (
+    "alias-bomb",
+    "bad-scalar",
+    "binary-file",
+    "defined-twice",
+    "duplicate-key",
+    "empty-file",
+    "file-not-found",
+    "file-too-large",
+    "no-yaml-files",
+    "non-string-key",
+    "not-finite",
+    "not-utf8",
+    "recursive-alias",
+    "root-not-mapping",
+    "several-documents",
+    "tab",
+    "too-deep",
+    "unreadable",
+    "unsupported-tag",
+    "yaml-character",
+    "yaml-syntax",
+)
 YAML_SUFFIXES = (".yaml", ".yml")
 # Sections that hold named entries: split configs merge them entry by entry.
 NAMED_SECTIONS = ("nodes", "providers", "models", "aliases")

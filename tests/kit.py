@@ -13,6 +13,7 @@ from jarvis_config.model.mesh import Mesh
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
+CASES = ROOT / "tests" / "cases"
 # The examples reference these; tests pass them explicitly so no env-unset warning interferes.
 TEST_ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 

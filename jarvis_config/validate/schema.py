@@ -20,6 +20,7 @@ from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
 from jarvis_config.model.mesh import ENV_REF, NAME
 from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.validate.codes import emits
 from jarvis_config.validate.wording import closest
 
 ENTRY_KINDS = {"nodes": "node", "providers": "provider", "models": "model", "aliases": "alias"}
@@ -92,6 +93,7 @@ def _problem(
 # --- one handler per JSON Schema keyword -------------------------------------------------
 
 
+@emits("wrong-type")
 def _wrong_type(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     types = (
@@ -119,6 +121,7 @@ def _type_hint(types: Sequence[str], value: Any) -> str | None:
     return None
 
 
+@emits("missing-field")
 def _missing(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     location = doc.locate_key(path) if path else doc.locate(path)
@@ -144,6 +147,7 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
     return problems
 
 
+@emits("unknown-runtime", "unknown-field")
 def _unknown(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     known = list(error.schema.get("properties", {}))
@@ -173,22 +177,27 @@ def _unknown_key(
     return _problem(doc.locate_key(where), "unknown-field", message, where, hint)
 
 
+@emits("bad-choice")
 def _not_one_of(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     options = [str(option) for option in error.validator_value]
     message = f"{subject(path)} must be one of {', '.join(options)}, not {_shown(value)}"
     match = closest(value, options) if isinstance(value, str) else None
     hint = f"did you mean {match!r}?" if match else None
-    return [_problem(doc.locate(path), "bad-value", message, path, hint)]
+    return [_problem(doc.locate(path), "bad-choice", message, path, hint)]
 
 
+@emits("unsupported-version", "bad-value")
 def _not_const(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     message = f"{subject(path)} must be {error.validator_value!r}, not {_shown(error.instance)}"
-    hint = "1 is the only input format version so far" if path == ("version",) else None
-    return [_problem(doc.locate(path), "bad-value", message, path, hint)]
+    if path != ("version",):
+        return [_problem(doc.locate(path), "bad-value", message, path)]
+    hint = "1 is the only input format version so far"
+    return [_problem(doc.locate(path), "unsupported-version", message, path, hint)]
 
 
+@emits("bad-name", "bad-format")
 def _bad_pattern(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     if error.validator_value == NAME.pattern:
@@ -199,9 +208,10 @@ def _bad_pattern(doc: Document, error: ValidationError) -> list[Problem]:
     example = _example(error.schema)
     shape = f"look like {example}" if example is not None else "have another form"
     message = f"{subject(path)} must {shape}, not {_shown(value)}"
-    return [_problem(doc.locate(path), "bad-value", message, path)]
+    return [_problem(doc.locate(path), "bad-format", message, path)]
 
 
+@emits("bad-name")
 def _bad_key_name(doc: Document, error: ValidationError) -> Problem:
     path, key = _path(error), str(error.instance)
     kind = ENTRY_KINDS.get(str(path[-1]), "model") if path else "section"
@@ -218,6 +228,7 @@ def _name_hint(name: str) -> str:
     return NAME_HINT
 
 
+@emits("out-of-range")
 def _out_of_range(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     words = RANGE_WORDS[str(error.validator)]
@@ -225,12 +236,14 @@ def _out_of_range(doc: Document, error: ValidationError) -> list[Problem]:
     return [_problem(doc.locate(path), "out-of-range", message, path)]
 
 
+@emits("empty-value")
 def _empty(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     what = "list at least one item" if error.validator == "minItems" else "not be empty"
-    return [_problem(doc.locate(path), "bad-value", f"{subject(path)} must {what}", path)]
+    return [_problem(doc.locate(path), "empty-value", f"{subject(path)} must {what}", path)]
 
 
+@emits("missing-field")
 def _too_few_fields(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     known = list(error.schema.get("properties", {}))
@@ -241,6 +254,7 @@ def _too_few_fields(doc: Document, error: ValidationError) -> list[Problem]:
     return [_problem(doc.locate_key(path), "missing-field", message, path, hint)]
 
 
+@emits("conflicting-fields")
 def _too_many_fields(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     keys = [str(key) for key in instance] if isinstance(instance, Mapping) else []
@@ -252,6 +266,7 @@ def _too_many_fields(doc: Document, error: ValidationError) -> list[Problem]:
     ]
 
 
+@emits("duplicate-item")
 def _duplicate_item(doc: Document, error: ValidationError) -> list[Problem]:
     path, items = _path(error), error.instance
     seen: list[Any] = []
@@ -281,6 +296,7 @@ def _choice(doc: Document, error: ValidationError) -> list[Problem]:
     return _problems(doc, best_match(error.context))
 
 
+@emits("conflicting-fields", "missing-field")
 def _one_of_fields(doc: Document, error: ValidationError, names: list[str]) -> list[Problem]:
     path, instance = _path(error), error.instance
     if not isinstance(instance, Mapping):
@@ -305,6 +321,7 @@ def misspelt(instance: Mapping[str, Any], name: str, known: Iterable[str]) -> bo
     return any(key not in options and closest(str(key), options) == name for key in instance)
 
 
+@emits("bad-value")
 def _other(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     return [_problem(doc.locate(path), "bad-value", f"{subject(path)}: {error.message}", path)]
@@ -336,6 +353,7 @@ def _is_secret(schema: Any) -> bool:
     return isinstance(schema, Mapping) and schema.get("pattern") == ENV_REF.pattern
 
 
+@emits("literal-secret")
 def _literal_secret(doc: Document, error: ValidationError) -> Problem:
     """Never echo the value: it may be a real key."""
     path, value = _path(error), error.instance
