@@ -17,7 +17,7 @@ import click
 
 from jarvis_config import __version__
 from jarvis_config.errors import JarvisConfigError
-from jarvis_config.render import TARGET_NAMES
+from jarvis_config.render import TARGETS
 from jarvis_config.report import REPORTERS, render_problems
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -139,7 +139,7 @@ def init(ctx: click.Context, path: Path, force: bool) -> None:
     "--target",
     "targets",
     multiple=True,
-    type=click.Choice(TARGET_NAMES),
+    type=click.Choice(tuple(TARGETS)),
     help="Render only this target (repeatable). Default: all.",
 )
 @click.option(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from jarvis_config.model.mesh import (
@@ -28,7 +28,6 @@ from jarvis_config.model.mesh import (
     gpu_memory_share,
     runtime_image,
 )
-from jarvis_config.render import litellm
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template
@@ -45,6 +44,7 @@ DB_USER = "litellm"
 OLLAMA_PORT = 11434  # inside the container; published on the node's configured port
 # Labels an operator puts on swarm nodes (docker node update --label-add ...).
 NODE_LABEL = "jarvis.node"
+NEEDS = ("litellm",)  # the Swarm configs carry digests of the LiteLLM files
 ROLE_LABEL = "jarvis.role.{role}"
 GATEWAY_LABEL = "jarvis.gateway"
 DATABASE_LABEL = "jarvis.database"
@@ -97,7 +97,9 @@ class Stack:
 Made = tuple[list[Service], list[str]]  # the services of a runtime, the volumes they use
 
 
-def render(mesh: Mesh) -> dict[str, str]:
+def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
+    """The stacks; `needed` holds the rendered `litellm` target (the Swarm configs carry
+    digests of its files)."""
     files = {f"{GATEWAY_DIR}/compose.yaml": _compose(gateway_stack(mesh))}
     if mesh.gateway.replicas > 1:
         files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
@@ -107,7 +109,8 @@ def render(mesh: Mesh) -> dict[str, str]:
         stack = node_stack(mesh, node)
         if stack.services:
             files[f"compose/nodes/{node.name}/compose.yaml"] = _compose(stack)
-    files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=swarm_stack(mesh))
+    stack = swarm_stack(mesh, swarm_configs(needed))
+    files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=stack)
     files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=env_vars(mesh))
     return dict(sorted(files.items()))
 
@@ -387,10 +390,11 @@ RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], Made]]
 # --- the swarm stack -------------------------------------------------------------------------
 
 
-def swarm_stack(mesh: Mesh) -> Stack:
+def swarm_stack(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Stack:
     """The whole mesh as one `docker stack deploy` stack: node services pinned to their
-    machine by node labels, the gateway as one replicated service behind swarm's ingress."""
-    services = [swarm_gateway(mesh)]
+    machine by node labels, the gateway as one replicated service behind swarm's ingress.
+    `configs` are (swarm config name, file) for the files of the `litellm` target."""
+    services = [swarm_gateway(mesh, configs)]
     if mesh.gateway.replicas > 1:
         services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
     volumes = set()
@@ -402,11 +406,13 @@ def swarm_stack(mesh: Mesh) -> Stack:
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
     return Stack(
-        services=tuple(services), volumes=tuple(sorted(volumes)), configs=litellm_configs(mesh)
+        services=tuple(services),
+        volumes=tuple(sorted(volumes)),
+        configs=tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in configs),
     )
 
 
-def swarm_gateway(mesh: Mesh) -> Service:
+def swarm_gateway(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Service:
     port = mesh.gateway.port
     proxy = proxy_service(mesh, "gateway", port)
     return replace(
@@ -416,7 +422,7 @@ def swarm_gateway(mesh: Mesh) -> Service:
         depends_on=(),
         replicas=mesh.gateway.replicas,
         constraints=(_label(GATEWAY_LABEL),),
-        configs=tuple((name, f"{LITELLM_MOUNT}/{file}") for name, file in _litellm_files(mesh)),
+        configs=tuple((name, f"{LITELLM_MOUNT}/{file}") for name, file in configs),
     )
 
 
@@ -429,15 +435,11 @@ def swarm_node_service(node: Node, service: Service) -> Service:
     return replace(service, depends_on=(), constraints=constraints, port_mode="host")
 
 
-def litellm_configs(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    return tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in _litellm_files(mesh))
-
-
-def _litellm_files(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    """(swarm config name, file) for each file the `litellm` target writes. Swarm configs
+def swarm_configs(litellm_files: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(swarm config name, file) for each file the `litellm` target wrote. Swarm configs
     cannot change in place, so each name carries a digest of its content: a redeploy after a
     rebuild creates new configs and rolls the gateway over to them."""
-    rendered = litellm.render(mesh)
+    rendered = {k: v for k, v in litellm_files.items() if k.startswith(f"{LITELLM_DIR}/")}
     out = []
     for path in sorted(rendered):
         file = path.removeprefix(f"{LITELLM_DIR}/")

@@ -9,7 +9,7 @@ from the config's folder, and the callback reads routes.json beside itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from importlib import resources
 from typing import Any
 
@@ -44,22 +44,10 @@ REDIS_SETTINGS = {
     "redis_password": "REDIS_PASSWORD",
 }
 DATABASE_URL_VAR = "DATABASE_URL"
+NEEDS: tuple[str, ...] = ()  # reads no other target's files
 
 
-# The compose target embeds digests of these files, so one build asks for them up to three
-# times: keep the last mesh's result (meshes are immutable; identity is the key).
-_last_render: list[tuple[Mesh, dict[str, str]]] = []
-
-
-def render(mesh: Mesh) -> dict[str, str]:
-    if _last_render and _last_render[0][0] is mesh:
-        return dict(_last_render[0][1])
-    files = _render(mesh)
-    _last_render[:] = [(mesh, files)]
-    return dict(files)
-
-
-def _render(mesh: Mesh) -> dict[str, str]:
+def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
     config = gateway_config(mesh)
     return {
         f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),

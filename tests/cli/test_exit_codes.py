@@ -70,9 +70,7 @@ def _interrupted(*_: object, **__: object) -> dict[str, bytes]:
     raise KeyboardInterrupt
 
 
-def test_130_when_interrupted_in_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_130_when_interrupted_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "render", _interrupted)
     result = CliRunner().invoke(main, ["build", str(HOMELAB), "-o", str(tmp_path / "out")])
     assert result.exit_code == 130

@@ -23,7 +23,7 @@ import yaml
 
 from jarvis_config import pipeline
 from jarvis_config.model.mesh import Mesh, build_mesh, gpu_memory_share, serving_ports
-from jarvis_config.render import compose, litellm
+from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
 from tests.kit import compile_mesh, example_params
@@ -83,7 +83,7 @@ def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
-    files = compose.render(compile_mesh(example))
+    files = render_text(compile_mesh(example), ["compose"])
     for relative, text in files.items():
         golden = GOLDEN / example.name / relative
         if update_golden:
@@ -145,7 +145,7 @@ def written(out: Path) -> dict[str, str]:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
     mesh = compile_mesh(example)
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     listed = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=$", files[".env.example"], re.MULTILINE))
     for name in stack_files(files):
         for service in services(files[name]).values():
@@ -166,7 +166,7 @@ def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_node_stacks_publish_exactly_the_ports_the_gateway_calls(example: Path) -> None:
     mesh = compile_mesh(example)
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     for node in mesh.nodes:
         expected = {
             urlsplit(d.api_base or "").port
@@ -190,7 +190,7 @@ def test_gateway_stack_matches_the_litellm_config(example: Path) -> None:
     """Redis and Postgres appear exactly when the proxy's config reads them, with the
     environment variables it reads them from."""
     mesh = compile_mesh(example)
-    gateway = services(compose.render(mesh)["compose/gateway/compose.yaml"])
+    gateway = services(render_text(mesh, ["compose"])["compose/gateway/compose.yaml"])
     config = yaml.safe_load(litellm.render(mesh)["litellm/config.yaml"])
     proxies = {name: s for name, s in gateway.items() if name.startswith("litellm")}
     assert len(proxies) == mesh.gateway.replicas
@@ -221,7 +221,7 @@ def _values(data: Any) -> Iterator[Any]:
 def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
     mesh = compile_mesh(ROOT / "examples" / "ha-gateway")
     assert mesh.gateway.database and mesh.gateway.replicas == 2
-    stack = yaml.safe_load(compose.render(mesh)["compose/gateway/compose.yaml"])
+    stack = yaml.safe_load(render_text(mesh, ["compose"])["compose/gateway/compose.yaml"])
     postgres = stack["services"]["postgres"]
     assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
     assert postgres["healthcheck"]["test"] == ["CMD-SHELL", "pg_isready -U litellm -d litellm"]
@@ -242,7 +242,7 @@ def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
 
 def test_the_swarm_stack_pins_node_services_and_replicates_the_gateway() -> None:
     mesh = compile_mesh(ROOT / "examples" / "homelab")
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     stack = yaml.safe_load(files["compose/swarm/stack.yaml"])
     gateway = stack["services"]["gateway"]
     assert gateway["deploy"]["replicas"] == mesh.gateway.replicas
@@ -322,7 +322,7 @@ def test_one_model_per_process_runtimes_get_consecutive_ports() -> None:
 
 def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     mesh = two_vllm_models()
-    node = services(compose.render(mesh)["compose/nodes/big/compose.yaml"])
+    node = services(render_text(mesh, ["compose"])["compose/nodes/big/compose.yaml"])
     chat, coder = node["vllm-a-chat"], node["vllm-b-coder"]
     assert chat["command"] == [
         "--model",
@@ -351,7 +351,9 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
 
 
 def test_a_runtime_without_models_runs_only_what_it_can() -> None:
-    idle = yaml.safe_load(compose.render(two_vllm_models())["compose/nodes/idle/compose.yaml"])
+    idle = yaml.safe_load(
+        render_text(two_vllm_models(), ["compose"])["compose/nodes/idle/compose.yaml"]
+    )
     assert list(idle["services"]) == ["ollama"]  # a vLLM server needs a model; Ollama does not
     assert idle["volumes"] == {"ollama-models": {}}
 
