@@ -17,17 +17,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from jarvis_config.model.mesh import (
+from jarvis_config.model.catalog import (
     LOAD_BALANCER_IMAGE,
     POSTGRES_IMAGE,
     REDIS_IMAGE,
-    Deployment,
-    Mesh,
-    Node,
     gateway_image,
     gpu_memory_share,
     runtime_image,
 )
+from jarvis_config.model.mesh import Deployment, Mesh, Node
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template

@@ -13,7 +13,8 @@ from collections.abc import Collection, Mapping
 from importlib import resources
 from typing import Any
 
-from jarvis_config.model.mesh import Deployment, Mesh, is_ollama_embedding
+from jarvis_config.model.catalog import is_ollama_embedding
+from jarvis_config.model.mesh import Deployment, Mesh
 from jarvis_config.model.routing import Chain, RoutingPlan, plan
 from jarvis_config.render import routes
 from jarvis_config.render.templating import render_template

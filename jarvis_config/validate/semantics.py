@@ -16,14 +16,12 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.mesh import (
+from jarvis_config.model.catalog import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
-    ENV_REF,
-    NAME,
     RUNTIME_DEFAULT_PORTS,
-    Mesh,
 )
+from jarvis_config.model.mesh import ENV_REF, NAME, Mesh
 from jarvis_config.problems import Location, Problem, Severity, json_path
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import misspelt, subject

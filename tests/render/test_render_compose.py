@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from jarvis_config import pipeline
-from jarvis_config.model.mesh import Mesh, build_mesh, gpu_memory_share, serving_ports
+from jarvis_config.model.catalog import gpu_memory_share
+from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
 from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
