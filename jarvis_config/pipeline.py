@@ -12,24 +12,19 @@ from pathlib import Path
 
 from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
-from jarvis_config.problems import Problem, Severity, has_errors
+from jarvis_config.problems import Problem, has_errors
 from jarvis_config.render import render_targets
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
 
 
-@dataclass
+@dataclass(frozen=True)
 class Compiled:
-    """What loading and validating one config path produced."""
+    """What loading and validating one config path produced: the mesh model (None when there
+    are errors) and every problem found, sorted."""
 
-    path: Path
-    document: Document | None
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.mesh is not None and not has_errors(self.problems)
 
 
 def compile_config(
@@ -38,10 +33,10 @@ def compile_config(
     """Load and validate; build the mesh model only when no error was found."""
     document, problems = load_path(path)
     if document is None or has_errors(problems):
-        return Compiled(path, document, None, sorted(problems))
+        return Compiled(None, sorted(problems))
     problems = sorted(set(problems + validate(document, strict=strict, environ=environ)))
     mesh = None if has_errors(problems) else build_mesh(document.data)
-    return Compiled(path, document, mesh, problems)
+    return Compiled(mesh, problems)
 
 
 def validate(
@@ -58,14 +53,8 @@ def validate(
     if not has_errors(problems):
         problems += check_mesh(build_mesh(doc.data), doc)
     if strict:
-        problems = [p if p.is_error else _promote(p) for p in problems]
+        problems = [p.as_error() for p in problems]
     return sorted(set(problems))
-
-
-def _promote(problem: Problem) -> Problem:
-    return Problem(
-        problem.location, problem.code, problem.message, problem.path, problem.hint, Severity.ERROR
-    )
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

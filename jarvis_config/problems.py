@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Severity(enum.StrEnum):
@@ -38,10 +38,9 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
-    def as_warning(self) -> Problem:
-        return Problem(
-            self.location, self.code, self.message, self.path, self.hint, Severity.WARNING
-        )
+    def as_error(self) -> Problem:
+        """The same problem as an error (`--strict` promotes warnings)."""
+        return replace(self, severity=Severity.ERROR)
 
 
 def json_path(parts: tuple[str | int, ...]) -> str:

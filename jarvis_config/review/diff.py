@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from jarvis_config.render.markdown import code, fence, md
 from jarvis_config.review.facts import Facts
-from jarvis_config.review.markdown import code, fence, md
 
 SECTIONS = ("nodes", "models", "aliases", "fallbacks", "limits", "routing", "gateway", "env")
 SECTION_TITLES = {
