@@ -162,7 +162,7 @@ class Mesh:
     aliases: tuple[Alias, ...]
     routing: Routing
     deployments: tuple[Deployment, ...]
-    env_vars: tuple[str, ...] = field(default=())  # every ${VAR} referenced, sorted
+    referenced_env_vars: tuple[str, ...] = field(default=())  # every ${VAR} in the config, sorted
 
     def node(self, name: str) -> Node:
         return self._nodes_by_name[name]
@@ -251,7 +251,7 @@ def build_mesh(data: Mapping[str, Any]) -> Mesh:
         aliases=aliases,
         routing=_routing(data.get("routing", {})),
         deployments=deployments,
-        env_vars=tuple(sorted(set(_env_vars(data)))),
+        referenced_env_vars=tuple(sorted(set(_env_vars(data)))),
     )
 
 

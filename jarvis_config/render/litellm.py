@@ -149,11 +149,11 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value not in ([], {})}
 
 
-def fallbacks(chains: tuple[Chain, ...], hops: Collection[str]) -> list[dict[str, Any]]:
+def fallbacks(chains: tuple[Chain, ...], hidden_groups: Collection[str]) -> list[dict[str, Any]]:
     """router_settings fallbacks. A hop to one node's (or role's) group is made without
     retries: the walk goes on to the next node at once instead of backing off on a dead one.
     Fallbacks to other models keep the configured retries."""
-    hidden = frozenset(hops)
+    hidden = frozenset(hidden_groups)
     return [
         {
             group: [

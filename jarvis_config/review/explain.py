@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -330,3 +331,7 @@ def format_json(answer: Explanation | Rejection) -> str:
     data: dict[str, Any] = asdict(answer)
     data = {"accepted": isinstance(answer, Explanation), **data}
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+# Output formats of an accepted request (a rejection is text on stderr, or the same JSON).
+FORMATS: dict[str, Callable[[Explanation], str]] = {"text": format_text, "json": format_json}

@@ -55,7 +55,7 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class Gateway:
+class GatewayView:
     url: str  # base URL without /v1
     key_var: str | None
 
@@ -63,7 +63,7 @@ class Gateway:
 # --- views ------------------------------------------------------------------------------------
 
 
-def limits_text(limits: Limits) -> str:
+def limits_sentence(limits: Limits) -> str:
     parts = [
         (limits.rpm, "{:,} requests/minute"),
         (limits.tpm, "{:,} tokens/minute"),
@@ -82,7 +82,7 @@ def model_views(mesh: Mesh) -> list[ModelView]:
             served_by=m.nodes,
             fallbacks=fallbacks.get(m.name, ()),
             context_fallbacks=context.get(m.name, ()),
-            limits=limits_text(m.limits),
+            limits=limits_sentence(m.limits),
             guide=CATEGORY_GUIDE.get(m.category, ""),
         )
         for m in mesh.models
@@ -108,7 +108,7 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
     views = model_views(mesh)
     return {
         "mesh": mesh,
-        "gateway": Gateway(
+        "gateway": GatewayView(
             url=(gateway_url or f"http://localhost:{mesh.gateway.port}").rstrip("/"),
             key_var=key.var if key else None,
         ),

@@ -80,7 +80,7 @@ def container_copy(example: Path, dest: Path, *, database: bool = False) -> Cont
             _rewrite(data, database)
             file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     mesh = _compile(dest, {})
-    env = {var: f"sk-fake-{var.lower()}" for var in mesh.env_vars}
+    env = {var: f"sk-fake-{var.lower()}" for var in mesh.referenced_env_vars}
     if mesh.gateway.master_key is not None:
         env[mesh.gateway.master_key.var] = "sk-master-" + secrets.token_hex(8)
     return ContainerCopy(dest, _compile(dest, env), env)

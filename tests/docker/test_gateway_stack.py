@@ -7,7 +7,7 @@ answered, then tear the stack down and check that nothing of it is left.
 
 The ha-gateway example runs with two proxy replicas behind nginx sharing Redis; its database
 is switched off here, because LiteLLM's database mode needs Prisma engine binaries that cannot
-be fetched on these machines (tests/render/test_compose.py checks that stack's structure).
+be fetched on these machines (tests/render/test_render_compose.py checks that stack's structure).
 """
 
 from __future__ import annotations

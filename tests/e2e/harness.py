@@ -159,7 +159,7 @@ def point_provider_at(provider: dict[str, Any], api_base: str) -> None:
 
 
 def _fake_env(mesh: Mesh) -> dict[str, str]:
-    env = {var: FAKE_ENV_PREFIX + var.lower() for var in mesh.env_vars}
+    env = {var: FAKE_ENV_PREFIX + var.lower() for var in mesh.referenced_env_vars}
     if mesh.gateway.master_key is not None:
         env[mesh.gateway.master_key.var] = "sk-master-" + secrets.token_hex(8)
     return env

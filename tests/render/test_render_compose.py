@@ -25,7 +25,7 @@ from jarvis_config import pipeline
 from jarvis_config.model.catalog import gpu_memory_share
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
 from jarvis_config.render import compose, litellm, render_text
-from jarvis_config.render.envfile import env_vars, required
+from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
 from tests.kit import compile_mesh, example_params
 
@@ -159,9 +159,9 @@ def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
         for name, s in services(files["compose/gateway/compose.yaml"]).items()
         if name.startswith("litellm")
     ]
-    for var in mesh.env_vars:
+    for var in mesh.referenced_env_vars:
         assert var in listed
-        assert all(proxy["environment"][var] == required(var) for proxy in proxies), var
+        assert all(proxy["environment"][var] == required_ref(var) for proxy in proxies), var
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -345,8 +345,8 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     assert chat["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
     assert node["pull-llama3"]["command"] == ["pull", "llama3:8b"]
     # The node's API key reaches each vLLM server, which checks what the gateway sends.
-    assert chat["environment"]["VLLM_API_KEY"] == required("BIG_VLLM_KEY")
-    assert [v.stacks for v in env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
+    assert chat["environment"]["VLLM_API_KEY"] == required_ref("BIG_VLLM_KEY")
+    assert [v.stacks for v in stack_env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
         ("gateway", "node big")
     ]
 

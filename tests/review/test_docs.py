@@ -12,8 +12,8 @@ import pytest
 from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
 
 from jarvis_config.model.mesh import build_mesh
-from jarvis_config.review import sitedocs
 from jarvis_config.render.markdown import cell, code, fence, md
+from jarvis_config.review import sitedocs
 from jarvis_config.write import MARKER
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (test extra) is needed")
