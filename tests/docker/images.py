@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jarvis_config.model.mesh import (  # noqa: E402  (after the path set-up above)
+from jarvis_config.model.catalog import (  # noqa: E402  (after the path set-up above)
     DEFAULT_LITELLM_VERSION,
     LITELLM_IMAGE,
     LOAD_BALANCER_IMAGE,

@@ -7,7 +7,7 @@ tests/fakes/fake_runtime.py, run by the local Debian image), and every hosted pr
 at a fake too. The test talks to the published port on 127.0.0.1; the gateway talks only to
 the test's own containers. Nothing leaves the machine.
 
-    copy = container_copy(EXAMPLES / "homelab", tmp / "mesh")
+    copy = container_copy(EXAMPLES_DIR / "homelab", tmp / "mesh")
     out = build(copy.path, tmp / "out", copy.env)
     with ComposeProject.up(engine, out, "compose/gateway/compose.yaml", fakes) as project:
         project.wait_healthy()

@@ -3,7 +3,7 @@
 Everything runs on 127.0.0.1. The steps are separate functions so other suites (the Docker
 ones) can reuse the parts they need:
 
-    copy = loopback_copy(EXAMPLES / "homelab", tmp / "mesh")   # every address -> 127.0.0.1
+    copy = loopback_copy(EXAMPLES_DIR / "homelab", tmp / "mesh")   # every address -> 127.0.0.1
     fakes = start_fakes(copy.mesh)                              # one fake per runtime port
     out = build(copy.path, tmp / "out")                         # `jarvis-config build`
     proxy = start_proxy(out / "litellm" / "config.yaml", env=copy.env)

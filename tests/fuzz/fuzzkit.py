@@ -24,8 +24,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+from tests.kit import EXAMPLES_DIR, mesh_examples
 
 PROFILES = {"smoke": 0.05, "ci": 1.0, "long": 20.0}
 PROFILE = os.environ.get("JARVIS_FUZZ_PROFILE", "ci")
@@ -69,29 +68,26 @@ class Seed:
 
 
 def seeds() -> list[Seed]:
-    """Every example mesh: a folder of YAML files, or a single YAML file."""
+    """Every example mesh (tests.kit.mesh_examples): a folder of YAML files, or one file."""
     found = []
-    for entry in sorted(EXAMPLES.iterdir()):
+    for entry in mesh_examples():
         if entry.is_dir():
             paths = sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
             base = entry
-        elif entry.suffix in (".yaml", ".yml"):
-            paths, base = [entry], entry.parent
         else:
-            continue
+            paths, base = [entry], entry.parent
         files = {
             p.relative_to(base).as_posix(): yaml.safe_load(p.read_text("utf-8")) for p in paths
         }
-        if files:
-            found.append(Seed(entry.name, files))
+        found.append(Seed(entry.name, files))
     return found
 
 
 def seed_texts() -> list[tuple[str, str]]:
     """(name, text) of every example YAML file."""
     return [
-        (p.relative_to(EXAMPLES).as_posix(), p.read_text("utf-8"))
-        for p in sorted(EXAMPLES.rglob("*"))
+        (p.relative_to(EXAMPLES_DIR).as_posix(), p.read_text("utf-8"))
+        for p in sorted(EXAMPLES_DIR.rglob("*"))
         if p.suffix in (".yaml", ".yml")
     ]
 

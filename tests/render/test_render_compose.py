@@ -27,10 +27,8 @@ from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
 from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
-from tests.kit import compile_mesh, example_params
+from tests.kit import ROOT, check_golden, compile_mesh, example_params
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
 COMPOSE_HINT = "Debian's docker-compose is not installed (apt-get install docker-compose)"
 
@@ -85,22 +83,8 @@ def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
     files = render_text(compile_mesh(example), ["compose"])
-    for relative, text in files.items():
-        golden = GOLDEN / example.name / relative
-        if update_golden:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(text, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
-        assert text == golden.read_text(encoding="utf-8"), (
-            f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff"
-        )
-    kept = {
-        p.relative_to(GOLDEN / example.name).as_posix()
-        for p in (GOLDEN / example.name / "compose").rglob("*")
-        if p.is_file()
-    }
-    assert kept == {name for name in files if name.startswith("compose/")}, "stale golden files"
+    assert set(files) == {f for f in files if f.startswith("compose/")} | {".env.example"}
+    check_golden(example.name, files, owns=("compose/*", ".env.example"), update=update_golden)
 
 
 def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, ROOT, example_params
 
 from jarvis_config.commands import diff as diff_command
 from jarvis_config.review import diff
 from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts
+from tests.kit import HOMELAB, ROOT, check_golden, example_params
 
 NEXT = Path(__file__).resolve().parent / "homelab-next.yaml"
 
@@ -33,11 +33,10 @@ def report(old: Path, new: Path) -> diff.Report:
 
 
 @pytest.mark.parametrize("fmt, suffix", [("text", "txt"), ("markdown", "md")])
-def test_homelab_change_matches_golden(
-    fmt: str, suffix: str, golden: Callable[[Path, str], None]
-) -> None:
+def test_homelab_change_matches_golden(fmt: str, suffix: str, update_golden: bool) -> None:
     text = diff.REPORT_FORMATS[fmt](report(HOMELAB, NEXT)) + "\n"
-    golden(GOLDEN / "homelab" / f"diff-next.{suffix}", text)
+    name = f"diff-next.{suffix}"
+    check_golden("homelab", {name: text}, owns=name, update=update_golden)
 
 
 def test_summary_names_each_kind_of_change() -> None:

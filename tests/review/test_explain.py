@@ -10,11 +10,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
+from reviewkit import TWELVE_NODES
 
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.render import litellm as litellm_target
 from jarvis_config.review import explain
+from tests.kit import HOMELAB, check_golden, compile_mesh, example_params
 
 
 def answers(mesh: Mesh, name: str) -> str:
@@ -31,11 +32,11 @@ def answers(mesh: Mesh, name: str) -> str:
 
 
 @pytest.mark.parametrize("example", example_params())
-def test_explain_matches_golden(example: Path, golden: Callable[[Path, str], None]) -> None:
+def test_explain_matches_golden(example: Path, update_golden: bool) -> None:
     mesh = compile_mesh(example)
     names = [m.name for m in mesh.models] + [a.name for a in mesh.aliases]
-    for name in names:
-        golden(GOLDEN / example.name / f"explain-{name}.txt", answers(mesh, name))
+    files = {f"explain-{name}.txt": answers(mesh, name) for name in names}
+    check_golden(example.name, files, owns="explain-*.txt", update=update_golden)
 
 
 HOMELAB_LLAMA3 = (

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
+from reviewkit import TWELVE_NODES
 
 from jarvis_config.errors import CommandError
 from jarvis_config.model.mesh import build_mesh
 from jarvis_config.review import graph
+from tests.kit import HOMELAB, check_golden, compile_mesh, example_params
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(
@@ -26,11 +27,10 @@ needs_dot = pytest.mark.skipif(
 
 @pytest.mark.parametrize("example", example_params())
 @pytest.mark.parametrize("fmt, suffix", [("mermaid", "mmd"), ("dot", "dot")])
-def test_graph_matches_golden(
-    example: Path, fmt: str, suffix: str, golden: Callable[[Path, str], None]
-) -> None:
+def test_graph_matches_golden(example: Path, fmt: str, suffix: str, update_golden: bool) -> None:
     text = graph.render_graph(compile_mesh(example), fmt)
-    golden(GOLDEN / example.name / f"graph.{suffix}", text)
+    name = f"graph.{suffix}"
+    check_golden(example.name, {name: text}, owns=name, update=update_golden)
 
 
 @needs_dot

@@ -21,9 +21,9 @@ from typing import Any
 import click
 import pytest
 import yaml
-from reviewkit import HOMELAB, ROOT
 
 from jarvis_config.cli import main
+from tests.kit import HOMELAB, ROOT
 
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 RECIPES = ROOT / "examples" / "ci"

@@ -19,8 +19,8 @@ from jarvis_config.load import load_text
 from jarvis_config.model import catalog
 from jarvis_config.model import mesh as model
 from jarvis_config.validate.schema import check_schema
+from tests.kit import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "jarvis-config.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 DEFS = SCHEMA["$defs"]
