@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from fuzzkit import (
     VALUES,
     Seed,

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from hardkit import assert_no_traceback, problem_lines, rename_model, rename_node, tree
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

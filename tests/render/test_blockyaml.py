@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
