@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jarvis_config.load import Document, load_path
@@ -16,6 +16,8 @@ from jarvis_config.problems import Problem, has_errors
 from jarvis_config.render import render_targets
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
+
+STRICT_NOTE = "--strict makes this an error"
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,16 @@ def validate(
     problems += check_semantics(doc, environ=os.environ if environ is None else environ)
     if not has_errors(problems):
         problems += check_mesh(build_mesh(doc.data), doc)
-    if strict:
-        problems = [p.as_error() for p in problems]
+    problems = [p.as_error() if strict else _noting_strict(p) for p in problems]
     return sorted(set(problems))
+
+
+def _noting_strict(problem: Problem) -> Problem:
+    """A warning says that --strict would fail on it (an error, or under --strict, does not)."""
+    if problem.is_error:
+        return problem
+    hint = f"{problem.hint}; {STRICT_NOTE}" if problem.hint else STRICT_NOTE
+    return replace(problem, hint=hint)
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

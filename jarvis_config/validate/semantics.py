@@ -673,7 +673,7 @@ def unset_env_refs(view: View) -> Iterator[Problem]:
                 "env-unset",
                 f"environment variable {var!r} is not set",
                 json_path(path),
-                "set it where the mesh is built and deployed; --strict makes this an error",
+                "set it where the mesh is built and deployed",
                 Severity.WARNING,
             )
 

@@ -44,7 +44,7 @@ def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
     assert "jarvis_config/schemas/jarvis-config.schema.json" in names
     assert any(n.startswith("jarvis_config/templates/litellm/") for n in names)
     assert any(n.startswith("jarvis_config/templates/compose/") for n in names)
-    assert "jarvis_config/templates/init/jarvis.yaml" in names
+    assert "jarvis_config/templates/init/jarvis.yaml.j2" in names
 
 
 def _run(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
