@@ -3,6 +3,7 @@ examples are meshes, compiling an example, and comparing rendered text with gold
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatch
 from pathlib import Path
@@ -22,6 +23,12 @@ HOMELAB = EXAMPLES_DIR / "homelab"
 TEST_ENV = {"JARVIS_MASTER_KEY": "unused", "OPENAI_API_KEY": "unused"}
 SECTIONS = {"version", "gateway", "nodes", "providers", "models", "aliases", "routing"}
 YAML_SUFFIXES = (".yaml", ".yml")
+# One line of the text report: FILE:LINE:COL (or FILE alone for a problem of the whole file),
+# the severity and code, the message, and the JSON path unless the problem has none.
+PROBLEM = re.compile(
+    r"^(?P<file>.+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<severity>error|warning)"
+    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+?)(?: \(at \$(?P<path>.*)\))?$"
+)
 
 
 def mesh_examples() -> list[Path]:

@@ -177,6 +177,11 @@ CODES: dict[str, Code] = {
         "a mapping key is not text (a number, a boolean, a list)",
         "version: 1\nnodes:\n  1: {address: n1.lan}\n",
     ),
+    "not-a-mesh": Code(
+        "the YAML file is something else (a CI workflow, a compose file): no top-level key "
+        "is a mesh section",
+        "on: push\njobs:\n  test: {runs-on: ubuntu-latest, steps: [{run: make}]}\n",
+    ),
     "not-finite": Code(
         "a number is NaN or infinite",
         "version: 1\nnodes:\n  n1: {address: n1.lan, memory_gb: .nan, runtimes: {ollama: {}}}\n",
@@ -311,9 +316,9 @@ def catalogue_markdown() -> str:
         "# Problem codes",
         "",
         "Every problem jarvis-config reports carries one of these codes, printed as",
-        "`FILE:LINE:COL: error[CODE]: message (at $.json.path)`. Each code has one cause; the",
-        "example beside it fails with that code. This page is generated from",
-        "`jarvis_config/validate/codes.py`.",
+        "`FILE:LINE:COL: error[CODE]: message (at $.json.path)` (`FILE: error[CODE]: message`",
+        "for a problem of the file as a whole). Each code has one cause; the example beside it",
+        "fails with that code. This page is generated from `jarvis_config/validate/codes.py`.",
         "",
         "| code | meaning |",
         "| --- | --- |",

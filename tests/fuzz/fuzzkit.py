@@ -24,7 +24,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.kit import EXAMPLES_DIR, mesh_examples
+from tests.kit import EXAMPLES_DIR, PROBLEM, mesh_examples
 
 PROFILES = {"smoke": 0.05, "ci": 1.0, "long": 20.0}
 PROFILE = os.environ.get("JARVIS_FUZZ_PROFILE", "ci")
@@ -32,10 +32,6 @@ if PROFILE not in PROFILES:
     raise RuntimeError(f"JARVIS_FUZZ_PROFILE must be one of {sorted(PROFILES)}, not {PROFILE!r}")
 HANG_SECONDS = 30  # one CLI call on a small config takes milliseconds; this is a hang
 
-PROBLEM = re.compile(
-    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)"
-    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+) \(at \$(?P<path>.*)\)$"
-)
 OTHER_LINES = (
     re.compile(r"^  hint: .+$"),
     re.compile(r"^\d+ configs? (valid|invalid): \d+ errors?, \d+ warnings?$"),
@@ -137,7 +133,8 @@ def assert_clean_answer(result: Any, given: Path) -> None:
         assert any(p.match(line) for p in OTHER_LINES), f"unexpected output line {line!r}"
     for match in problems:
         assert match["file"].startswith(str(given)), f"problem about another file: {match[0]}"
-        assert int(match["line"]) >= 1 and int(match["col"]) >= 1, match[0]
+        if match["line"] is not None:  # else a problem of the whole file
+            assert int(match["line"]) >= 1 and int(match["col"]) >= 1, match[0]
     if result.exit_code == 1:
         errors = [m for m in problems if m["severity"] == "error"]
         assert errors, f"exit 1 without a FILE:LINE:COL error:\n{output}"

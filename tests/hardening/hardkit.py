@@ -10,13 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.kit import ROOT
+from tests.kit import PROBLEM, ROOT
 
 HOMELAB = ROOT / "examples" / "homelab" / "jarvis.yaml"
-PROBLEM = re.compile(
-    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)"
-    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+) \(at \$(?P<path>.*)\)$"
-)
 
 
 def tree(folder: Path) -> dict[str, bytes]:

@@ -3,6 +3,7 @@ right cause and the right next step."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,53 @@ def test_only_a_warning_says_that_strict_makes_it_an_error(
     monkeypatch.delenv(UNSET, raising=False)
     result = _validate(cli, tmp_path, UNSET_KEY, *options)
     assert result.stderr.splitlines()[1] == line
+
+
+def test_a_file_that_is_not_a_mesh_gets_one_error_saying_so(cli: CliRunner, tmp_path: Path) -> None:
+    workflow = "name: ci\non: push\njobs:\n  test: {runs-on: ubuntu-latest}\n"
+    result = _validate(cli, tmp_path, workflow)
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"{tmp_path / 'jarvis.yaml'}: error[not-a-mesh]: this is not a jarvis-config mesh: none "
+        "of its top-level keys ('name', 'on', 'jobs') is a section of one (version, gateway, "
+        "nodes, providers, models, aliases, routing)"
+    )
+    assert lines[-1] == "1 config invalid: 1 error, 0 warnings"
+
+
+def test_a_mesh_with_a_misspelt_section_is_still_a_mesh(cli: CliRunner, tmp_path: Path) -> None:
+    result = _validate(cli, tmp_path, "modles: {}\n")
+    assert "error[unknown-field]: unknown section 'modles'" in result.stderr
+    assert "not-a-mesh" not in result.stderr
+
+
+def test_a_syntax_error_has_no_json_path(cli: CliRunner, tmp_path: Path) -> None:
+    result = _validate(cli, tmp_path, "version: 1\nnodes: {a: [}\n")
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'jarvis.yaml'}:2:")
+    assert "error[yaml-syntax]" in first
+    assert "(at " not in first
+
+
+def test_a_missing_file_has_no_line_or_column(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli("validate", tmp_path / "nosuch.yaml")
+    assert result.stderr.splitlines()[0] == (
+        f"{tmp_path / 'nosuch.yaml'}: error[file-not-found]: no such file or directory"
+    )
+
+
+def test_whole_file_problems_have_no_line_in_github_or_json(cli: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nosuch.yaml"
+    github = cli("validate", "--format", "github", missing).stdout
+    assert github.startswith(f"::error file={missing},title=jarvis-config file-not-found::")
+    report = json.loads(cli("validate", "--format", "json", missing).stdout)
+    assert report["problems"][0] | {"hint": None} == {
+        "file": str(missing),
+        "line": None,
+        "col": None,
+        "severity": "error",
+        "code": "file-not-found",
+        "message": "no such file or directory",
+        "path": None,
+        "hint": None,
+    }
