@@ -190,7 +190,7 @@ def test_outside_a_repository_is_a_clear_error(tmp_path: Path, cli: Callable[...
 
 def test_markdown_cuts_a_huge_file_diff() -> None:
     lines = tuple(f"+line {i} " + "x" * 80 for i in range(2000))
-    big = diff.Report("a", "b", (), ("f.txt",), lines)
+    big = diff.Report("a", "b", (), (("~", "f.txt"),), lines)
     text = diff.format_markdown(big)
     assert len(text) < 60_000
     assert "The diff is cut after" in text and "of 2000 lines" in text
@@ -198,6 +198,15 @@ def test_markdown_cuts_a_huge_file_diff() -> None:
 
 def test_markdown_escapes_names_and_keeps_the_diff_in_one_fence() -> None:
     change = diff.Change("models", "+", "model {} added ({})", ("a`b", diff.Prose("*x*")))
-    text = diff.format_markdown(diff.Report("o", "n", (change,), ("f",), ("+```", "-x")))
+    text = diff.format_markdown(diff.Report("o", "n", (change,), (("~", "f"),), ("+```", "-x")))
     assert "- model ``a`b`` added (\\*x\\*)" in text
     assert "````diff\n+```\n-x\n````" in text
+
+
+def test_the_file_summary_marks_added_and_removed_files() -> None:
+    old = {"kept": b"1", "changed": b"1", "gone": b"1"}
+    new = {"kept": b"1", "changed": b"2", "new": b"1"}
+    files = tuple(diff.changed_files(old, new))
+    assert files == (("~", "changed"), ("-", "gone"), ("+", "new"))
+    assert diff.files_summary(files) == "3 files differ: 1 added, 1 removed, 1 changed"
+    assert diff.files_summary(files[:1]) == "1 file differs: 1 changed"
