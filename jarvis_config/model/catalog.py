@@ -53,6 +53,14 @@ PROVIDER_LITELLM_PREFIX: dict[str, str] = {
     "deepseek": "deepseek",
     "openai-compatible": "openai",
 }
+# What `source` names for each way of serving a model, as the missing-source hint shows it.
+SOURCE_EXAMPLES: dict[str, str] = {
+    "ollama": "llama3:8b (an Ollama model tag)",
+    "vllm": "meta-llama/Llama-3.1-8B-Instruct (the Hugging Face model vLLM loads)",
+    "llamacpp": "llama-3.1-8b-instruct-q4_k_m (the GGUF file name, without .gguf)",
+    "openai-compatible": "qwen2.5-7b-instruct (the model name the server serves)",
+    "provider": "gpt-4o (the provider's own model name)",
+}
 MODEL_CATEGORIES = ("general", "code", "fast", "embedding", "vision", "reasoning")
 ROUTING_STRATEGIES = (
     "simple-shuffle",

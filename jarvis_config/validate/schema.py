@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.catalog import SOURCE_EXAMPLES
 from jarvis_config.model.mesh import ENV_REF, NAME
 from jarvis_config.problems import Location, Problem, json_path
 from jarvis_config.validate.codes import emits
@@ -103,7 +104,22 @@ def _wrong_type(doc: Document, error: ValidationError) -> list[Problem]:
     )
     expected = " or ".join(EXPECTED.get(str(t), str(t)) for t in types)
     message = f"{subject(path)} must be {expected}, not {_shown(value)}"
-    return [_problem(doc.locate(path), "wrong-type", message, path, _type_hint(types, value))]
+    hint = _indent_hint(path, value) or _type_hint(types, value)
+    return [_problem(doc.locate(path), "wrong-type", message, path, hint)]
+
+
+def _indent_hint(path: PathParts, value: Any) -> str | None:
+    """`memory_gb: 5` one level too far left parses as a model named memory_gb: say so."""
+    if len(path) != 2 or path[0] not in ENTRY_KINDS or isinstance(value, (dict, list)):
+        return None
+    entry = _resolve(resources.schema()["properties"][path[0]]["additionalProperties"])
+    if path[1] not in entry.get("properties", {}):
+        return None
+    kind = ENTRY_KINDS[str(path[0])]
+    return (
+        f"{path[1]!r} is a field of a {kind}, not a {kind} name: is the line indented "
+        f"too little? Fields go under the {kind}'s name, indented further"
+    )
 
 
 def _type_hint(types: Sequence[str], value: Any) -> str | None:
@@ -133,7 +149,7 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
             and name not in instance
             and not misspelt(instance, name, properties)
         ):
-            example = _example(properties.get(name, {}))
+            example = _field_example(instance, name, properties)
             hint = f"add it, e.g. {name}: {example}" if example is not None else None
             problems.append(
                 _problem(
@@ -145,6 +161,15 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _field_example(instance: Mapping[str, Any], name: str, properties: Mapping[str, Any]) -> Any:
+    """An example value for a missing field; a model's source depends on what serves it."""
+    if name == "source" and ("runtime" in instance or "provider" in instance):
+        served_by = instance.get("runtime") if "runtime" in instance else "provider"
+        if isinstance(served_by, str) and served_by in SOURCE_EXAMPLES:
+            return SOURCE_EXAMPLES[served_by]
+    return _example(properties.get(name, {}))
 
 
 @emits("unknown-runtime", "unknown-field")

@@ -94,3 +94,41 @@ def test_whole_file_problems_have_no_line_in_github_or_json(cli: CliRunner, tmp_
         "path": None,
         "hint": None,
     }
+
+
+NODE = (
+    "version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {ollama: {}, vllm: {}, llamacpp: {}}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "served, example",
+    [
+        pytest.param("runtime: ollama", "llama3:8b (an Ollama model tag)", id="ollama"),
+        pytest.param("runtime: vllm", "meta-llama/Llama-3.1-8B-Instruct", id="vllm"),
+        pytest.param("runtime: llamacpp", "llama-3.1-8b-instruct-q4_k_m (the GGUF", id="llamacpp"),
+        pytest.param("provider: openai", "gpt-4o (the provider's own model name)", id="hosted"),
+    ],
+)
+def test_the_missing_source_hint_fits_what_serves_the_model(
+    cli: CliRunner, tmp_path: Path, served: str, example: str
+) -> None:
+    placement = ", placement: {nodes: [n1]}" if served.startswith("runtime") else ""
+    providers = 'providers:\n  openai: {kind: openai, api_key: "${OPENAI_API_KEY}"}\n'
+    text = f"{NODE}{providers}models:\n  m: {{{served}{placement}}}\n"
+    lines = _validate(cli, tmp_path, text).stderr.splitlines()
+    hints = [line for line in lines if line.startswith("  hint: ")]
+    assert hints[0].startswith(f"  hint: add it, e.g. source: {example}"), hints
+
+
+def test_a_field_indented_too_little_gets_an_indentation_hint(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    text = f"{NODE}models:\n  m: {{runtime: ollama, source: x, placement: {{nodes: [n1]}}}}\n"
+    result = _validate(cli, tmp_path, text + "  memory_gb: 5\n")
+    assert result.stderr.splitlines()[:2] == [
+        f"{tmp_path / 'jarvis.yaml'}:6:14: error[wrong-type]: model 'memory_gb' must be a "
+        "mapping, not 5 (at $.models.memory_gb)",
+        "  hint: 'memory_gb' is a field of a model, not a model name: is the line indented too "
+        "little? Fields go under the model's name, indented further",
+    ]
