@@ -211,3 +211,16 @@ def test_role_pin_selects_every_node_with_the_role() -> None:
     assert isinstance(answer, explain.Explanation)
     assert answer.group == "llama3@role:rack-a"
     assert [c.id for c in answer.candidates if c.selected] == ["llama3@gpu-a1", "llama3@gpu-a2"]
+
+
+def test_the_models_own_node_groups_are_labelled_as_the_same_model() -> None:
+    answer = explain.explain_request(compile_mesh(HOMELAB), "llama3")
+    assert isinstance(answer, explain.Explanation)
+    assert [(h.group, h.same_model) for h in answer.fallbacks] == [
+        ("llama3@ai-max", True),
+        ("llama3@mini", True),
+        ("gpt-4o", False),
+    ]
+    assert "1. llama3@ai-max (node ai-max: the same model, on that node alone)" in (
+        explain.format_text(answer)
+    )
