@@ -3,7 +3,9 @@ examples are meshes, compiling an example, and comparing rendered text with gold
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Mapping
 from fnmatch import fnmatch
 from pathlib import Path
@@ -107,3 +109,18 @@ def _rewrite(folder: Path, rendered: Mapping[str, str], stored: set[str]) -> Non
         (folder / name).write_text(text, encoding="utf-8")
     for name in stored - set(rendered):
         (folder / name).unlink()
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` as a throwaway identity; its stdout, stripped."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()

@@ -3,9 +3,7 @@ a git revision; golden text and Markdown reports for the homelab example."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 from jarvis_config.commands import diff as diff_command
 from jarvis_config.review import diff
 from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts
-from tests.kit import HOMELAB, ROOT, check_golden, example_params
+from tests.kit import HOMELAB, ROOT, check_golden, example_params, git
 
 NEXT = Path(__file__).resolve().parent / "homelab-next.yaml"
 
@@ -122,19 +120,6 @@ def test_a_folder_that_is_not_a_build_is_refused(cli: Callable[..., Any], tmp_pa
     result = cli("diff", HOMELAB, "-o", tmp_path / "missing")
     assert result.exit_code == 1
     assert f"error: {tmp_path / 'missing'} does not exist; build it first" in result.stderr
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 @pytest.fixture
