@@ -9,6 +9,7 @@ bug in this tool); 130 interrupted. Command modules are imported when their comm
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 
 from jarvis_config import __version__
 from jarvis_config.errors import JarvisConfigError
-from jarvis_config.render import TARGET_NAMES
+from jarvis_config.render import TARGETS
 from jarvis_config.report import REPORTERS, render_problems
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -35,6 +36,24 @@ STRICT = click.option(
     "--strict", is_flag=True, help="Treat warnings (such as unset environment variables) as errors."
 )
 CONFIG = click.argument("path", type=click.Path(path_type=Path))
+
+
+class RegistryChoice(click.Choice[str]):
+    """The keys of a registry as choices, read from its module when click first needs them
+    (parsing or --help of that command), so the CLI does not import every review module."""
+
+    def __init__(self, module: str, registry: str) -> None:
+        self._registry = (module, registry)
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        module, name = self._registry
+        return tuple(getattr(importlib.import_module(module), name))
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        """The registry alone decides."""
 
 
 def run(ctx: click.Context, action: Callable[[], int]) -> None:
@@ -139,7 +158,7 @@ def init(ctx: click.Context, path: Path, force: bool) -> None:
     "--target",
     "targets",
     multiple=True,
-    type=click.Choice(TARGET_NAMES),
+    type=click.Choice(tuple(TARGETS)),
     help="Render only this target (repeatable). Default: all.",
 )
 @click.option(
@@ -202,7 +221,7 @@ def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=RegistryChoice("jarvis_config.review.explain", "FORMATS"),
     default="text",
     show_default=True,
     help="Output format.",
@@ -244,7 +263,7 @@ def explain(ctx: click.Context, path: Path, model: str, node: str | None, fmt: s
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown"]),
+    type=RegistryChoice("jarvis_config.review.diff", "REPORT_FORMATS"),
     default="text",
     show_default=True,
     help="markdown: a pull-request comment.",
@@ -287,7 +306,7 @@ def diff(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["mermaid", "dot", "svg"]),
+    type=RegistryChoice("jarvis_config.review.graph", "FORMATS"),
     default="mermaid",
     show_default=True,
     help="mermaid renders in pull requests; svg needs Graphviz's dot.",

@@ -16,12 +16,10 @@ class JarvisConfigError(Exception):
         self.problems: list[Problem] = list(problems or [])
 
 
-class LoadError(JarvisConfigError):
-    """The input could not be read or parsed as YAML."""
-
-
-class ValidationError(JarvisConfigError):
-    """The input parsed but breaks the schema or a semantic rule."""
+class InvalidConfigError(JarvisConfigError):
+    """The config could not be loaded, or breaks the schema or a semantic rule; the problems
+    found are printed before it. (Not jsonschema's ValidationError, which the schema stage
+    turns into problems.)"""
 
 
 class RenderError(JarvisConfigError):

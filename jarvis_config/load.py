@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 
-from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config import resources
+from jarvis_config.problems import Location, Problem, json_path, whole_file
 from jarvis_config.safeio import NotRegularFile, TooLarge, read_regular
+from jarvis_config.validate.wording import closest
 
 try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
     _Loader: type = yaml.CSafeLoader
@@ -31,6 +33,31 @@ MAX_EXPANDED_NODES = 2_000_000
 # turn a 112 KB file into a 320 MB build.
 MAX_ALIASED_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+# The problem codes this stage emits (the catalogue: jarvis_config.validate.codes).
+EMITS = (
+    "alias-bomb",
+    "bad-scalar",
+    "binary-file",
+    "defined-twice",
+    "duplicate-key",
+    "empty-file",
+    "file-not-found",
+    "file-too-large",
+    "no-yaml-files",
+    "non-string-key",
+    "not-a-mesh",
+    "not-finite",
+    "not-utf8",
+    "recursive-alias",
+    "root-not-mapping",
+    "several-documents",
+    "tab",
+    "too-deep",
+    "unreadable",
+    "unsupported-tag",
+    "yaml-character",
+    "yaml-syntax",
+)
 YAML_SUFFIXES = (".yaml", ".yml")
 # Sections that hold named entries: split configs merge them entry by entry.
 NAMED_SECTIONS = ("nodes", "providers", "models", "aliases")
@@ -106,10 +133,13 @@ def _folder_too_large(folder: Path, files: list[Path]) -> Problem | None:
     )
 
 
-def load_text(text: str | bytes, name: str = "<input>") -> tuple[Document | None, list[Problem]]:
-    """Load YAML given as text (tests, stdin)."""
+def load_text(
+    text: str | bytes, name: str = "<input>", *, expect_mesh: bool = False
+) -> tuple[Document | None, list[Problem]]:
+    """Load YAML given as text (tests, stdin); `expect_mesh` refuses YAML that is not a mesh
+    at all, as loading a config file does."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    _, doc, problems = _load_bytes(raw, name)
+    _, doc, problems = _load_bytes(raw, name, expect_mesh=expect_mesh)
     if doc is None:
         return None, problems
     return doc, problems
@@ -154,11 +184,13 @@ def _load_file(file: Path) -> tuple[Document | None, list[Problem]]:
         ]
     except OSError as exc:
         return None, [_problem(name, "unreadable", f"cannot read file: {exc.strerror or exc}")]
-    _, doc, problems = _load_bytes(raw, name)
+    _, doc, problems = _load_bytes(raw, name, expect_mesh=True)
     return doc, problems
 
 
-def _load_bytes(raw: bytes, name: str) -> tuple[Any, Document | None, list[Problem]]:
+def _load_bytes(
+    raw: bytes, name: str, *, expect_mesh: bool
+) -> tuple[Any, Document | None, list[Problem]]:
     text, problem = _decode(raw, name)
     if problem is not None:
         return None, None, [problem]
@@ -200,10 +232,12 @@ def _load_bytes(raw: bytes, name: str) -> tuple[Any, Document | None, list[Probl
         return None, None, [_problem(name, "too-deep", f"nesting deeper than {MAX_DEPTH} levels")]
     if root is None:
         return None, None, [_problem(name, "empty-file", "the file holds no configuration")]
-    return _to_document(root, name)
+    return _to_document(root, name, expect_mesh=expect_mesh)
 
 
-def _to_document(root: yaml.Node, name: str) -> tuple[Any, Document | None, list[Problem]]:
+def _to_document(
+    root: yaml.Node, name: str, *, expect_mesh: bool
+) -> tuple[Any, Document | None, list[Problem]]:
     if not isinstance(root, yaml.MappingNode):
         location = _mark(name, root.start_mark)
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
@@ -215,17 +249,39 @@ def _to_document(root: yaml.Node, name: str) -> tuple[Any, Document | None, list
                     location,
                     "root-not-mapping",
                     f"the top level must be a mapping of sections, not {kind}",
+                    "$",
                     hint="start with `version: 1` and sections such as `nodes:`",
                 )
             ],
         )
     converter = _Converter(name)
-    bomb = converter.check_expansion(root)
-    if bomb is not None:
-        return None, None, [bomb]
+    refused = converter.check_expansion(root) or (_not_a_mesh(root, name) if expect_mesh else None)
+    if refused is not None:
+        return None, None, [refused]
     data = converter.convert(root, (), 0)
     doc = Document(data, (name,), converter.positions, converter.key_positions)
     return data, doc, converter.problems
+
+
+def _not_a_mesh(root: yaml.MappingNode, name: str) -> Problem | None:
+    """A YAML file that is something else (a CI workflow, a compose file) gets one problem
+    saying so, not one per key it happens to break. A key that is a section, or looks like a
+    misspelt one, makes it a mesh (with typos the schema reports)."""
+    if not root.value or any(key.tag == _MERGE_TAG for key, _ in root.value):
+        return None
+    keys = [str(key.value) for key, _ in root.value if isinstance(key, yaml.ScalarNode)]
+    sections = list(resources.schema()["properties"])
+    if len(keys) < len(root.value) or any(k in sections or closest(k, sections) for k in keys):
+        return None
+    shown = ", ".join(repr(key) for key in keys[:4]) + (", ..." if len(keys) > 4 else "")
+    return Problem(
+        whole_file(name),
+        "not-a-mesh",
+        f"this is not a jarvis-config mesh: none of its top-level keys ({shown}) is a section "
+        f"of one ({', '.join(sections)})",
+        hint="a mesh starts with `version: 1` (`jarvis-config init` writes one); in a folder "
+        "of split files, keep other YAML files in a hidden folder such as .github/",
+    )
 
 
 def _decode(raw: bytes, name: str) -> tuple[str, Problem | None]:
@@ -258,7 +314,7 @@ def _is_comment(line: str) -> bool:
 
 def _syntax_problem(name: str, exc: yaml.MarkedYAMLError, source: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
-    location = _mark(name, mark) if mark is not None else Location(name)
+    location = _mark(name, mark) if mark is not None else whole_file(name)
     text = f"{exc.problem or exc.context or 'invalid YAML'}".strip()
     at_tab = mark is not None and source[mark.index : mark.index + 1] == "\t"
     if at_tab or "tab character" in text:
@@ -307,7 +363,8 @@ def _offset_location(name: str, text: str, index: int) -> Location:
 
 
 def _problem(name: str, code: str, message: str, *, hint: str | None = None) -> Problem:
-    return Problem(Location(name), code, message, hint=hint)
+    """A problem of the file as a whole: it has no line, column or path in the data."""
+    return Problem(whole_file(name), code, message, hint=hint)
 
 
 class _Converter:

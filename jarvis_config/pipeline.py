@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
-from jarvis_config.problems import Problem, Severity, has_errors
+from jarvis_config.problems import Problem, has_errors
 from jarvis_config.validate.hostile import check_hostile, check_hostile_mesh
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
 
+STRICT_NOTE = "--strict makes this an error"
 
-@dataclass
+
+@dataclass(frozen=True)
 class Compiled:
-    """What loading and validating one config produced: the mesh only when no error was found."""
+    """What loading and validating one config produced: the loaded document (its positions),
+    the mesh model (None when there are errors) and every problem found, sorted."""
 
     document: Document | None
     mesh: Mesh | None
@@ -35,9 +38,9 @@ def compile_config(
     if document is None or has_errors(problems):
         return Compiled(document, None, sorted(problems))
     compiled = compile_document(document, strict=strict, environ=environ)
-    if problems:
-        compiled.problems = sorted(set(problems + compiled.problems))
-    return compiled
+    if not problems:
+        return compiled
+    return replace(compiled, problems=sorted(set(problems + compiled.problems)))
 
 
 def compile_document(
@@ -49,17 +52,15 @@ def compile_document(
     Semantic rules run even when the schema failed: they skip what is malformed, so one run
     reports a typo'd field and a dangling reference together.
     """
-    problems = check_schema(doc)
     environ = os.environ if environ is None else environ
+    problems = check_schema(doc)
     problems += check_semantics(doc, environ=environ)
     problems += check_hostile(doc, environ=environ)
     mesh = None
     if not has_errors(problems):
         mesh = build_mesh(doc.data)
         problems += check_mesh(mesh, doc) + check_hostile_mesh(mesh, doc)
-    if strict:
-        problems = [p if p.is_error else _promote(p) for p in problems]
-    problems = sorted(set(problems))
+    problems = sorted({p.as_error() if strict else _noting_strict(p) for p in problems})
     return Compiled(doc, None if has_errors(problems) else mesh, problems)
 
 
@@ -70,10 +71,12 @@ def validate(
     return compile_document(doc, strict=strict, environ=environ).problems
 
 
-def _promote(problem: Problem) -> Problem:
-    return Problem(
-        problem.location, problem.code, problem.message, problem.path, problem.hint, Severity.ERROR
-    )
+def _noting_strict(problem: Problem) -> Problem:
+    """A warning says that --strict would fail on it (an error, or under --strict, does not)."""
+    if problem.is_error:
+        return problem
+    hint = f"{problem.hint}; {STRICT_NOTE}" if problem.hint else STRICT_NOTE
+    return replace(problem, hint=hint)
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

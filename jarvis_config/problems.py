@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Severity(enum.StrEnum):
@@ -14,24 +14,35 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """Where a value stands in the input: 1-based line and column."""
+    """Where a value stands in the input: 1-based line and column; line 0 means the file as
+    a whole (it is missing, unreadable, or not YAML at all), printed as the file name alone."""
 
     file: str
     line: int = 1
     col: int = 1
 
+    @property
+    def whole_file(self) -> bool:
+        return self.line == 0
+
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return self.file if self.whole_file else f"{self.file}:{self.line}:{self.col}"
+
+
+def whole_file(file: str) -> Location:
+    return Location(file, 0, 0)
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding, printed as `FILE:LINE:COL: error[CODE]: message (at $.path)` + hint."""
+    """One finding, printed as `FILE:LINE:COL: error[CODE]: message (at $.path)` + hint.
+    `path` is None for problems of the file itself (YAML syntax, encoding), which have no
+    place in the document's data."""
 
     location: Location
     code: str
     message: str
-    path: str = "$"
+    path: str | None = None
     hint: str | None = field(default=None, compare=False)
     severity: Severity = field(default=Severity.ERROR, compare=False)
 
@@ -39,10 +50,9 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
-    def as_warning(self) -> Problem:
-        return Problem(
-            self.location, self.code, self.message, self.path, self.hint, Severity.WARNING
-        )
+    def as_error(self) -> Problem:
+        """The same problem as an error (`--strict` promotes warnings)."""
+        return replace(self, severity=Severity.ERROR)
 
 
 def json_path(parts: tuple[str | int, ...]) -> str:

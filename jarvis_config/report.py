@@ -22,12 +22,14 @@ def one_line(text: str) -> str:
     )
 
 
+def _at(problem: Problem) -> str:
+    return f" (at {problem.path})" if problem.path is not None else ""
+
+
 def _text(problems: Iterable[Problem]) -> str:
     lines = []
     for p in problems:
-        lines.append(
-            one_line(f"{p.location}: {p.severity.value}[{p.code}]: {p.message} (at {p.path})")
-        )
+        lines.append(one_line(f"{p.location}: {p.severity.value}[{p.code}]: {p.message}{_at(p)}"))
         if p.hint:
             lines.append(one_line(f"  hint: {p.hint}"))
     return "\n".join(lines)
@@ -37,8 +39,8 @@ def _json(problems: Iterable[Problem]) -> str:
     items = [
         {
             "file": p.location.file,
-            "line": p.location.line,
-            "col": p.location.col,
+            "line": None if p.location.whole_file else p.location.line,
+            "col": None if p.location.whole_file else p.location.col,
             "severity": p.severity.value,
             "code": p.code,
             "message": p.message,
@@ -60,13 +62,11 @@ def _github(problems: Iterable[Problem]) -> str:
     can end the command early or start another one."""
     lines = []
     for p in problems:
-        message = f"[{p.code}] {p.message} (at {p.path})" + (f" hint: {p.hint}" if p.hint else "")
-        properties = {
-            "file": p.location.file,
-            "line": str(p.location.line),
-            "col": str(p.location.col),
-            "title": f"jarvis-config {p.code}",
-        }
+        message = f"[{p.code}] {p.message}{_at(p)}" + (f" hint: {p.hint}" if p.hint else "")
+        properties = {"file": p.location.file}
+        if not p.location.whole_file:
+            properties |= {"line": str(p.location.line), "col": str(p.location.col)}
+        properties["title"] = f"jarvis-config {p.code}"
         listed = ",".join(f"{k}={_github_property(v)}" for k, v in properties.items())
         lines.append(f"::{_GITHUB_LEVELS[p.severity.value]} {listed}::{_github_data(message)}")
     return "\n".join(lines)

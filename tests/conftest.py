@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, the CLI runner, and the --update-golden flag."""
+"""Shared fixtures: the CLI runner and the --update-golden flag (paths, helpers: tests/kit.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from jarvis_config.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-CASES = Path(__file__).resolve().parent / "cases"
-GOLDEN = Path(__file__).resolve().parent / "golden"
 
 # Example meshes reference these; a build-time warning about them is not what tests check.
 os.environ.setdefault("JARVIS_MASTER_KEY", "sk-test-master-key")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from jarvis_config import pipeline
-from jarvis_config.errors import DriftError, ValidationError
+from jarvis_config.errors import DriftError, InvalidConfigError
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.report import render_problems
@@ -34,7 +34,7 @@ def compiled_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> 
     if compiled.mesh is None or compiled.document is None:
         count = sum(1 for p in compiled.problems if p.is_error)
         # The problems are printed above; the error carries only the summary line.
-        raise ValidationError(f"{path}: {count} error{'s' if count != 1 else ''}")
+        raise InvalidConfigError(f"{path}: {count} error{'s' if count != 1 else ''}")
     return compiled
 
 

@@ -18,7 +18,7 @@ import click
 
 from jarvis_config import pipeline
 from jarvis_config.commands.common import compile_or_fail
-from jarvis_config.errors import CommandError, ValidationError
+from jarvis_config.errors import CommandError, InvalidConfigError
 from jarvis_config.review.diff import REPORT_FORMATS, Side, build_report
 from jarvis_config.review.facts import facts_of_files, facts_of_mesh
 from jarvis_config.write import MARKER, scan_tree
@@ -89,7 +89,7 @@ def revision_side(path: Path, rev: str, workdir: Path) -> Side:
     old_path = checkout_at(path, rev, workdir)
     compiled = pipeline.compile_config(old_path)
     if compiled.mesh is None:
-        raise ValidationError(
+        raise InvalidConfigError(
             f"{path} at {rev} is not a valid config; compare against another revision",
             [p for p in compiled.problems if p.is_error],
         )

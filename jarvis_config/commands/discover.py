@@ -67,7 +67,8 @@ def _faulty_models(text: str, problems: list[Problem]) -> set[str]:
         name
         for name in names
         for p in problems
-        if re.match(re.escape(json_path(("models", name))) + r"($|[.\[])", p.path)
+        if p.path is not None
+        and re.match(re.escape(json_path(("models", name))) + r"($|[.\[])", p.path)
     }
 
 

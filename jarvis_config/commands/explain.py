@@ -10,11 +10,10 @@ import click
 from jarvis_config.commands.common import compile_or_fail
 from jarvis_config.errors import CommandError
 from jarvis_config.review.explain import (
-    Explanation,
+    FORMATS,
     Rejection,
     explain_request,
     format_json,
-    format_text,
 )
 
 
@@ -29,13 +28,13 @@ class ExplainOptions:
 def explain(options: ExplainOptions) -> int:
     """0 when the gateway would accept the request, 1 when not."""
     answer = explain_request(compile_or_fail(options.path), options.model, options.node)
-    if options.fmt == "json":
-        click.echo(format_json(answer))
-        return 0 if isinstance(answer, Explanation) else 1
     if isinstance(answer, Rejection):
+        if options.fmt == "json":
+            click.echo(format_json(answer))
+            return 1
         raise CommandError(
             f"the gateway would refuse this request (HTTP 400): {answer.reason}"
             + (f"\n  hint: {answer.hint}" if answer.hint else "")
         )
-    click.echo(format_text(answer))
+    click.echo(FORMATS[options.fmt](answer))
     return 0

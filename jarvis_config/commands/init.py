@@ -11,7 +11,10 @@ from jarvis_config.write import write_file
 
 
 def init(path: Path) -> int:
-    starter = resources.read_text("templates", "init/jarvis.yaml")
+    from jarvis_config.render.templating import render_template
+
+    # The comments name the file as the user gave it, so the next commands copy and paste.
+    starter = render_template("init/jarvis.yaml.j2", file=path.as_posix())
     write_file(path, starter.encode("utf-8"))
     # The starter's modeline points editors at a schema file beside it.
     schema = path.parent / resources.SCHEMA_FILE

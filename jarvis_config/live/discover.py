@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 from jarvis_config.live.http import ProbeFailure, request_json
 from jarvis_config.live.probes import PROBES, Served, Target, in_parallel
-from jarvis_config.model.mesh import MODEL_CATEGORIES, NAME, SINGLE_MODEL_RUNTIMES
+from jarvis_config.model.catalog import MODEL_CATEGORIES, SINGLE_MODEL_RUNTIMES
+from jarvis_config.model.mesh import NAME
 
 OVERHEAD = 1.2  # weights plus KV cache and runtime buffers, a rough rule of thumb
 GB = 1_000_000_000

@@ -92,8 +92,8 @@ def plan(mesh: Mesh) -> RoutingPlan:
         strategy=mesh.routing.strategy,
         models=models,
         aliases=tuple((a.name, a.target) for a in mesh.aliases),
-        fallbacks=_chains(models, strict, cw=False),
-        context_window_fallbacks=_chains(models, strict, cw=True),
+        fallbacks=_chains(models, strict, context_window=False),
+        context_window_fallbacks=_chains(models, strict, context_window=True),
     )
 
 
@@ -144,37 +144,39 @@ def _role_routes(
     return tuple(pins), tuple(groups)
 
 
-def _chains(models: tuple[ModelRoute, ...], strict: bool, *, cw: bool) -> tuple[Chain, ...]:
+def _chains(
+    models: tuple[ModelRoute, ...], strict: bool, *, context_window: bool
+) -> tuple[Chain, ...]:
     """Every group's fallback chain; empty chains are left out."""
     aliases = {m.model: m.aliases for m in models}
     chains: list[Chain] = []
     for route in models:
-        declared = route.context_window_fallbacks if cw else route.fallbacks
-        unpinned = declared if cw else _spread(route.node_groups) + declared
+        declared = route.context_window_fallbacks if context_window else route.fallbacks
+        unpinned = declared if context_window else _each_node_in_turn(route.node_groups) + declared
         chains.append((route.model, unpinned))
         chains.extend((alias, unpinned) for alias in aliases[route.model])
-        chains.extend(_pinned_chains(route, declared, strict, cw=cw))
+        chains.extend(_pinned_chains(route, declared, strict, context_window=context_window))
     return tuple(chain for chain in chains if chain[1])
 
 
-def _spread(node_groups: tuple[str, ...]) -> tuple[str, ...]:
+def _each_node_in_turn(node_groups: tuple[str, ...]) -> tuple[str, ...]:
     """A model on several nodes falls back to each node's group in turn (one node down)."""
     return node_groups if len(node_groups) > 1 else ()
 
 
 def _pinned_chains(
-    route: ModelRoute, declared: tuple[str, ...], strict: bool, *, cw: bool
+    route: ModelRoute, declared: tuple[str, ...], strict: bool, *, context_window: bool
 ) -> list[Chain]:
     if strict:  # a strict pin never leaves its node(s); a role group may use each member
-        return [] if cw else [(g.name, g.members) for g in route.role_groups]
+        return [] if context_window else [(g.name, g.members) for g in route.role_groups]
     chains: list[Chain] = []
     for node in route.nodes:
-        others = () if cw else tuple(g for g in route.node_groups if g != node.group)
+        others = () if context_window else tuple(g for g in route.node_groups if g != node.group)
         chains.append((node.group, others + declared))
     for group in route.role_groups:
         others = (
             ()
-            if cw
+            if context_window
             else group.members + tuple(g for g in route.node_groups if g not in group.members)
         )
         chains.append((group.name, others + declared))

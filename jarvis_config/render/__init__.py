@@ -1,45 +1,72 @@
-"""Stage 4, render: one module per target, in a registry.
+"""Stage 4, render: one module per target; `TARGETS` is the single list of targets.
 
-A renderer takes the normalised `Mesh` and returns {relative path: text}. Adding a target is one
-module, one template folder under templates/, and one line in TARGETS.
+A target module has `render(mesh, needed) -> {relative path: text}` and `NEEDS`, the names of
+the targets whose files it reads (`needed` holds them, already rendered: compose embeds
+digests of the LiteLLM files in its Swarm configs). Modules are imported when a build asks for
+them, so `validate` never pays for Jinja2 and the templates. Adding a target is one module, one
+template folder under templates/ and one line in TARGETS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+import importlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from jarvis_config.errors import RenderError
 
-if TYPE_CHECKING:  # the CLI reads TARGET_NAMES at start-up: keep this module light
+if TYPE_CHECKING:  # the CLI reads TARGETS at start-up: keep this module light
     from jarvis_config.model.mesh import Mesh
 
-Renderer = Callable[["Mesh"], dict[str, str]]
+# Target name -> the module that renders it, in the order `build` renders them.
+TARGETS: dict[str, str] = {
+    "litellm": "jarvis_config.render.litellm",
+    "compose": "jarvis_config.render.compose",
+}
 
 
-def _targets() -> dict[str, Renderer]:
-    # Imported lazily so `validate` never pays for Jinja2 and the templates.
-    from jarvis_config.render import compose, litellm
+class Target(Protocol):
+    """What a target module provides."""
 
-    return {"litellm": litellm.render, "compose": compose.render}
+    NEEDS: tuple[str, ...]
+
+    def render(self, mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]: ...
 
 
-TARGET_NAMES = ("litellm", "compose")
+def target(name: str) -> Target:
+    """The module of a target; a clear error for an unknown name."""
+    if name not in TARGETS:
+        from jarvis_config.validate.wording import did_you_mean
+
+        raise RenderError(
+            f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))}"
+            f"{did_you_mean(name, TARGETS)}"
+        )
+    module: Target = importlib.import_module(TARGETS[name])
+    return module
+
+
+def render_text(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, str]:
+    """The files of the chosen targets (all by default) as text, sorted by path. A target's
+    needs are rendered once, first, and left out unless chosen as well."""
+    chosen = list(targets) if targets else list(TARGETS)
+    done: dict[str, dict[str, str]] = {}
+    for name in chosen:
+        _render_into(mesh, name, done)
+    return dict(sorted(item for name in chosen for item in done[name].items()))
+
+
+def _render_into(mesh: Mesh, name: str, done: dict[str, dict[str, str]]) -> None:
+    if name in done:
+        return
+    module = target(name)
+    needed: dict[str, str] = {}
+    for need in module.NEEDS:
+        _render_into(mesh, need, done)
+        needed.update(done[need])
+    done[name] = module.render(mesh, needed)
 
 
 def render_targets(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:
-    registry = _targets()
-    chosen = list(targets) if targets else list(registry)
-    unknown = [name for name in chosen if name not in registry]
-    if unknown:
-        from jarvis_config.validate.wording import did_you_mean
-
-        hint = did_you_mean(unknown[0], registry)
-        raise RenderError(
-            f"unknown target {unknown[0]!r}; known targets: {', '.join(sorted(registry))}{hint}"
-        )
-    files: dict[str, bytes] = {}
-    for name in chosen:
-        for relative, text in registry[name](mesh).items():
-            files[relative] = text.encode("utf-8")
-    return dict(sorted(files.items()))
+    """Every output file, relative path -> UTF-8 bytes, for the chosen targets."""
+    return {path: text.encode("utf-8") for path, text in render_text(mesh, targets).items()}

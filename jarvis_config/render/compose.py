@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from jarvis_config.model.mesh import (
+from jarvis_config.model.catalog import (
     LOAD_BALANCER_IMAGE,
     POSTGRES_IMAGE,
     REDIS_IMAGE,
-    Deployment,
-    Mesh,
-    Node,
     gateway_image,
     gpu_memory_share,
     runtime_image,
 )
-from jarvis_config.render import litellm
-from jarvis_config.render.envfile import env_vars, required
+from jarvis_config.model.mesh import Deployment, Mesh, Node
+from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template
 
@@ -45,6 +42,7 @@ DB_USER = "litellm"
 OLLAMA_PORT = 11434  # inside the container; published on the node's configured port
 # Labels an operator puts on swarm nodes (docker node update --label-add ...).
 NODE_LABEL = "jarvis.node"
+NEEDS = ("litellm",)  # the Swarm configs carry digests of the LiteLLM files
 ROLE_LABEL = "jarvis.role.{role}"
 GATEWAY_LABEL = "jarvis.gateway"
 DATABASE_LABEL = "jarvis.database"
@@ -94,10 +92,12 @@ class Stack:
     configs: tuple[tuple[str, str], ...] = ()  # (config name, file)
 
 
-Made = tuple[list[Service], list[str]]  # the services of a runtime, the volumes they use
+RuntimeServices = tuple[list[Service], list[str]]  # the services of a runtime, the volumes they use
 
 
-def render(mesh: Mesh) -> dict[str, str]:
+def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
+    """The stacks; `needed` holds the rendered `litellm` target (the Swarm configs carry
+    digests of its files)."""
     files = {f"{GATEWAY_DIR}/compose.yaml": _compose(gateway_stack(mesh))}
     if mesh.gateway.replicas > 1:
         files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
@@ -107,8 +107,9 @@ def render(mesh: Mesh) -> dict[str, str]:
         stack = node_stack(mesh, node)
         if stack.services:
             files[f"compose/nodes/{node.name}/compose.yaml"] = _compose(stack)
-    files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=swarm_stack(mesh))
-    files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=env_vars(mesh))
+    stack = swarm_stack(mesh, swarm_configs(needed))
+    files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=stack)
+    files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=stack_env_vars(mesh))
     return dict(sorted(files.items()))
 
 
@@ -152,7 +153,7 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
         depends.append(("postgres", "service_healthy"))
     return Service(
         name=name,
-        image=literal(gateway_image(mesh.gateway)),
+        image=escape_dollars(gateway_image(mesh.gateway)),
         command=("--config", LITELLM_CONFIG, "--port", str(port)),
         environment=proxy_environment(mesh),
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
@@ -164,14 +165,16 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
 
 def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
     env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    for var in env_vars(mesh):
+    for var in stack_env_vars(mesh):
         if "gateway" in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
-            env[var.name] = required(var.name)
+            env[var.name] = required_ref(var.name)
     if mesh.gateway.replicas > 1:
-        env.update(REDIS_HOST="redis", REDIS_PORT="6379", REDIS_PASSWORD=required("REDIS_PASSWORD"))
+        env.update(
+            REDIS_HOST="redis", REDIS_PORT="6379", REDIS_PASSWORD=required_ref("REDIS_PASSWORD")
+        )
     if mesh.gateway.database:
         env["DATABASE_URL"] = (
-            f"postgresql://{DB_USER}:{required('POSTGRES_PASSWORD')}@postgres:5432/{DB_USER}"
+            f"postgresql://{DB_USER}:{required_ref('POSTGRES_PASSWORD')}@postgres:5432/{DB_USER}"
         )
     return tuple(sorted(env.items()))
 
@@ -212,13 +215,13 @@ def redis_service() -> Service:
         command=(
             "redis-server",
             "--requirepass",
-            required("REDIS_PASSWORD"),
+            required_ref("REDIS_PASSWORD"),
             "--save",
             "",
             "--appendonly",
             "no",
         ),
-        environment=(("REDISCLI_AUTH", required("REDIS_PASSWORD")),),
+        environment=(("REDISCLI_AUTH", required_ref("REDIS_PASSWORD")),),
         healthcheck=Healthcheck(test=("CMD-SHELL", "redis-cli ping | grep -q PONG")),
     )
 
@@ -229,7 +232,7 @@ def postgres_service() -> Service:
         image=POSTGRES_IMAGE,
         environment=(
             ("POSTGRES_DB", DB_USER),
-            ("POSTGRES_PASSWORD", required("POSTGRES_PASSWORD")),
+            ("POSTGRES_PASSWORD", required_ref("POSTGRES_PASSWORD")),
             ("POSTGRES_USER", DB_USER),
         ),
         volumes=("postgres-data:/var/lib/postgresql/data",),
@@ -237,8 +240,9 @@ def postgres_service() -> Service:
     )
 
 
-def literal(text: str) -> str:
-    """A string from the mesh, protected from compose's `$VAR` interpolation."""
+def escape_dollars(text: str) -> str:
+    """A string from the mesh with each `$` doubled, so compose's `$VAR` interpolation leaves
+    it as written."""
     return text.replace("$", "$$")
 
 
@@ -267,7 +271,9 @@ def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
     return Stack(services=tuple(services), volumes=tuple(sorted(set(volumes))))
 
 
-def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
+def ollama_services(
+    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
+) -> RuntimeServices:
     """The Ollama server, and one short-lived `ollama pull` per placed model."""
     runtime = node.runtime("ollama")
     assert runtime is not None
@@ -284,7 +290,7 @@ def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefi
         Service(
             name=f"{prefix}pull-{d.model}",
             image=server.image,
-            command=("pull", literal(mesh.model(d.model).source)),
+            command=("pull", escape_dollars(mesh.model(d.model).source)),
             environment=(("OLLAMA_HOST", f"http://{server.name}:{OLLAMA_PORT}"),),
             depends_on=((server.name, "service_healthy"),),
             restart="no",
@@ -295,7 +301,9 @@ def ollama_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefi
     return [server, *pulls], ["ollama-models"]
 
 
-def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
+def vllm_services(
+    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
+) -> RuntimeServices:
     """One vLLM server per placed model, each on its own port with its share of GPU memory."""
     volumes = ["huggingface-cache"] if deployments else []
     return [vllm_service(mesh, node, d, prefix) for d in deployments], volumes
@@ -304,7 +312,7 @@ def vllm_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix:
 def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
-    source = literal(model.source)
+    source = escape_dollars(model.source)
     command = [
         "--model",
         source,
@@ -321,7 +329,7 @@ def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) ->
         command += ["--max-model-len", str(model.context_window)]
     env = [("HF_TOKEN", "${HF_TOKEN:-}")]
     if deployment.api_key is not None:
-        env.append(("VLLM_API_KEY", required(deployment.api_key.var)))
+        env.append(("VLLM_API_KEY", required_ref(deployment.api_key.var)))
     return Service(
         name=f"{prefix}vllm-{model.name}",
         image=runtime_image("vllm", gpu=node.gpus > 0),
@@ -335,7 +343,9 @@ def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) ->
     )
 
 
-def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str) -> Made:
+def llamacpp_services(
+    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
+) -> RuntimeServices:
     """One llama.cpp server per placed model, reading `<source>.gguf` from the models folder."""
     return [llamacpp_service(mesh, node, d, prefix) for d in deployments], []
 
@@ -343,7 +353,7 @@ def llamacpp_services(mesh: Mesh, node: Node, deployments: list[Deployment], pre
 def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
     model = mesh.model(deployment.model)
     port = int(deployment.port or 0)
-    source = literal(model.source)
+    source = escape_dollars(model.source)
     command = [
         "--model",
         f"/models/{source}.gguf",
@@ -362,14 +372,14 @@ def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str
         command += ["--n-gpu-layers", "999"]
     env = []
     if deployment.api_key is not None:
-        env.append(("LLAMA_API_KEY", required(deployment.api_key.var)))
+        env.append(("LLAMA_API_KEY", required_ref(deployment.api_key.var)))
     return Service(
         name=f"{prefix}llamacpp-{model.name}",
         image=runtime_image("llamacpp", gpu=node.gpus > 0),
         command=tuple(command),
         environment=tuple(env),
         ports=((port, port),),
-        volumes=(f"{required('JARVIS_MODELS_DIR')}:/models:ro",),
+        volumes=(f"{required_ref('JARVIS_MODELS_DIR')}:/models:ro",),
         healthcheck=Healthcheck(
             test=("CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/health"), start_period="120s"
         ),
@@ -377,7 +387,7 @@ def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str
     )
 
 
-RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], Made]] = {
+RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], RuntimeServices]] = {
     "ollama": ollama_services,
     "vllm": vllm_services,
     "llamacpp": llamacpp_services,
@@ -387,10 +397,11 @@ RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], Made]]
 # --- the swarm stack -------------------------------------------------------------------------
 
 
-def swarm_stack(mesh: Mesh) -> Stack:
+def swarm_stack(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Stack:
     """The whole mesh as one `docker stack deploy` stack: node services pinned to their
-    machine by node labels, the gateway as one replicated service behind swarm's ingress."""
-    services = [swarm_gateway(mesh)]
+    machine by node labels, the gateway as one replicated service behind swarm's ingress.
+    `configs` are (swarm config name, file) for the files of the `litellm` target."""
+    services = [swarm_gateway(mesh, configs)]
     if mesh.gateway.replicas > 1:
         services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
     volumes = set()
@@ -402,11 +413,13 @@ def swarm_stack(mesh: Mesh) -> Stack:
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
     return Stack(
-        services=tuple(services), volumes=tuple(sorted(volumes)), configs=litellm_configs(mesh)
+        services=tuple(services),
+        volumes=tuple(sorted(volumes)),
+        configs=tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in configs),
     )
 
 
-def swarm_gateway(mesh: Mesh) -> Service:
+def swarm_gateway(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Service:
     port = mesh.gateway.port
     proxy = proxy_service(mesh, "gateway", port)
     return replace(
@@ -416,7 +429,7 @@ def swarm_gateway(mesh: Mesh) -> Service:
         depends_on=(),
         replicas=mesh.gateway.replicas,
         constraints=(_label(GATEWAY_LABEL),),
-        configs=tuple((name, f"{LITELLM_MOUNT}/{file}") for name, file in _litellm_files(mesh)),
+        configs=tuple((name, f"{LITELLM_MOUNT}/{file}") for name, file in configs),
     )
 
 
@@ -429,15 +442,11 @@ def swarm_node_service(node: Node, service: Service) -> Service:
     return replace(service, depends_on=(), constraints=constraints, port_mode="host")
 
 
-def litellm_configs(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    return tuple((name, f"../../{LITELLM_DIR}/{file}") for name, file in _litellm_files(mesh))
-
-
-def _litellm_files(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    """(swarm config name, file) for each file the `litellm` target writes. Swarm configs
+def swarm_configs(litellm_files: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(swarm config name, file) for each file the `litellm` target wrote. Swarm configs
     cannot change in place, so each name carries a digest of its content: a redeploy after a
     rebuild creates new configs and rolls the gateway over to them."""
-    rendered = litellm.render(mesh)
+    rendered = {k: v for k, v in litellm_files.items() if k.startswith(f"{LITELLM_DIR}/")}
     out = []
     for path in sorted(rendered):
         file = path.removeprefix(f"{LITELLM_DIR}/")

@@ -24,17 +24,15 @@ class EnvVar:
     required: bool = True
 
 
-def required(name: str) -> str:
-    """A compose reference that stops `docker compose up` with a clear message when unset."""
+def required_ref(name: str) -> str:
+    """`${NAME:?...}`: the compose interpolation of a variable that stops `docker compose up`
+    with a clear message when unset."""
     return "${" + name + ":?set " + name + " in the env file, see .env.example}"
 
 
-def optional(name: str) -> str:
-    return "${" + name + ":-}"
-
-
-def env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
-    """Every variable the stacks read, sorted by name."""
+def stack_env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
+    """Every variable the stacks read, sorted by name (`Mesh.referenced_env_vars` are only
+    those the config names)."""
     found: dict[str, EnvVar] = {}
     for var in [*_secrets(mesh), *_gateway_extras(mesh), *_node_extras(mesh)]:
         if var.name in found:
@@ -46,7 +44,7 @@ def env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
                 old.required or var.required,
             )
         found[var.name] = var
-    for name in mesh.env_vars:
+    for name in mesh.referenced_env_vars:
         found.setdefault(name, EnvVar(name, "Referenced in the mesh config.", (GATEWAY,)))
     return tuple(sorted(found.values()))
 

@@ -9,11 +9,12 @@ from the config's folder, and the callback reads routes.json beside itself.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from importlib import resources
 from typing import Any
 
-from jarvis_config.model.mesh import Deployment, Mesh, is_ollama_embedding
+from jarvis_config.model.catalog import is_ollama_embedding
+from jarvis_config.model.mesh import Deployment, Mesh
 from jarvis_config.model.routing import Chain, RoutingPlan, plan
 from jarvis_config.render import routes
 from jarvis_config.render.templating import render_template
@@ -44,22 +45,10 @@ REDIS_SETTINGS = {
     "redis_password": "REDIS_PASSWORD",
 }
 DATABASE_URL_VAR = "DATABASE_URL"
+NEEDS: tuple[str, ...] = ()  # reads no other target's files
 
 
-# The compose target embeds digests of these files, so one build asks for them up to three
-# times: keep the last mesh's result (meshes are immutable; identity is the key).
-_last_render: list[tuple[Mesh, dict[str, str]]] = []
-
-
-def render(mesh: Mesh) -> dict[str, str]:
-    if _last_render and _last_render[0][0] is mesh:
-        return dict(_last_render[0][1])
-    files = _render(mesh)
-    _last_render[:] = [(mesh, files)]
-    return dict(files)
-
-
-def _render(mesh: Mesh) -> dict[str, str]:
+def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
     config = gateway_config(mesh)
     return {
         f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),
@@ -160,11 +149,11 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value not in ([], {})}
 
 
-def fallbacks(chains: tuple[Chain, ...], hops: Collection[str]) -> list[dict[str, Any]]:
+def fallbacks(chains: tuple[Chain, ...], hidden_groups: Collection[str]) -> list[dict[str, Any]]:
     """router_settings fallbacks. A hop to one node's (or role's) group is made without
     retries: the walk goes on to the next node at once instead of backing off on a dead one.
     Fallbacks to other models keep the configured retries."""
-    hidden = frozenset(hops)
+    hidden = frozenset(hidden_groups)
     return [
         {
             group: [

@@ -1,4 +1,5 @@
-"""Stage 4, render (shared): the Jinja2 environment every target renders through.
+"""Stage 4, render (shared): the one Jinja2 environment every template renders through (the
+targets' and the `docs` pages').
 
 Templates hold layout only. Every value reaches the output through a serializing filter
 (`yaml`, `json`), never raw interpolation, so the output parses back to exactly the data the
@@ -10,6 +11,8 @@ same bytes as a source checkout.
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -18,6 +21,7 @@ import jinja2
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
 from jarvis_config.render import blockyaml
+from jarvis_config.render.markdown import cell, code, fence, md
 
 
 def to_yaml(value: Any, indent: int = 0) -> str:
@@ -41,6 +45,30 @@ def to_json(value: Any) -> str:
     return json.dumps(blockyaml.plain(value), indent=2, sort_keys=True)
 
 
+def to_inline_json(value: Any) -> str:
+    """`value` as one line of JSON, non-ASCII kept (request bodies in the docs' examples)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_python(value: str) -> str:
+    """A Python string literal (JSON's escapes are Python's too)."""
+    return json.dumps(str(value))
+
+
+# Every filter of every template: serializers for the targets, escapes for the docs pages.
+FILTERS: dict[str, Callable[..., str]] = {
+    "yaml": to_yaml,
+    "json": to_json,
+    "json_inline": to_inline_json,
+    "md": md,
+    "code": code,
+    "cell": cell,
+    "fence": fence,
+    "sh": shlex.quote,
+    "py": to_python,
+}
+
+
 def _load_template(name: str) -> str:
     try:
         return resources.read_text("templates", name)
@@ -58,8 +86,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["yaml"] = to_yaml
-    env.filters["json"] = to_json
+    env.filters.update(FILTERS)
     return env
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from jarvis_config.render.markdown import code, fence, md
 from jarvis_config.review.facts import Facts
-from jarvis_config.review.markdown import code, fence, md
 
 SECTIONS = ("nodes", "models", "aliases", "fallbacks", "limits", "routing", "gateway", "env")
 SECTION_TITLES = {
@@ -191,8 +191,26 @@ def file_diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
     return lines
 
 
-def changed_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[str]:
-    return [f for f in sorted(set(old) | set(new)) if old.get(f) != new.get(f)]
+FileChange = tuple[str, str]  # (sign: "+" added, "-" removed, "~" changed; relative path)
+FILE_SIGNS = {"+": "added", "-": "removed", "~": "changed"}
+
+
+def changed_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> list[FileChange]:
+    return [
+        ("~" if f in old and f in new else "+" if f in new else "-", f)
+        for f in sorted(set(old) | set(new))
+        if old.get(f) != new.get(f)
+    ]
+
+
+def files_summary(files: tuple[FileChange, ...]) -> str:
+    """`3 files differ: 1 added, 2 changed`, or `no file differs`."""
+    if not files:
+        return "no file differs"
+    counts = [(sum(1 for s, _ in files if s == sign), word) for sign, word in FILE_SIGNS.items()]
+    parts = ", ".join(f"{n} {word}" for n, word in counts if n)
+    verb = "file differs" if len(files) == 1 else "files differ"
+    return f"{len(files)} {verb}: {parts}"
 
 
 def _lines(content: bytes | None) -> list[str]:
@@ -216,7 +234,7 @@ class Report:
     old: str
     new: str
     changes: tuple[Change, ...]
-    files: tuple[str, ...]  # rendered files that differ
+    files: tuple[FileChange, ...]  # rendered files that differ
     diff: tuple[str, ...]  # their unified diff
 
     @property
@@ -247,8 +265,8 @@ def format_text(report: Report) -> str:
             "  (the rendered files differ only in form: a different jarvis-config "
             "version or a hand edit of the output?)"
         )
-    lines += ["", f"Rendered files: {len(report.files) or 'no'} changed"]
-    lines += [f"  {name}" for name in report.files]
+    lines += ["", f"Rendered files: {files_summary(report.files)}"]
+    lines += [f"  {sign} {name}" for sign, name in report.files]
     if report.diff:
         lines += ["", *report.diff]
     return "\n".join(lines)
@@ -289,12 +307,11 @@ def _markdown_files(report: Report) -> list[str]:
             "`jarvis-config diff` locally for all of it."
         )
         body = body[:cut]
-    count = len(report.files)
     return [
         "<details>",
-        f"<summary>Rendered files: {count} changed</summary>",
+        f"<summary>Rendered files: {files_summary(report.files)}</summary>",
         "",
-        *(f"- {code(name)}" for name in report.files),
+        *(f"- {FILE_SIGNS[sign]}: {code(name)}" for sign, name in report.files),
         "",
         fence(body, "diff") + note,
         "",

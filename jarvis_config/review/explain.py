@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ class Hop:
     group: str
     runs_on: str
     chained: bool  # the group has fallbacks of its own, which LiteLLM follows in turn
+    same_model: bool = False  # one of the requested model's own per-node groups
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,10 @@ def explain_request(mesh: Mesh, requested: str, node: str | None = None) -> Expl
         ),
         pinning=mesh.routing.node_pinning,
         pinning_effect=pinning_effect(table, target, node),
-        fallbacks=() if cut else _hops(table, group["fallbacks"]),
-        context_fallbacks=() if cut else _hops(table, group["context_window_fallbacks"]),
+        fallbacks=() if cut else _hops(table, group["fallbacks"], model_name),
+        context_fallbacks=()
+        if cut
+        else _hops(table, group["context_window_fallbacks"], model_name),
         limits=limits_dict(model.limits),
         num_retries=mesh.routing.num_retries,
         timeout=mesh.routing.timeout,
@@ -202,8 +206,12 @@ def pinning_effect(table: Table, group: str, node: str | None) -> str:
     )
 
 
-def _hops(table: Table, chain: list[str]) -> tuple[Hop, ...]:
-    return tuple(Hop(g, runs_on(table, g), bool(table["groups"][g]["fallbacks"])) for g in chain)
+def _hops(table: Table, chain: list[str], model: str) -> tuple[Hop, ...]:
+    groups = table["groups"]
+    return tuple(
+        Hop(g, runs_on(table, g), bool(groups[g]["fallbacks"]), groups[g]["model"] == model)
+        for g in chain
+    )
 
 
 def runs_on(table: Table, group: str) -> str:
@@ -308,9 +316,17 @@ def _fallback_rows(answer: Explanation) -> list[str]:
     return rows
 
 
+# A model's own per-node groups in its fallback chain are not other models: say so.
+SAME_MODEL = ": the same model, on that node alone"
+
+
 def _hop_rows(hops: tuple[Hop, ...]) -> list[str]:
     return [
-        _row("", f"  {i}. {h.group} ({h.runs_on}){' +' if h.chained else ''}")
+        _row(
+            "",
+            f"  {i}. {h.group} ({h.runs_on}{SAME_MODEL if h.same_model else ''})"
+            f"{' +' if h.chained else ''}",
+        )
         for i, h in enumerate(hops, 1)
     ]
 
@@ -330,3 +346,7 @@ def format_json(answer: Explanation | Rejection) -> str:
     data: dict[str, Any] = asdict(answer)
     data = {"accepted": isinstance(answer, Explanation), **data}
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+# Output formats of an accepted request (a rejection is text on stderr, or the same JSON).
+FORMATS: dict[str, Callable[[Explanation], str]] = {"text": format_text, "json": format_json}

@@ -59,7 +59,7 @@ class Facts:
     env: tuple[str, ...] = ()
 
 
-def limits_text(limits: Limits) -> str:
+def limits_summary(limits: Limits) -> str:
     parts = [
         ("rpm", limits.rpm),
         ("tpm", limits.tpm),
@@ -80,7 +80,7 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
         aliases={a.name: a.target for a in mesh.aliases},
         fallbacks=dict(mesh.routing.fallbacks),
         context_fallbacks=dict(mesh.routing.context_window_fallbacks),
-        limits={m.name: text for m in mesh.models if (text := limits_text(m.limits))},
+        limits={m.name: text for m in mesh.models if (text := limits_summary(m.limits))},
         routing={
             "strategy": mesh.routing.strategy,
             "node_pinning": mesh.routing.node_pinning,
@@ -88,7 +88,7 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
             "timeout": _num(mesh.routing.timeout),
         },
         gateway=_gateway_facts(mesh),
-        env=mesh.env_vars,
+        env=mesh.referenced_env_vars,
     )
 
 
@@ -227,7 +227,7 @@ def _declared(models: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]
 
 def _limits_from_entry(entry: Mapping[str, Any]) -> str:
     params = _mapping(entry.get("litellm_params"))
-    return limits_text(
+    return limits_summary(
         Limits(
             rpm=params.get("rpm"),
             tpm=params.get("tpm"),

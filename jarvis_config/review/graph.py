@@ -9,6 +9,7 @@ list is sorted, so the output is deterministic.
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -245,15 +246,21 @@ DOT_COLORS = {
     "node": ("#f6ffed", "#389e0d"),
     "provider": ("#f9f0ff", "#722ed1"),
 }
+# Edges carry no text: Graphviz places the labels of unconstrained edges over cluster titles.
+# The legend says what each style means instead.
 DOT_EDGES = {
     "serves": 'color="#595959"',
     "alias": 'color="#d48806"',
-    "fallback": 'style=dashed, color="#cf1322", fontcolor="#cf1322", constraint=false, '
-    'label="fallback"',
-    "context": 'style=dashed, color="#d46b08", fontcolor="#d46b08", constraint=false, '
-    'label="context fallback"',
-    "both": 'style=dashed, color="#cf1322", fontcolor="#cf1322", constraint=false, '
-    'label="fallback, context fallback"',
+    "fallback": 'style=dashed, color="#cf1322", constraint=false',
+    "context": 'style=dotted, color="#d46b08", constraint=false',
+    "both": 'style=dashed, color="#d46b08:#cf1322", constraint=false',
+}
+LEGEND = {  # edge kind -> (a drawn sample, its colour, what it means)
+    "alias": ("───▶", "#d48806", "alias → the model it names"),
+    "serves": ("───▶", "#595959", "model → the node or provider serving it"),
+    "fallback": ("─ ─ ▶", "#cf1322", "fallback on errors"),
+    "context": ("· · · ▶", "#d46b08", "fallback for a prompt over the context window"),
+    "both": ("─ ─ ▶", "#d46b08", "fallback on errors and for long prompts"),
 }
 
 
@@ -308,12 +315,27 @@ def to_dot(mesh: Mesh, *, columns: bool = True) -> str:
         ],
     )
     lines += _dot_columns(mesh) if columns else []
+    drawn = edges(mesh)
     lines += [
-        f"  {dot_quote(e.source)} -> {dot_quote(e.target)} [{DOT_EDGES[e.kind]}];"
-        for e in edges(mesh)
+        f"  {dot_quote(e.source)} -> {dot_quote(e.target)} [{DOT_EDGES[e.kind]}];" for e in drawn
     ]
+    lines += _dot_legend({e.kind for e in drawn})
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _dot_legend(kinds: set[str]) -> list[str]:
+    """What each edge style the picture uses means: a small table, drawn lines in the edges'
+    colours (sample edges would be laid out as part of the graph)."""
+    rows = "".join(
+        f'<tr><td align="left"><font color="{color}">{sample}</font></td>'
+        f'<td align="left">{html.escape(meaning)}</td></tr>'
+        for kind, (sample, color, meaning) in LEGEND.items()
+        if kind in kinds
+    )
+    table = f'<table border="0" cellborder="0" cellspacing="1">{rows}</table>'
+    legend = f'"legend" [shape=plaintext, style="", fontsize=9, label=<{table}>];'
+    return _dot_cluster("legend", "Legend", [legend] if rows else [])
 
 
 def _dot_columns(mesh: Mesh) -> list[str]:

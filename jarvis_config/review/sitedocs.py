@@ -3,23 +3,18 @@
 Reads the normalised `Mesh` only and writes three Markdown pages (README.md, models.md,
 nodes.md) through the atomic writer. Python prepares plain view values; the templates under
 `templates/docs/` hold the layout. Every value reaches the page through an escaping filter
-(`md` for prose, `code` for inline names, `cell` for table cells, `sh`/`py`/`json` inside
-the fenced examples), so no name or description can break the Markdown or the example commands.
+(`md` for prose, `code` for inline names, `cell` for table cells, `sh`/`py`/`json_inline`
+inside the fenced examples; all filters live in `render.templating`), so no name or
+description can break the Markdown or the example commands.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import jinja2
-
-from jarvis_config import resources
 from jarvis_config.model.mesh import Limits, Mesh, Model, Node
-from jarvis_config.review.markdown import cell, code, fence, md
+from jarvis_config.render.templating import render_template
 
 PAGES = ("README.md", "models.md", "nodes.md")
 
@@ -60,55 +55,15 @@ class NodeView:
 
 
 @dataclass(frozen=True)
-class Gateway:
+class GatewayView:
     url: str  # base URL without /v1
     key_var: str | None
-
-
-# --- escaping filters (the Markdown ones live in jarvis_config.review.markdown) -------------------
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def py(value: str) -> str:
-    """A Python string literal (JSON's escapes are Python's too)."""
-    return json.dumps(str(value))
-
-
-FILTERS = {
-    "md": md,
-    "code": code,
-    "cell": cell,
-    "fence": fence,
-    "sh": shlex.quote,
-    "py": py,
-    "json": to_json,
-}
-
-
-@cache
-def environment() -> jinja2.Environment:
-    def load(name: str) -> str:
-        return resources.read_text("templates", f"docs/{name}")
-
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(FILTERS)
-    return env
 
 
 # --- views ------------------------------------------------------------------------------------
 
 
-def limits_text(limits: Limits) -> str:
+def limits_sentence(limits: Limits) -> str:
     parts = [
         (limits.rpm, "{:,} requests/minute"),
         (limits.tpm, "{:,} tokens/minute"),
@@ -127,7 +82,7 @@ def model_views(mesh: Mesh) -> list[ModelView]:
             served_by=m.nodes,
             fallbacks=fallbacks.get(m.name, ()),
             context_fallbacks=context.get(m.name, ()),
-            limits=limits_text(m.limits),
+            limits=limits_sentence(m.limits),
             guide=CATEGORY_GUIDE.get(m.category, ""),
         )
         for m in mesh.models
@@ -153,7 +108,7 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
     views = model_views(mesh)
     return {
         "mesh": mesh,
-        "gateway": Gateway(
+        "gateway": GatewayView(
             url=(gateway_url or f"http://localhost:{mesh.gateway.port}").rstrip("/"),
             key_var=key.var if key else None,
         ),
@@ -175,5 +130,4 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
 def render_docs(mesh: Mesh, *, gateway_url: str | None = None) -> dict[str, bytes]:
     """Every page, file name -> bytes."""
     values = context(mesh, gateway_url)
-    env = environment()
-    return {page: env.get_template(f"{page}.j2").render(values).encode("utf-8") for page in PAGES}
+    return {page: render_template(f"docs/{page}.j2", **values).encode("utf-8") for page in PAGES}

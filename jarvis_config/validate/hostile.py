@@ -16,12 +16,9 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.catalog import COMPROMISED_LITELLM_VERSIONS, DEFAULT_LITELLM_VERSION
 from jarvis_config.model.hosts import host_fault
-from jarvis_config.model.mesh import (
-    COMPROMISED_LITELLM_VERSIONS,
-    DEFAULT_LITELLM_VERSION,
-    Mesh,
-)
+from jarvis_config.model.mesh import Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.render.names import collisions, compose_claims
 from jarvis_config.validate.schema import subject

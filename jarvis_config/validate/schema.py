@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from jarvis_config import resources
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.catalog import SOURCE_EXAMPLES
 from jarvis_config.model.mesh import ENV_REF, NAME
 from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.validate.codes import emits
 from jarvis_config.validate.gate import proves_valid
 from jarvis_config.validate.wording import closest
 
@@ -108,6 +110,7 @@ def _problem(
 # --- one handler per JSON Schema keyword -------------------------------------------------
 
 
+@emits("wrong-type")
 def _wrong_type(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     types = (
@@ -117,7 +120,22 @@ def _wrong_type(doc: Document, error: ValidationError) -> list[Problem]:
     )
     expected = " or ".join(EXPECTED.get(str(t), str(t)) for t in types)
     message = f"{subject(path)} must be {expected}, not {_shown(value)}"
-    return [_problem(doc.locate(path), "wrong-type", message, path, _type_hint(types, value))]
+    hint = _indent_hint(path, value) or _type_hint(types, value)
+    return [_problem(doc.locate(path), "wrong-type", message, path, hint)]
+
+
+def _indent_hint(path: PathParts, value: Any) -> str | None:
+    """`memory_gb: 5` one level too far left parses as a model named memory_gb: say so."""
+    if len(path) != 2 or path[0] not in ENTRY_KINDS or isinstance(value, (dict, list)):
+        return None
+    entry = _resolve(resources.schema()["properties"][path[0]]["additionalProperties"])
+    if path[1] not in entry.get("properties", {}):
+        return None
+    kind = ENTRY_KINDS[str(path[0])]
+    return (
+        f"{path[1]!r} is a field of a {kind}, not a {kind} name: is the line indented "
+        f"too little? Fields go under the {kind}'s name, indented further"
+    )
 
 
 def _type_hint(types: Sequence[str], value: Any) -> str | None:
@@ -135,6 +153,7 @@ def _type_hint(types: Sequence[str], value: Any) -> str | None:
     return None
 
 
+@emits("missing-field")
 def _missing(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     location = doc.locate_key(path) if path else doc.locate(path)
@@ -146,7 +165,7 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
             and name not in instance
             and not misspelt(instance, name, properties)
         ):
-            example = _example(properties.get(name, {}))
+            example = _field_example(instance, name, properties)
             hint = f"add it, e.g. {name}: {example}" if example is not None else None
             problems.append(
                 _problem(
@@ -160,6 +179,16 @@ def _missing(doc: Document, error: ValidationError) -> list[Problem]:
     return problems
 
 
+def _field_example(instance: Mapping[str, Any], name: str, properties: Mapping[str, Any]) -> Any:
+    """An example value for a missing field; a model's source depends on what serves it."""
+    if name == "source" and ("runtime" in instance or "provider" in instance):
+        served_by = instance.get("runtime") if "runtime" in instance else "provider"
+        if isinstance(served_by, str) and served_by in SOURCE_EXAMPLES:
+            return SOURCE_EXAMPLES[served_by]
+    return _example(properties.get(name, {}))
+
+
+@emits("unknown-runtime", "unknown-field")
 def _unknown(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     known = list(error.schema.get("properties", {}))
@@ -189,22 +218,27 @@ def _unknown_key(
     return _problem(doc.locate_key(where), "unknown-field", message, where, hint)
 
 
+@emits("bad-choice")
 def _not_one_of(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     options = [str(option) for option in error.validator_value]
     message = f"{subject(path)} must be one of {', '.join(options)}, not {_shown(value)}"
     match = closest(value, options) if isinstance(value, str) else None
     hint = f"did you mean {match!r}?" if match else None
-    return [_problem(doc.locate(path), "bad-value", message, path, hint)]
+    return [_problem(doc.locate(path), "bad-choice", message, path, hint)]
 
 
+@emits("unsupported-version", "bad-value")
 def _not_const(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     message = f"{subject(path)} must be {error.validator_value!r}, not {_shown(error.instance)}"
-    hint = "1 is the only input format version so far" if path == ("version",) else None
-    return [_problem(doc.locate(path), "bad-value", message, path, hint)]
+    if path != ("version",):
+        return [_problem(doc.locate(path), "bad-value", message, path)]
+    hint = "1 is the only input format version so far"
+    return [_problem(doc.locate(path), "unsupported-version", message, path, hint)]
 
 
+@emits("bad-name", "bad-format")
 def _bad_pattern(doc: Document, error: ValidationError) -> list[Problem]:
     path, value = _path(error), error.instance
     if error.validator_value == NAME.pattern:
@@ -215,9 +249,10 @@ def _bad_pattern(doc: Document, error: ValidationError) -> list[Problem]:
     example = _example(error.schema)
     shape = f"look like {example}" if example is not None else "have another form"
     message = f"{subject(path)} must {shape}, not {_shown(value)}"
-    return [_problem(doc.locate(path), "bad-value", message, path)]
+    return [_problem(doc.locate(path), "bad-format", message, path)]
 
 
+@emits("bad-name")
 def _bad_key_name(doc: Document, error: ValidationError) -> Problem:
     path, key = _path(error), str(error.instance)
     kind = ENTRY_KINDS.get(str(path[-1]), "model") if path else "section"
@@ -234,6 +269,7 @@ def _name_hint(name: str) -> str:
     return NAME_HINT
 
 
+@emits("out-of-range")
 def _out_of_range(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     words = RANGE_WORDS[str(error.validator)]
@@ -241,12 +277,14 @@ def _out_of_range(doc: Document, error: ValidationError) -> list[Problem]:
     return [_problem(doc.locate(path), "out-of-range", message, path)]
 
 
+@emits("empty-value")
 def _empty(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     what = "list at least one item" if error.validator == "minItems" else "not be empty"
-    return [_problem(doc.locate(path), "bad-value", f"{subject(path)} must {what}", path)]
+    return [_problem(doc.locate(path), "empty-value", f"{subject(path)} must {what}", path)]
 
 
+@emits("missing-field")
 def _too_few_fields(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     known = list(error.schema.get("properties", {}))
@@ -257,6 +295,7 @@ def _too_few_fields(doc: Document, error: ValidationError) -> list[Problem]:
     return [_problem(doc.locate_key(path), "missing-field", message, path, hint)]
 
 
+@emits("conflicting-fields")
 def _too_many_fields(doc: Document, error: ValidationError) -> list[Problem]:
     path, instance = _path(error), error.instance
     keys = [str(key) for key in instance] if isinstance(instance, Mapping) else []
@@ -268,6 +307,7 @@ def _too_many_fields(doc: Document, error: ValidationError) -> list[Problem]:
     ]
 
 
+@emits("duplicate-item")
 def _duplicate_item(doc: Document, error: ValidationError) -> list[Problem]:
     path, items = _path(error), error.instance
     seen: list[Any] = []
@@ -299,6 +339,7 @@ def _choice(doc: Document, error: ValidationError) -> list[Problem]:
     return _problems(doc, best_match(error.context))
 
 
+@emits("conflicting-fields", "missing-field")
 def _one_of_fields(doc: Document, error: ValidationError, names: list[str]) -> list[Problem]:
     path, instance = _path(error), error.instance
     if not isinstance(instance, Mapping):
@@ -323,6 +364,7 @@ def misspelt(instance: Mapping[str, Any], name: str, known: Iterable[str]) -> bo
     return any(key not in options and closest(str(key), options) == name for key in instance)
 
 
+@emits("bad-value")
 def _other(doc: Document, error: ValidationError) -> list[Problem]:
     path = _path(error)
     return [_problem(doc.locate(path), "bad-value", f"{subject(path)}: {error.message}", path)]
@@ -354,6 +396,7 @@ def _is_secret(schema: Any) -> bool:
     return isinstance(schema, Mapping) and schema.get("pattern") == ENV_REF.pattern
 
 
+@emits("literal-secret")
 def _literal_secret(doc: Document, error: ValidationError) -> Problem:
     """Never echo the value: it may be a real key."""
     path, value = _path(error), error.instance

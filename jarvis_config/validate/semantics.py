@@ -15,16 +15,15 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.hosts import host_fault, is_ip
-from jarvis_config.model.mesh import (
+from jarvis_config.model.catalog import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
-    ENV_REF,
-    NAME,
     RUNTIME_DEFAULT_PORTS,
-    Mesh,
 )
+from jarvis_config.model.hosts import host_fault, is_ip
+from jarvis_config.model.mesh import ENV_REF, NAME, Mesh
 from jarvis_config.problems import Location, Problem, Severity, json_path
+from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import misspelt, subject
 from jarvis_config.validate.wording import closest
 
@@ -164,6 +163,7 @@ def _gb(value: float) -> str:
 # --- references ----------------------------------------------------------------------------
 
 
+@emits("unknown-provider")
 def unknown_providers(view: View) -> Iterator[Problem]:
     defined = view.section("providers")
     for model, spec in view.entries("models").items():
@@ -179,6 +179,7 @@ def unknown_providers(view: View) -> Iterator[Problem]:
             )
 
 
+@emits("unknown-node", "node-without-runtime")
 def placement_nodes(view: View) -> Iterator[Problem]:
     """Named nodes must exist and run the model's runtime."""
     for model, spec in view.runtime_models().items():
@@ -229,6 +230,7 @@ def _runtime_hint(view: View, kind: str, node: str | None = None) -> str:
     return f"no node has a {kind!r} runtime; add one under {where}"
 
 
+@emits("unknown-role", "placement-empty")
 def placement_roles(view: View) -> Iterator[Problem]:
     """Roles must exist; together with the runtime they must select at least one node."""
     all_roles = {role for node in view.entries("nodes") for role in view.roles(node)}
@@ -270,6 +272,7 @@ def _selected(view: View, roles: list[str], kind: str) -> list[str]:
     return [n for n in view.nodes_with(kind) if set(roles) & set(view.roles(n))]
 
 
+@emits("hosted-placement", "missing-placement")
 def placement_presence(view: View) -> Iterator[Problem]:
     """Runtime models need a placement; hosted models take none."""
     for model, spec in view.entries("models").items():
@@ -305,6 +308,7 @@ def placement_presence(view: View) -> Iterator[Problem]:
 # --- aliases and fallbacks -------------------------------------------------------------------
 
 
+@emits("alias-shadows-model", "unknown-alias-target")
 def alias_targets(view: View) -> Iterator[Problem]:
     models = view.section("models")
     for alias, target in view.section("aliases").items():
@@ -327,6 +331,7 @@ def alias_targets(view: View) -> Iterator[Problem]:
             )
 
 
+@emits("alias-cycle")
 def alias_cycles(view: View) -> Iterator[Problem]:
     aliases = view.section("aliases")
     reported: set[tuple[str, ...]] = set()
@@ -352,6 +357,7 @@ def alias_cycles(view: View) -> Iterator[Problem]:
             )
 
 
+@emits("unknown-model", "fallback-self")
 def fallbacks(view: View) -> Iterator[Problem]:
     for key, word in FALLBACK_KEYS.items():
         chains = view.section("routing").get(key)
@@ -418,6 +424,7 @@ def _port_location(view: View, node: str, kind: str) -> tuple[Location, PathPart
     return view.doc.locate_key(path), path
 
 
+@emits("port-conflict")
 def port_conflicts(view: View) -> Iterator[Problem]:
     """Two runtimes of one node on one port."""
     for node in view.entries("nodes"):
@@ -436,6 +443,7 @@ def port_conflicts(view: View) -> Iterator[Problem]:
             taken.setdefault(port, kind)
 
 
+@emits("address-port-conflict")
 def shared_addresses(view: View) -> Iterator[Problem]:
     """Two nodes at one address are one machine: their services must not share a port."""
     taken: dict[tuple[str, int], tuple[str, str]] = {}
@@ -449,7 +457,7 @@ def shared_addresses(view: View) -> Iterator[Problem]:
                 location, path = _port_location(view, node, kind)
                 yield _problem(
                     location,
-                    "port-conflict",
+                    "address-port-conflict",
                     f"nodes {first[0]!r} and {node!r} share the address "
                     f"{address!r}, and both serve port {port}",
                     path,
@@ -457,6 +465,7 @@ def shared_addresses(view: View) -> Iterator[Problem]:
                 )
 
 
+@emits("address-is-url", "address-has-port", "bad-address")
 def node_addresses(view: View) -> Iterator[Problem]:
     for node, spec in view.entries("nodes").items():
         address, path = spec.get("address"), ("nodes", node, "address")
@@ -503,6 +512,7 @@ def _is_ip(text: str) -> bool:
     return is_ip(text)  # strict: no zone id, no whitespace, brackets only around IPv6
 
 
+@emits("memory-over-budget")
 def memory_budgets(view: View) -> Iterator[Problem]:
     """The memory_gb of the models placed on a node must fit in the node's memory_gb."""
     placed: dict[str, list[tuple[str, float]]] = {}
@@ -546,6 +556,7 @@ def _placed_nodes(view: View, spec: dict[str, Any]) -> list[str]:
 # --- gateway, providers, secrets ---------------------------------------------------------------
 
 
+@emits("compromised-litellm")
 def compromised_litellm(view: View) -> Iterator[Problem]:
     version = view.section("gateway").get("litellm_version")
     if isinstance(version, str) and version.strip().lstrip("vV") in COMPROMISED_LITELLM_VERSIONS:
@@ -559,6 +570,7 @@ def compromised_litellm(view: View) -> Iterator[Problem]:
         )
 
 
+@emits("missing-field")
 def provider_api_base(view: View) -> Iterator[Problem]:
     for provider, spec in view.entries("providers").items():
         kind = spec.get("kind")
@@ -593,6 +605,7 @@ def _is_secret_path(path: PathParts) -> bool:
     )
 
 
+@emits("env-ref-not-supported")
 def misplaced_env_refs(view: View) -> Iterator[Problem]:
     """${VAR} works in secret fields only; elsewhere it would be written out literally."""
     for path, value in _walk(view.doc.data):
@@ -607,6 +620,7 @@ def misplaced_env_refs(view: View) -> Iterator[Problem]:
             )
 
 
+@emits("secret-like-value")
 def secret_like_values(view: View) -> Iterator[Problem]:
     """Keys pasted where no secret belongs, or into an URL (the schema checks secret fields)."""
     for path, value in _walk(view.doc.data):
@@ -617,7 +631,7 @@ def secret_like_values(view: View) -> Iterator[Problem]:
         ):
             yield _problem(
                 view.doc.locate(path),
-                "literal-secret",
+                "secret-like-value",
                 f"{subject(path)} looks like it holds a secret",
                 path,
                 "move the secret to an api_key field as ${VAR} (an environment "
@@ -634,6 +648,7 @@ def _has_credentials(url: str) -> bool:
     return bool(parts.password) or any(f"{k}=" in query for k in ("key", "token", "secret"))
 
 
+@emits("env-unset")
 def unset_env_refs(view: View) -> Iterator[Problem]:
     """One warning per unset variable, at its first use."""
     seen: set[str] = set()
@@ -654,7 +669,7 @@ def unset_env_refs(view: View) -> Iterator[Problem]:
                 "env-unset",
                 f"environment variable {var!r} is not set",
                 json_path(path),
-                "set it where the mesh is built and deployed; --strict makes this an error",
+                "set it where the mesh is built and deployed",
                 Severity.WARNING,
             )
 
@@ -687,6 +702,7 @@ def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
     return list(derived_port_conflicts(mesh, doc))
 
 
+@emits("port-range-conflict")
 def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     """vLLM and llama.cpp run one server per model on consecutive ports from the runtime's
     port; those ports must not collide with another runtime of the same node."""
@@ -701,7 +717,7 @@ def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
                 path: PathParts = ("nodes", node.name, "runtimes", kind)
                 yield _problem(
                     doc.locate_key(path),
-                    "port-conflict",
+                    "port-range-conflict",
                     f"runtime {kind!r} of node {node.name!r} serves its placed models "
                     f"on ports {_span(ports)}, and port {clash} is taken by "
                     f"runtime {other!r}",

@@ -22,7 +22,6 @@ from jarvis_config.render import litellm as target
 from tests.kit import compile_mesh
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-ROOT = Path(__file__).resolve().parents[2]
 HOMELAB_NODES = (
     "nodes serving 'llama3': ai-max (gpu), mini (cpu); or pin a role: role:cpu, role:gpu"
 )

@@ -29,16 +29,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
-import docker.errors
+if TYPE_CHECKING:  # the docker SDK is imported where it is used, so tests collect without it
+    import docker
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from jarvis_config.model.mesh import (  # noqa: E402  (after the path set-up above)
+from jarvis_config.model.catalog import (  # noqa: E402  (after the path set-up above)
     DEFAULT_LITELLM_VERSION,
     LITELLM_IMAGE,
     LOAD_BALANCER_IMAGE,
@@ -93,6 +93,8 @@ def digest(*parts: str) -> str:
 
 
 def is_current(client: docker.DockerClient, tag: str, inputs: str) -> bool:
+    import docker.errors
+
     try:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:
@@ -214,6 +216,8 @@ def ensure_images(
 
 
 def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    import docker.errors
+
     try:
         return str(client.images.get(tag).id)
     except docker.errors.ImageNotFound:
@@ -222,6 +226,8 @@ def _image_id(client: docker.DockerClient, tag: str) -> str | None:
 
 def _drop_if_untagged(client: docker.DockerClient, image_id: str | None) -> None:
     """A rebuilt tag leaves its previous image behind untagged: remove it (ours alone)."""
+    import docker.errors
+
     if image_id is None:
         return
     try:
@@ -242,6 +248,8 @@ def _builder(
 
 
 def main(argv: list[str] | None = None) -> int:
+    import docker
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild even when cached")
     parser.add_argument("--litellm-version", default=DEFAULT_LITELLM_VERSION)

@@ -7,7 +7,7 @@ tests/fakes/fake_runtime.py, run by the local Debian image), and every hosted pr
 at a fake too. The test talks to the published port on 127.0.0.1; the gateway talks only to
 the test's own containers. Nothing leaves the machine.
 
-    copy = container_copy(EXAMPLES / "homelab", tmp / "mesh")
+    copy = container_copy(EXAMPLES_DIR / "homelab", tmp / "mesh")
     out = build(copy.path, tmp / "out", copy.env)
     with ComposeProject.up(engine, out, "compose/gateway/compose.yaml", fakes) as project:
         project.wait_healthy()
@@ -80,7 +80,7 @@ def container_copy(example: Path, dest: Path, *, database: bool = False) -> Cont
             _rewrite(data, database)
             file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     mesh = _compile(dest, {})
-    env = {var: f"sk-fake-{var.lower()}" for var in mesh.env_vars}
+    env = {var: f"sk-fake-{var.lower()}" for var in mesh.referenced_env_vars}
     if mesh.gateway.master_key is not None:
         env[mesh.gateway.master_key.var] = "sk-master-" + secrets.token_hex(8)
     return ContainerCopy(dest, _compile(dest, env), env)

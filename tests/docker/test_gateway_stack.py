@@ -7,7 +7,7 @@ answered, then tear the stack down and check that nothing of it is left.
 
 The ha-gateway example runs with two proxy replicas behind nginx sharing Redis; its database
 is switched off here, because LiteLLM's database mode needs Prisma engine binaries that cannot
-be fetched on these machines (tests/render/test_compose.py checks that stack's structure).
+be fetched on these machines (tests/render/test_render_compose.py checks that stack's structure).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES
 from tests.docker.stack import ComposeProject, container_copy, fake_services, write_env
 from tests.e2e.harness import build
+from tests.kit import EXAMPLES_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -56,7 +56,7 @@ class Observed:
 
 
 def run_stack(engine: Any, example: str, model: str, tmp_path: Path) -> Observed:
-    copy = container_copy(EXAMPLES / example, tmp_path / "mesh")
+    copy = container_copy(EXAMPLES_DIR / example, tmp_path / "mesh")
     out = build(copy.path, tmp_path / "out", copy.env)
     write_env(out, copy.env)
     nodes = [d.node for d in copy.mesh.deployments_of(model) if d.node]

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import openai
 import pytest
 
 from tests.e2e.harness import Gateway
 from tests.kit import EXAMPLES_DIR
+
+if TYPE_CHECKING:  # the openai SDK is imported by the fixture that uses it, not at collection
+    import openai
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Everything runs on 127.0.0.1. The steps are separate functions so other suites (the Docker
 ones) can reuse the parts they need:
 
-    copy = loopback_copy(EXAMPLES / "homelab", tmp / "mesh")   # every address -> 127.0.0.1
+    copy = loopback_copy(EXAMPLES_DIR / "homelab", tmp / "mesh")   # every address -> 127.0.0.1
     fakes = start_fakes(copy.mesh)                              # one fake per runtime port
     out = build(copy.path, tmp / "out")                         # `jarvis-config build`
     proxy = start_proxy(out / "litellm" / "config.yaml", env=copy.env)
@@ -159,7 +159,7 @@ def point_provider_at(provider: dict[str, Any], api_base: str) -> None:
 
 
 def _fake_env(mesh: Mesh) -> dict[str, str]:
-    env = {var: FAKE_ENV_PREFIX + var.lower() for var in mesh.env_vars}
+    env = {var: FAKE_ENV_PREFIX + var.lower() for var in mesh.referenced_env_vars}
     if mesh.gateway.master_key is not None:
         env[mesh.gateway.master_key.var] = "sk-master-" + secrets.token_hex(8)
     return env

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-import openai
 import pytest
 
 from tests.e2e.harness import Gateway, chat, embed, served, stream
 from tests.fakes.fake_runtime import node_vector
+
+openai = pytest.importorskip(
+    "openai", reason="the e2e tests drive the gateway through the openai SDK (the test extra)"
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "roles"  # served by the gateway fixture (conftest.py)

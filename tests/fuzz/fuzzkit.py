@@ -24,8 +24,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+from tests.kit import EXAMPLES_DIR, PROBLEM, mesh_examples
 
 PROFILES = {"smoke": 0.05, "ci": 1.0, "long": 20.0}
 PROFILE = os.environ.get("JARVIS_FUZZ_PROFILE", "ci")
@@ -33,10 +32,6 @@ if PROFILE not in PROFILES:
     raise RuntimeError(f"JARVIS_FUZZ_PROFILE must be one of {sorted(PROFILES)}, not {PROFILE!r}")
 HANG_SECONDS = 30  # one CLI call on a small config takes milliseconds; this is a hang
 
-PROBLEM = re.compile(
-    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)"
-    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+) \(at \$(?P<path>.*)\)$"
-)
 OTHER_LINES = (
     re.compile(r"^  hint: .+$"),
     re.compile(r"^\d+ configs? (valid|invalid): \d+ errors?, \d+ warnings?$"),
@@ -69,29 +64,26 @@ class Seed:
 
 
 def seeds() -> list[Seed]:
-    """Every example mesh: a folder of YAML files, or a single YAML file."""
+    """Every example mesh (tests.kit.mesh_examples): a folder of YAML files, or one file."""
     found = []
-    for entry in sorted(EXAMPLES.iterdir()):
+    for entry in mesh_examples():
         if entry.is_dir():
             paths = sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
             base = entry
-        elif entry.suffix in (".yaml", ".yml"):
-            paths, base = [entry], entry.parent
         else:
-            continue
+            paths, base = [entry], entry.parent
         files = {
             p.relative_to(base).as_posix(): yaml.safe_load(p.read_text("utf-8")) for p in paths
         }
-        if files:
-            found.append(Seed(entry.name, files))
+        found.append(Seed(entry.name, files))
     return found
 
 
 def seed_texts() -> list[tuple[str, str]]:
     """(name, text) of every example YAML file."""
     return [
-        (p.relative_to(EXAMPLES).as_posix(), p.read_text("utf-8"))
-        for p in sorted(EXAMPLES.rglob("*"))
+        (p.relative_to(EXAMPLES_DIR).as_posix(), p.read_text("utf-8"))
+        for p in sorted(EXAMPLES_DIR.rglob("*"))
         if p.suffix in (".yaml", ".yml")
     ]
 
@@ -141,7 +133,8 @@ def assert_clean_answer(result: Any, given: Path) -> None:
         assert any(p.match(line) for p in OTHER_LINES), f"unexpected output line {line!r}"
     for match in problems:
         assert match["file"].startswith(str(given)), f"problem about another file: {match[0]}"
-        assert int(match["line"]) >= 1 and int(match["col"]) >= 1, match[0]
+        if match["line"] is not None:  # else a problem of the whole file
+            assert int(match["line"]) >= 1 and int(match["col"]) >= 1, match[0]
     if result.exit_code == 1:
         errors = [m for m in problems if m["severity"] == "error"]
         assert errors, f"exit 1 without a FILE:LINE:COL error:\n{output}"

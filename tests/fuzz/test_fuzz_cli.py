@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from fuzzkit import (
     VALUES,
     Seed,
@@ -33,7 +35,11 @@ SEEDS = seeds()
 TEXTS = seed_texts()
 SECTIONS = ["version", "gateway", "nodes", "providers", "models", "aliases", "routing"]
 
-pytestmark = pytest.mark.skipif(not SEEDS, reason="no example configs under examples/ to mutate")
+# Slow: the bulk of the suite's time, so outside the contributors' fast tier (CI runs it).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not SEEDS, reason="no example configs under examples/ to mutate"),
+]
 
 
 def run_both(cli: Callable[..., Any], mesh: Path, *, build: bool = True) -> None:

@@ -10,14 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.kit import PROBLEM, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 HOMELAB = ROOT / "examples" / "homelab" / "jarvis.yaml"
-PROBLEM = re.compile(
-    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning)"
-    r"\[(?P<code>[A-Za-z0-9_.-]+)\]: (?P<message>.+) \(at \$(?P<path>.*)\)$"
-)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -65,31 +60,6 @@ def mount_refusal() -> str | None:
 
 def remount_readonly(point: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True, capture_output=True)
-
-
-SECTIONS = {"version", "gateway", "nodes", "providers", "models", "aliases", "routing"}
-
-
-def mesh_examples() -> list[Path]:
-    """Every example mesh under examples/: a YAML file, or a folder whose YAML files all hold
-    mesh sections (so CI recipes and other YAML that sits there are left out)."""
-    found = []
-    for entry in sorted((ROOT / "examples").iterdir()):
-        files = (
-            [entry]
-            if entry.suffix in (".yaml", ".yml")
-            else sorted(p for p in entry.rglob("*") if p.suffix in (".yaml", ".yml"))
-            if entry.is_dir()
-            else []
-        )
-        docs = [yaml.safe_load(p.read_text("utf-8")) for p in files]
-        if (
-            docs
-            and all(isinstance(d, dict) and set(d) <= SECTIONS for d in docs)
-            and any("version" in d for d in docs)
-        ):
-            found.append(entry)
-    return found
 
 
 def rename_node(data: dict[str, Any], old: str, new: str) -> None:

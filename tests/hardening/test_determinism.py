@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hardkit import ROOT, mesh_examples, run_cli, tree
+from hardkit import run_cli, tree
+
+from tests.kit import ROOT, mesh_examples
 
 SEEDS = ("0", "1", "4242", "random")
 EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]

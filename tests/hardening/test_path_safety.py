@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from hardkit import assert_no_traceback, problem_lines, rename_model, rename_node, tree
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from jarvis_config.errors import JarvisConfigError, WriteError
 from jarvis_config.model.mesh import build_mesh
 from jarvis_config.render import render_targets
 from jarvis_config.write import MARKER, check_relative, write_tree
+from tests.kit import HOMELAB
 
 ESCAPING_NAMES = [
     pytest.param("..", id="dotdot"),
@@ -171,8 +174,6 @@ def test_a_symlinked_out_is_refused_and_its_target_kept(tmp_path: Path) -> None:
 
 # --- through the CLI -------------------------------------------------------------------------
 
-HOMELAB_DIR = Path(__file__).resolve().parents[2] / "examples" / "homelab"
-
 
 def test_a_foreign_non_empty_folder_is_refused_without_force(
     cli: Callable[..., Any],
@@ -181,13 +182,13 @@ def test_a_foreign_non_empty_folder_is_refused_without_force(
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.md").write_text("precious")
-    refused = cli("build", HOMELAB_DIR, "-o", out)
+    refused = cli("build", HOMELAB, "-o", out)
     assert_no_traceback(refused)
     assert refused.exit_code == 1
     assert "is not empty and was not written by jarvis-config" in refused.stderr
     assert "--force" in refused.stderr
     assert tree(out) == {"notes.md": b"precious"}
-    forced = cli("build", HOMELAB_DIR, "-o", out, "--force")
+    forced = cli("build", HOMELAB, "-o", out, "--force")
     assert forced.exit_code == 0, forced.stderr
     assert "notes.md" not in tree(out) and MARKER in tree(out)
 
@@ -198,9 +199,9 @@ def test_an_empty_folder_and_a_previous_build_are_replaced_without_force(
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    assert cli("build", HOMELAB_DIR, "-o", out).exit_code == 0
+    assert cli("build", HOMELAB, "-o", out).exit_code == 0
     first = tree(out)
-    assert cli("build", HOMELAB_DIR, "-o", out).exit_code == 0
+    assert cli("build", HOMELAB, "-o", out).exit_code == 0
     assert tree(out) == first
 
 
@@ -213,7 +214,7 @@ def test_a_file_in_the_way_of_out_is_a_clear_error(
     blocker = tmp_path / "blocker"
     blocker.write_text("data")
     out = blocker if where == "file" else blocker / "out"
-    result = cli("build", HOMELAB_DIR, "-o", out)
+    result = cli("build", HOMELAB, "-o", out)
     assert_no_traceback(result)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and str(blocker) in result.stderr
@@ -227,8 +228,8 @@ def test_force_never_replaces_the_folder_that_holds_the_config(
     """`build mesh/ -o mesh/ --force` would delete the operator's own config."""
     mesh = tmp_path / "mesh"
     mesh.mkdir()
-    (mesh / "jarvis.yaml").write_bytes((HOMELAB_DIR / "jarvis.yaml").read_bytes())
+    (mesh / "jarvis.yaml").write_bytes((HOMELAB / "jarvis.yaml").read_bytes())
     result = cli("build", mesh, "-o", mesh, "--force")
     assert_no_traceback(result)
     assert result.exit_code == 1
-    assert (mesh / "jarvis.yaml").read_bytes() == (HOMELAB_DIR / "jarvis.yaml").read_bytes()
+    assert (mesh / "jarvis.yaml").read_bytes() == (HOMELAB / "jarvis.yaml").read_bytes()

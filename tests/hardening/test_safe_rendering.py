@@ -171,7 +171,7 @@ def check_build(out: Path, data: dict[str, Any]) -> None:
     assert {d.id for d in mesh.deployments} <= routed
     assert {m.name for m in mesh.models} <= routed
     env_example = files.get(".env.example", b"").decode("utf-8")
-    allowed = set(mesh.env_vars) | set(
+    allowed = set(mesh.referenced_env_vars) | set(
         re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", env_example, re.MULTILINE)
     )
     for name, content in parsed.items():

@@ -9,7 +9,9 @@ import secrets
 from pathlib import Path
 
 import pytest
-from hardkit import mesh_examples, run_cli, tree
+from hardkit import run_cli, tree
+
+from tests.kit import mesh_examples
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Set as well, though no example references them: a renderer must not read the environment.

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.kit import ROOT, mesh_examples
+
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +44,7 @@ def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
     assert "jarvis_config/schemas/jarvis-config.schema.json" in names
     assert any(n.startswith("jarvis_config/templates/litellm/") for n in names)
     assert any(n.startswith("jarvis_config/templates/compose/") for n in names)
-    assert "jarvis_config/templates/init/jarvis.yaml" in names
+    assert "jarvis_config/templates/init/jarvis.yaml.j2" in names
 
 
 def _run(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -83,11 +84,7 @@ def test_installed_cli_prints_schema_validates_and_builds(installed: Path, tmp_p
     schema = _run(installed, "schema", cwd=tmp_path)
     assert schema.returncode == 0
     assert json.loads(schema.stdout)["$schema"].endswith("2020-12/schema")
-    for example in sorted(
-        p
-        for p in (ROOT / "examples").iterdir()
-        if (p / "jarvis.yaml").exists() or p.name == "split"
-    ):
+    for example in mesh_examples():
         result = _run(installed, "validate", str(example), cwd=tmp_path)
         assert result.returncode == 0, (example, result.stdout, result.stderr)
     built = _run(installed, "build", str(ROOT / "examples" / "homelab"), "-o", "out", cwd=tmp_path)

@@ -22,14 +22,13 @@ import pytest
 import yaml
 
 from jarvis_config import pipeline
-from jarvis_config.model.mesh import Mesh, build_mesh, gpu_memory_share, serving_ports
-from jarvis_config.render import compose, litellm
-from jarvis_config.render.envfile import env_vars, required
+from jarvis_config.model.catalog import gpu_memory_share
+from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
+from jarvis_config.render import compose, litellm, render_text
+from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
-from tests.kit import compile_mesh, example_params
+from tests.kit import ROOT, check_golden, compile_mesh, example_params
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
 COMPOSE_HINT = "Debian's docker-compose is not installed (apt-get install docker-compose)"
 
@@ -83,23 +82,9 @@ def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
-    files = compose.render(compile_mesh(example))
-    for relative, text in files.items():
-        golden = GOLDEN / example.name / relative
-        if update_golden:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(text, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
-        assert text == golden.read_text(encoding="utf-8"), (
-            f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff"
-        )
-    kept = {
-        p.relative_to(GOLDEN / example.name).as_posix()
-        for p in (GOLDEN / example.name / "compose").rglob("*")
-        if p.is_file()
-    }
-    assert kept == {name for name in files if name.startswith("compose/")}, "stale golden files"
+    files = render_text(compile_mesh(example), ["compose"])
+    assert set(files) == {f for f in files if f.startswith("compose/")} | {".env.example"}
+    check_golden(example.name, files, owns=("compose/*", ".env.example"), update=update_golden)
 
 
 def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:
@@ -145,7 +130,7 @@ def written(out: Path) -> dict[str, str]:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
     mesh = compile_mesh(example)
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     listed = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=$", files[".env.example"], re.MULTILINE))
     for name in stack_files(files):
         for service in services(files[name]).values():
@@ -158,15 +143,15 @@ def test_images_are_pinned_and_secrets_are_references(example: Path) -> None:
         for name, s in services(files["compose/gateway/compose.yaml"]).items()
         if name.startswith("litellm")
     ]
-    for var in mesh.env_vars:
+    for var in mesh.referenced_env_vars:
         assert var in listed
-        assert all(proxy["environment"][var] == required(var) for proxy in proxies), var
+        assert all(proxy["environment"][var] == required_ref(var) for proxy in proxies), var
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_node_stacks_publish_exactly_the_ports_the_gateway_calls(example: Path) -> None:
     mesh = compile_mesh(example)
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     for node in mesh.nodes:
         expected = {
             urlsplit(d.api_base or "").port
@@ -190,7 +175,7 @@ def test_gateway_stack_matches_the_litellm_config(example: Path) -> None:
     """Redis and Postgres appear exactly when the proxy's config reads them, with the
     environment variables it reads them from."""
     mesh = compile_mesh(example)
-    gateway = services(compose.render(mesh)["compose/gateway/compose.yaml"])
+    gateway = services(render_text(mesh, ["compose"])["compose/gateway/compose.yaml"])
     config = yaml.safe_load(litellm.render(mesh)["litellm/config.yaml"])
     proxies = {name: s for name, s in gateway.items() if name.startswith("litellm")}
     assert len(proxies) == mesh.gateway.replicas
@@ -221,7 +206,7 @@ def _values(data: Any) -> Iterator[Any]:
 def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
     mesh = compile_mesh(ROOT / "examples" / "ha-gateway")
     assert mesh.gateway.database and mesh.gateway.replicas == 2
-    stack = yaml.safe_load(compose.render(mesh)["compose/gateway/compose.yaml"])
+    stack = yaml.safe_load(render_text(mesh, ["compose"])["compose/gateway/compose.yaml"])
     postgres = stack["services"]["postgres"]
     assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
     assert postgres["healthcheck"]["test"] == ["CMD-SHELL", "pg_isready -U litellm -d litellm"]
@@ -242,7 +227,7 @@ def test_the_database_stack_waits_for_a_healthy_postgres() -> None:
 
 def test_the_swarm_stack_pins_node_services_and_replicates_the_gateway() -> None:
     mesh = compile_mesh(ROOT / "examples" / "homelab")
-    files = compose.render(mesh)
+    files = render_text(mesh, ["compose"])
     stack = yaml.safe_load(files["compose/swarm/stack.yaml"])
     gateway = stack["services"]["gateway"]
     assert gateway["deploy"]["replicas"] == mesh.gateway.replicas
@@ -322,7 +307,7 @@ def test_one_model_per_process_runtimes_get_consecutive_ports() -> None:
 
 def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     mesh = two_vllm_models()
-    node = services(compose.render(mesh)["compose/nodes/big/compose.yaml"])
+    node = services(render_text(mesh, ["compose"])["compose/nodes/big/compose.yaml"])
     chat, coder = node["vllm-a-chat"], node["vllm-b-coder"]
     assert chat["command"] == [
         "--model",
@@ -344,14 +329,16 @@ def test_each_vllm_server_gets_its_model_its_port_and_its_gpu_share() -> None:
     assert chat["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
     assert node["pull-llama3"]["command"] == ["pull", "llama3:8b"]
     # The node's API key reaches each vLLM server, which checks what the gateway sends.
-    assert chat["environment"]["VLLM_API_KEY"] == required("BIG_VLLM_KEY")
-    assert [v.stacks for v in env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
+    assert chat["environment"]["VLLM_API_KEY"] == required_ref("BIG_VLLM_KEY")
+    assert [v.stacks for v in stack_env_vars(mesh) if v.name == "BIG_VLLM_KEY"] == [
         ("gateway", "node big")
     ]
 
 
 def test_a_runtime_without_models_runs_only_what_it_can() -> None:
-    idle = yaml.safe_load(compose.render(two_vllm_models())["compose/nodes/idle/compose.yaml"])
+    idle = yaml.safe_load(
+        render_text(two_vllm_models(), ["compose"])["compose/nodes/idle/compose.yaml"]
+    )
     assert list(idle["services"]) == ["ollama"]  # a vLLM server needs a model; Ollama does not
     assert idle["volumes"] == {"ollama-models": {}}
 

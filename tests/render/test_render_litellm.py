@@ -18,12 +18,10 @@ import yaml
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.render import litellm as target
 from jarvis_config.render.routes import routing_table
-from tests.kit import compile_mesh, example_params, mesh_examples
+from tests.kit import ROOT, check_golden, compile_mesh, example_params, mesh_examples
 
 # LiteLLM reads this at import: its bundled cost map instead of a network fetch.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
 
 
 EXAMPLES = example_params()
@@ -77,16 +75,9 @@ def test_every_config_loads_into_a_litellm_router(example: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
     files = target.render(compile_mesh(example))
-    for relative in ("litellm/config.yaml", "litellm/routes.json"):
-        golden = GOLDEN / example.name / relative
-        if update_golden:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(files[relative], encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
-        assert files[relative] == golden.read_text(encoding="utf-8"), (
-            f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff"
-        )
+    # The callback is the packaged file verbatim (checked below), not a golden copy.
+    owns = ("litellm/config.yaml", "litellm/routes.json")
+    check_golden(example.name, files, owns=owns, update=update_golden)
 
 
 def test_the_callback_is_the_packaged_file_verbatim(homelab: Mesh) -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jarvis_config.render.routes import FORMAT, format_table, routing_table
-from tests.kit import compile_mesh
-
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
+from tests.kit import ROOT, check_golden, compile_mesh
 
 
 def test_the_homelab_table() -> None:
@@ -80,10 +76,7 @@ def test_routes_command_prints_the_golden_table(
     text = format_table(routing_table(compile_mesh(example))) + "\n"
     assert result.exit_code == 0
     assert result.stdout == text
-    golden = GOLDEN / example / "routes.txt"
-    if update_golden:
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(example, {"routes.txt": text}, owns="routes.txt", update=update_golden)
 
 
 def test_routes_json_flag_prints_the_document(cli: Any) -> None:

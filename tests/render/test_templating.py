@@ -9,6 +9,8 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

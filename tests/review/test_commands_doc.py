@@ -8,10 +8,10 @@ import shlex
 
 import click
 import pytest
-from reviewkit import HOMELAB, ROOT, compile_mesh
 
 from jarvis_config.cli import main
 from jarvis_config.review import explain, graph
+from tests.kit import HOMELAB, ROOT, compile_mesh
 
 DOC = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
 

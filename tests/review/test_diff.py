@@ -3,19 +3,17 @@ a git revision; golden text and Markdown reports for the homelab example."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, ROOT, example_params
 
 from jarvis_config.commands import diff as diff_command
 from jarvis_config.review import diff
 from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts
+from tests.kit import HOMELAB, ROOT, check_golden, example_params, git
 
 NEXT = Path(__file__).resolve().parent / "homelab-next.yaml"
 
@@ -33,11 +31,10 @@ def report(old: Path, new: Path) -> diff.Report:
 
 
 @pytest.mark.parametrize("fmt, suffix", [("text", "txt"), ("markdown", "md")])
-def test_homelab_change_matches_golden(
-    fmt: str, suffix: str, golden: Callable[[Path, str], None]
-) -> None:
+def test_homelab_change_matches_golden(fmt: str, suffix: str, update_golden: bool) -> None:
     text = diff.REPORT_FORMATS[fmt](report(HOMELAB, NEXT)) + "\n"
-    golden(GOLDEN / "homelab" / f"diff-next.{suffix}", text)
+    name = f"diff-next.{suffix}"
+    check_golden("homelab", {name: text}, owns=name, update=update_golden)
 
 
 def test_summary_names_each_kind_of_change() -> None:
@@ -125,19 +122,6 @@ def test_a_folder_that_is_not_a_build_is_refused(cli: Callable[..., Any], tmp_pa
     assert f"error: {tmp_path / 'missing'} does not exist; build it first" in result.stderr
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A git repository holding the homelab mesh in mesh/, with the change not committed."""
@@ -191,7 +175,7 @@ def test_outside_a_repository_is_a_clear_error(tmp_path: Path, cli: Callable[...
 
 def test_markdown_cuts_a_huge_file_diff() -> None:
     lines = tuple(f"+line {i} " + "x" * 80 for i in range(2000))
-    big = diff.Report("a", "b", (), ("f.txt",), lines)
+    big = diff.Report("a", "b", (), (("~", "f.txt"),), lines)
     text = diff.format_markdown(big)
     assert len(text) < 60_000
     assert "The diff is cut after" in text and "of 2000 lines" in text
@@ -199,6 +183,15 @@ def test_markdown_cuts_a_huge_file_diff() -> None:
 
 def test_markdown_escapes_names_and_keeps_the_diff_in_one_fence() -> None:
     change = diff.Change("models", "+", "model {} added ({})", ("a`b", diff.Prose("*x*")))
-    text = diff.format_markdown(diff.Report("o", "n", (change,), ("f",), ("+```", "-x")))
+    text = diff.format_markdown(diff.Report("o", "n", (change,), (("~", "f"),), ("+```", "-x")))
     assert "- model ``a`b`` added (\\*x\\*)" in text
     assert "````diff\n+```\n-x\n````" in text
+
+
+def test_the_file_summary_marks_added_and_removed_files() -> None:
+    old = {"kept": b"1", "changed": b"1", "gone": b"1"}
+    new = {"kept": b"1", "changed": b"2", "new": b"1"}
+    files = tuple(diff.changed_files(old, new))
+    assert files == (("~", "changed"), ("-", "gone"), ("+", "new"))
+    assert diff.files_summary(files) == "3 files differ: 1 added, 1 removed, 1 changed"
+    assert diff.files_summary(files[:1]) == "1 file differs: 1 changed"

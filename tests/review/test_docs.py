@@ -9,22 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
+from reviewkit import TWELVE_NODES
 
 from jarvis_config.model.mesh import build_mesh
+from jarvis_config.render.markdown import cell, code, fence, md
 from jarvis_config.review import sitedocs
-from jarvis_config.review.markdown import cell, code, fence, md
 from jarvis_config.write import MARKER
+from tests.kit import HOMELAB, check_golden, compile_mesh, example_params
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (test extra) is needed")
 
 
 @pytest.mark.parametrize("example", example_params())
-def test_docs_match_golden(example: Path, golden: Callable[[Path, str], None]) -> None:
+def test_docs_match_golden(example: Path, update_golden: bool) -> None:
     pages = sitedocs.render_docs(compile_mesh(example))
     assert sorted(pages) == sorted(sitedocs.PAGES)
-    for name, content in pages.items():
-        golden(GOLDEN / example.name / "docs" / name, content.decode("utf-8"))
+    files = {f"docs/{name}": content.decode("utf-8") for name, content in pages.items()}
+    check_golden(example.name, files, owns="docs/*", update=update_golden)
 
 
 def code_blocks(page: str) -> list[tuple[str, str]]:

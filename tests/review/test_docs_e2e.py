@@ -11,10 +11,10 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from reviewkit import HOMELAB
 
 from jarvis_config.review import sitedocs
 from tests.e2e.harness import Gateway
+from tests.kit import HOMELAB
 
 markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py (test extra) is needed")
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -10,11 +10,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
+from reviewkit import TWELVE_NODES
 
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.render import litellm as litellm_target
 from jarvis_config.review import explain
+from tests.kit import HOMELAB, check_golden, compile_mesh, example_params
 
 
 def answers(mesh: Mesh, name: str) -> str:
@@ -31,11 +32,11 @@ def answers(mesh: Mesh, name: str) -> str:
 
 
 @pytest.mark.parametrize("example", example_params())
-def test_explain_matches_golden(example: Path, golden: Callable[[Path, str], None]) -> None:
+def test_explain_matches_golden(example: Path, update_golden: bool) -> None:
     mesh = compile_mesh(example)
     names = [m.name for m in mesh.models] + [a.name for a in mesh.aliases]
-    for name in names:
-        golden(GOLDEN / example.name / f"explain-{name}.txt", answers(mesh, name))
+    files = {f"explain-{name}.txt": answers(mesh, name) for name in names}
+    check_golden(example.name, files, owns="explain-*.txt", update=update_golden)
 
 
 HOMELAB_LLAMA3 = (
@@ -210,3 +211,16 @@ def test_role_pin_selects_every_node_with_the_role() -> None:
     assert isinstance(answer, explain.Explanation)
     assert answer.group == "llama3@role:rack-a"
     assert [c.id for c in answer.candidates if c.selected] == ["llama3@gpu-a1", "llama3@gpu-a2"]
+
+
+def test_the_models_own_node_groups_are_labelled_as_the_same_model() -> None:
+    answer = explain.explain_request(compile_mesh(HOMELAB), "llama3")
+    assert isinstance(answer, explain.Explanation)
+    assert [(h.group, h.same_model) for h in answer.fallbacks] == [
+        ("llama3@ai-max", True),
+        ("llama3@mini", True),
+        ("gpt-4o", False),
+    ]
+    assert "1. llama3@ai-max (node ai-max: the same model, on that node alone)" in (
+        explain.format_text(answer)
+    )

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import GOLDEN, HOMELAB, TWELVE_NODES, compile_mesh, example_params
+from reviewkit import TWELVE_NODES
 
 from jarvis_config.errors import CommandError
 from jarvis_config.model.mesh import build_mesh
 from jarvis_config.review import graph
+from tests.kit import HOMELAB, check_golden, compile_mesh, example_params
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(
@@ -26,11 +27,10 @@ needs_dot = pytest.mark.skipif(
 
 @pytest.mark.parametrize("example", example_params())
 @pytest.mark.parametrize("fmt, suffix", [("mermaid", "mmd"), ("dot", "dot")])
-def test_graph_matches_golden(
-    example: Path, fmt: str, suffix: str, golden: Callable[[Path, str], None]
-) -> None:
+def test_graph_matches_golden(example: Path, fmt: str, suffix: str, update_golden: bool) -> None:
     text = graph.render_graph(compile_mesh(example), fmt)
-    golden(GOLDEN / example.name / f"graph.{suffix}", text)
+    name = f"graph.{suffix}"
+    check_golden(example.name, {name: text}, owns=name, update=update_golden)
 
 
 @needs_dot
@@ -146,3 +146,30 @@ printf '%s' "$src" | exec {real} "$@"
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     root = ET.fromstring(graph.to_svg(compile_mesh(HOMELAB)))
     assert "llama3" in {t.text for t in root.iter(f"{SVG}text")}
+
+
+@needs_dot
+def test_the_svg_has_a_legend_for_its_edge_styles_and_no_edge_labels() -> None:
+    mesh = compile_mesh(HOMELAB)  # aliases, serving edges, fallbacks and context fallbacks
+    root = ET.fromstring(graph.to_svg(mesh))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "Legend" in texts
+    for kind in ("alias", "serves", "fallback", "context"):
+        assert graph.LEGEND[kind][2] in texts, kind
+    # Edge labels used to sit on cluster titles; the only "fallback" words are the legend's.
+    assert [t for t in texts if t and "fallback" in t] == [
+        graph.LEGEND["fallback"][2],
+        graph.LEGEND["context"][2],
+    ]
+
+
+def test_the_legend_lists_only_the_edge_styles_drawn() -> None:
+    mesh = build_mesh(
+        {
+            "providers": {"p": {"kind": "openai", "api_key": "${K}"}},
+            "models": {"m": {"provider": "p", "source": "x"}},
+        }
+    )
+    dot = graph.to_dot(mesh)
+    assert graph.LEGEND["serves"][2] in dot
+    assert graph.LEGEND["fallback"][2] not in dot

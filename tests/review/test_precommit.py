@@ -21,9 +21,9 @@ from typing import Any
 import click
 import pytest
 import yaml
-from reviewkit import HOMELAB, ROOT
 
 from jarvis_config.cli import main
+from tests.kit import HOMELAB, ROOT, git
 
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 RECIPES = ROOT / "examples" / "ci"
@@ -124,20 +124,6 @@ HOOK_REPO_FILES = (
     "templates",
     "schemas",
 )
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip()
 
 
 def snapshot_of_this_repository(target: Path) -> str:

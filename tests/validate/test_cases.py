@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = ROOT / "tests" / "cases"
-EXAMPLES = ROOT / "examples"
+from tests.kit import CASES, example_params
+
 CliResult = Any  # tests/conftest.py's CliResult: exit_code, stdout, stderr
 
 SUMMARY = re.compile(r"^1 config invalid: \d+ errors?, \d+ warnings?$")
@@ -48,13 +47,7 @@ def _run(
 
 INVALID = [pytest.param(p, id=p.name) for p in _folders(CASES / "invalid")]
 VALID = [pytest.param(p, id=p.name) for p in _folders(CASES / "valid")]
-# Example meshes: a folder with jarvis.yaml, or a split mesh with mesh.yaml at its top
-# (examples/ may hold other things, such as CI workflow files).
-EXAMPLE_DIRS = [
-    pytest.param(p, id=p.name)
-    for p in _folders(EXAMPLES)
-    if (p / "jarvis.yaml").exists() or (p / "mesh.yaml").exists()
-]
+EXAMPLE_DIRS = example_params()
 
 
 def test_corpus_is_large_enough() -> None:

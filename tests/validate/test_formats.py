@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.kit import ROOT
+
 BROKEN = ROOT / "tests" / "cases" / "invalid" / "many-problems" / "jarvis.yaml"
 HOMELAB = ROOT / "examples" / "homelab" / "jarvis.yaml"
 CliRunner = Callable[..., Any]

@@ -39,3 +39,12 @@ def test_init_refuses_to_overwrite_without_force(cli: CliRunner, tmp_path: Path)
     assert cli("init", config).exit_code == 2
     assert config.read_text(encoding="utf-8") == "mine"
     assert cli("init", "--force", config).exit_code == 0
+
+
+def test_the_starter_names_the_file_it_was_written_to(cli: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "my mesh.yaml"
+    assert cli("init", config).exit_code == 0
+    text = config.read_text(encoding="utf-8")
+    assert f"jarvis-config validate '{config.as_posix()}'" in text
+    assert f"jarvis-config build '{config.as_posix()}' -o out/" in text
+    assert "jarvis-config validate jarvis.yaml" not in text

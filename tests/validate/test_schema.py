@@ -16,10 +16,11 @@ from jsonschema import Draft202012Validator
 
 from jarvis_config import resources
 from jarvis_config.load import load_text
+from jarvis_config.model import catalog
 from jarvis_config.model import mesh as model
 from jarvis_config.validate.schema import check_schema
+from tests.kit import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "jarvis-config.schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 DEFS = SCHEMA["$defs"]
@@ -82,15 +83,16 @@ def test_every_object_refuses_unknown_fields() -> None:
 def test_schema_is_in_step_with_the_model() -> None:
     assert DEFS["name"]["pattern"] == model.NAME.pattern
     assert DEFS["secret"]["pattern"] == model.ENV_REF.pattern
-    assert DEFS["provider"]["properties"]["kind"]["enum"] == list(model.PROVIDER_LITELLM_PREFIX)
-    assert DEFS["model"]["properties"]["category"]["enum"] == list(model.MODEL_CATEGORIES)
-    assert DEFS["model"]["properties"]["runtime"]["enum"] == list(model.RUNTIME_DEFAULT_PORTS)
-    assert list(DEFS["runtimes"]["properties"]) == list(model.RUNTIME_DEFAULT_PORTS)
+    assert DEFS["provider"]["properties"]["kind"]["enum"] == list(catalog.PROVIDER_LITELLM_PREFIX)
+    assert DEFS["model"]["properties"]["category"]["enum"] == list(catalog.MODEL_CATEGORIES)
+    assert DEFS["model"]["properties"]["runtime"]["enum"] == list(catalog.RUNTIME_DEFAULT_PORTS)
+    assert list(DEFS["runtimes"]["properties"]) == list(catalog.RUNTIME_DEFAULT_PORTS)
     routing = DEFS["routing"]["properties"]
-    assert routing["strategy"]["enum"] == list(model.ROUTING_STRATEGIES)
-    assert routing["node_pinning"]["enum"] == list(model.PINNING_POLICIES)
+    assert routing["strategy"]["enum"] == list(catalog.ROUTING_STRATEGIES)
+    assert routing["node_pinning"]["enum"] == list(catalog.PINNING_POLICIES)
     assert (
-        DEFS["gateway"]["properties"]["litellm_version"]["default"] == model.DEFAULT_LITELLM_VERSION
+        DEFS["gateway"]["properties"]["litellm_version"]["default"]
+        == catalog.DEFAULT_LITELLM_VERSION
     )
 
 

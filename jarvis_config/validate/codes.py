@@ -1,0 +1,332 @@
+"""The catalogue of problem codes: every code any stage emits, with what it means (one cause
+per code) and a config that fails with it.
+
+Rules declare the codes they emit (`@emits(...)` on a semantic rule or a schema handler,
+`EMITS` in the loader); tests check that every declared, emitted or expected code is listed
+here, and `docs/codes.md` is generated from this table (`pytest --update-golden`). To add a
+code: add one entry below, in alphabetical order, and declare it on the rule.
+
+An example is a complete config that fails with the code, or, for problems of the files
+themselves, a shell line starting with `$ ` that reproduces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+# The body most examples share: one node, one model placed on it.
+_NODE = "nodes:\n  n1: {address: n1.lan, memory_gb: 16, runtimes: {ollama: {}}}\n"
+_MODEL = "  llama3: {runtime: ollama, source: llama3:8b, memory_gb: 6, placement: {nodes: [n1]}}\n"
+_MESH = f"version: 1\n{_NODE}models:\n{_MODEL}"
+# Billion laughs: each anchor repeats the one before ten times.
+_LEVELS = tuple(zip("abcdefg", "bcdefgh", strict=True))
+_HOSTED = 'providers:\n  openai: {kind: openai, api_key: "${OPENAI_API_KEY}"}\n'
+
+
+@dataclass(frozen=True)
+class Code:
+    """One problem code: its single cause, and a config (or shell line) that triggers it."""
+
+    meaning: str
+    example: str
+
+
+CODES: dict[str, Code] = {
+    "address-has-port": Code(
+        "a node's address carries a port; ports belong under the node's runtimes",
+        "version: 1\nnodes:\n  n1: {address: 'n1.lan:11434', runtimes: {ollama: {}}}\n",
+    ),
+    "address-is-url": Code(
+        "a node's address is a URL instead of a host name or IP address",
+        "version: 1\nnodes:\n  n1: {address: 'http://n1.lan', runtimes: {ollama: {}}}\n",
+    ),
+    "address-port-conflict": Code(
+        "two nodes share an address (one machine) and serve the same port",
+        "version: 1\nnodes:\n  n1: {address: box.lan, runtimes: {ollama: {}}}\n"
+        "  n2: {address: box.lan, runtimes: {ollama: {}}}\n",
+    ),
+    "alias-bomb": Code(
+        "YAML anchors and aliases expand to more values than the loader accepts",
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{b}: &{b} [{', '.join(['*' + a] * 10)}]\n" for a, b in _LEVELS),
+    ),
+    "alias-cycle": Code(
+        "aliases point at each other in a loop and never reach a model",
+        f"{_MESH}aliases:\n  chat: talk\n  talk: chat\n",
+    ),
+    "alias-shadows-model": Code(
+        "an alias has the same name as a model",
+        f"{_MESH}aliases:\n  llama3: llama3\n",
+    ),
+    "bad-address": Code(
+        "a node's address is neither a host name nor an IP address",
+        "version: 1\nnodes:\n  n1: {address: 'ai max', runtimes: {ollama: {}}}\n",
+    ),
+    "bad-choice": Code(
+        "a field that takes one of a fixed set of words holds another word",
+        f"{_MESH}routing:\n  strategy: least_busy\n",
+    ),
+    "bad-format": Code(
+        "a text field does not have the form its field requires (a version, a URL, ...)",
+        "version: 1\ngateway:\n  litellm_version: latest\n",
+    ),
+    "bad-name": Code(
+        "a node, model, provider, alias or role name has characters names cannot have",
+        f"{_MESH}aliases:\n  'my chat': llama3\n",
+    ),
+    "bad-scalar": Code(
+        "a value with an explicit YAML tag cannot be read as that type",
+        "version: !!int one\n",
+    ),
+    "bad-value": Code(
+        "a value breaks a schema constraint that has no more specific code",
+        "$ # no config reaches it today: it reports schema keywords without a handler of "
+        "their own, quoting the schema's message",
+    ),
+    "binary-file": Code(
+        "the file contains a NUL byte: it is not a text file",
+        "$ printf 'version: 1\\0' > jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "compromised-litellm": Code(
+        "gateway.litellm_version pins a LiteLLM release known to be compromised",
+        "version: 1\ngateway:\n  litellm_version: 1.82.7\n",
+    ),
+    "conflicting-fields": Code(
+        "two fields are set where only one of them may be",
+        f"version: 1\n{_HOSTED}models:\n"
+        "  m: {runtime: ollama, provider: openai, source: gpt-4o}\n",
+    ),
+    "defined-twice": Code(
+        "two files of a split mesh define the same entry or set the same section",
+        "$ printf 'version: 1\\n' > a.yaml && cp a.yaml b.yaml && sed -i s/1/2/ b.yaml"
+        " && jarvis-config validate .",
+    ),
+    "duplicate-item": Code(
+        "a list that must not repeat itself lists an item twice",
+        f"version: 1\n{_NODE}models:\n"
+        "  llama3: {runtime: ollama, source: llama3:8b, placement: {nodes: [n1, n1]}}\n",
+    ),
+    "duplicate-key": Code(
+        "a mapping has the same key twice",
+        "version: 1\nversion: 1\n",
+    ),
+    "empty-file": Code(
+        "the file is empty or holds only comments",
+        "# nothing here yet\n",
+    ),
+    "empty-value": Code(
+        "a text, list or mapping that must hold something is empty",
+        "version: 1\nnodes:\n  n1: {address: '', runtimes: {ollama: {}}}\n",
+    ),
+    "env-ref-not-supported": Code(
+        "a ${VAR} reference in a field that is written out literally (only secrets take one)",
+        "version: 1\nnodes:\n  n1: {address: '${NODE_HOST}', runtimes: {ollama: {}}}\n",
+    ),
+    "env-unset": Code(
+        "a secret's ${VAR} is not set where the mesh is built (a warning; --strict: an error)",
+        'version: 1\ngateway:\n  master_key: "${JARVIS_CODES_EXAMPLE_UNSET}"\n',
+    ),
+    "fallback-self": Code(
+        "a model (or its alias) falls back to itself",
+        f"{_MESH}routing:\n  fallbacks:\n    llama3: [llama3]\n",
+    ),
+    "file-not-found": Code(
+        "the config path does not exist",
+        "$ jarvis-config validate nosuch.yaml",
+    ),
+    "file-too-large": Code(
+        "the config file is larger than the loader reads",
+        "$ head -c 20000000 /dev/zero | tr '\\0' '#' > jarvis.yaml"
+        " && jarvis-config validate jarvis.yaml",
+    ),
+    "hosted-placement": Code(
+        "a model served by a hosted provider has a placement",
+        f"version: 1\n{_HOSTED}models:\n"
+        "  gpt-4o: {provider: openai, source: gpt-4o, placement: {roles: [gpu]}}\n",
+    ),
+    "literal-secret": Code(
+        "a secret field (master_key, api_key) holds a literal value, not an env reference",
+        "version: 1\ngateway:\n  master_key: sk-1234\n",
+    ),
+    "memory-over-budget": Code(
+        "the models placed on a node need more memory than the node's memory_gb",
+        f"version: 1\n{_NODE}models:\n"
+        "  big: {runtime: ollama, source: llama3:70b, memory_gb: 40, placement: {nodes: [n1]}}\n",
+    ),
+    "missing-field": Code(
+        "a required field is missing",
+        "version: 1\nnodes:\n  n1: {runtimes: {ollama: {}}}\n",
+    ),
+    "missing-placement": Code(
+        "a model served on your nodes has no placement",
+        f"version: 1\n{_NODE}models:\n  llama3: {{runtime: ollama, source: llama3:8b}}\n",
+    ),
+    "no-yaml-files": Code(
+        "a config folder holds no .yaml or .yml files",
+        "$ mkdir mesh && jarvis-config validate mesh",
+    ),
+    "node-without-runtime": Code(
+        "a model is placed on a node that lacks the model's runtime",
+        f"version: 1\n{_NODE}models:\n"
+        "  coder: {runtime: vllm, source: org/coder, placement: {nodes: [n1]}}\n",
+    ),
+    "non-string-key": Code(
+        "a mapping key is not text (a number, a boolean, a list)",
+        "version: 1\nnodes:\n  1: {address: n1.lan}\n",
+    ),
+    "not-a-mesh": Code(
+        "the YAML file is something else (a CI workflow, a compose file): no top-level key "
+        "is a mesh section",
+        "on: push\njobs:\n  test: {runs-on: ubuntu-latest, steps: [{run: make}]}\n",
+    ),
+    "not-finite": Code(
+        "a number is NaN or infinite",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, memory_gb: .nan, runtimes: {ollama: {}}}\n",
+    ),
+    "not-utf8": Code(
+        "the file is not valid UTF-8",
+        "$ printf 'version: 1 # \\xff\\n' > jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "out-of-range": Code(
+        "a number is below its minimum or above its maximum",
+        "version: 1\ngateway:\n  port: 70000\n",
+    ),
+    "placement-empty": Code(
+        "a placement by roles selects no node that has the model's runtime",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, roles: [gpu], runtimes: {ollama: {}}}\n"
+        "models:\n  coder: {runtime: vllm, source: org/coder, placement: {roles: [gpu]}}\n",
+    ),
+    "port-conflict": Code(
+        "two runtimes of one node use the same port",
+        "version: 1\nnodes:\n"
+        "  n1: {address: n1.lan, runtimes: {vllm: {port: 8000}, llamacpp: {port: 8000}}}\n",
+    ),
+    "port-range-conflict": Code(
+        "the consecutive ports a vLLM or llama.cpp runtime serves its models on reach "
+        "another runtime's port",
+        "version: 1\nnodes:\n"
+        "  n1: {address: n1.lan, runtimes: {vllm: {port: 8000}, llamacpp: {port: 8001}}}\n"
+        "models:\n  a: {runtime: vllm, source: org/a, placement: {nodes: [n1]}}\n"
+        "  b: {runtime: vllm, source: org/b, placement: {nodes: [n1]}}\n",
+    ),
+    "recursive-alias": Code(
+        "a YAML anchor refers to itself",
+        "version: 1\nnodes: &n\n  n1: *n\n",
+    ),
+    "root-not-mapping": Code(
+        "the top level of the file is a list or a single value, not a mapping of sections",
+        "- version: 1\n",
+    ),
+    "secret-like-value": Code(
+        "a field that is written out (an api_base, a source, ...) looks like it holds a secret",
+        "version: 1\nproviders:\n  local: {kind: openai-compatible, "
+        "api_base: 'https://llm.example.com/v1?key=abc'}\n",
+    ),
+    "several-documents": Code(
+        "the file holds more than one YAML document (a `---` line)",
+        "version: 1\n---\nnodes: {}\n",
+    ),
+    "tab": Code(
+        "a tab character is used for indentation",
+        "version: 1\nnodes:\n\tn1: {}\n",
+    ),
+    "too-deep": Code(
+        "the YAML is nested more deeply than the loader accepts",
+        "version: 1\nparams: " + "[" * 200 + "]" * 200 + "\n",
+    ),
+    "unknown-alias-target": Code(
+        "an alias points at a name that is neither a model nor an alias",
+        f"{_MESH}aliases:\n  chat: lama3\n",
+    ),
+    "unknown-field": Code(
+        "a field or section the format does not have (often a typo)",
+        f"{_MESH}routing:\n  stratgy: least-busy\n",
+    ),
+    "unknown-model": Code(
+        "a routing fallback names (or is set for) something that is neither a model nor an alias",
+        f"{_MESH}routing:\n  fallbacks:\n    llama3: [gpt-5]\n",
+    ),
+    "unknown-node": Code(
+        "a placement names a node that is not defined",
+        f"version: 1\n{_NODE}models:\n"
+        "  llama3: {runtime: ollama, source: llama3:8b, placement: {nodes: [n2]}}\n",
+    ),
+    "unknown-provider": Code(
+        "a model uses a provider that is not defined",
+        "version: 1\nmodels:\n  gpt-4o: {provider: openai, source: gpt-4o}\n",
+    ),
+    "unknown-role": Code(
+        "a placement names a role no node has",
+        f"version: 1\n{_NODE}models:\n"
+        "  llama3: {runtime: ollama, source: llama3:8b, placement: {roles: [gpu]}}\n",
+    ),
+    "unknown-runtime": Code(
+        "a node lists a runtime kind that does not exist",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {olama: {}}}\n",
+    ),
+    "unreadable": Code(
+        "the config file exists but cannot be read (permissions, a folder in its place)",
+        "$ touch jarvis.yaml && chmod 000 jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "unsupported-tag": Code(
+        "a YAML tag (such as !!python/object or !!set) that configs may not use",
+        "version: 1\nnodes: !!set {n1}\n",
+    ),
+    "unsupported-version": Code(
+        "the config's `version` is not a format version this tool reads",
+        "version: 2\n",
+    ),
+    "wrong-type": Code(
+        "a value has the wrong type (text for a number, a single value for a list, ...)",
+        "version: 1\ngateway:\n  port: '4000'\n",
+    ),
+    "yaml-character": Code(
+        "the file holds a character YAML does not allow (a control character)",
+        "$ printf 'version: 1 \\a\\n' > jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "yaml-syntax": Code(
+        "the file is not valid YAML",
+        "version: 1\nnodes: {n1: [}\n",
+    ),
+}
+
+
+def emits(*codes: str) -> Callable[[Function], Function]:
+    """Declare the codes a rule (or schema handler) emits: `@emits("alias-cycle")`."""
+
+    def declare(rule: Function) -> Function:
+        rule.codes = codes  # type: ignore[attr-defined]
+        return rule
+
+    return declare
+
+
+def declared(rule: Callable[..., Any]) -> tuple[str, ...]:
+    """The codes a rule declared with `emits` (none when it declared nothing)."""
+    codes: tuple[str, ...] = getattr(rule, "codes", ())
+    return codes
+
+
+def catalogue_markdown() -> str:
+    """docs/codes.md: every code with its meaning and example, from the table above."""
+    lines = [
+        "# Problem codes",
+        "",
+        "Every problem jarvis-config reports carries one of these codes, printed as",
+        "`FILE:LINE:COL: error[CODE]: message (at $.json.path)` (`FILE: error[CODE]: message`",
+        "for a problem of the file as a whole). Each code has one cause; the example beside it",
+        "fails with that code. This page is generated from `jarvis_config/validate/codes.py`.",
+        "",
+        "| code | meaning |",
+        "| --- | --- |",
+        *(f"| [`{name}`](#{name}) | {code.meaning} |" for name, code in CODES.items()),
+    ]
+    for name, code in CODES.items():
+        fence = "sh" if code.example.startswith("$ ") else "yaml"
+        lines += ["", f"## {name}", "", f"{code.meaning[0].upper()}{code.meaning[1:]}.", ""]
+        lines += [f"```{fence}", code.example.rstrip("\n"), "```"]
+    return "\n".join(lines) + "\n"
