@@ -17,12 +17,12 @@ Renderer = Callable[[Mesh], dict[str, str]]
 
 def _targets() -> dict[str, Renderer]:
     # Imported lazily so `validate` never pays for Jinja2 and the templates.
-    from jarvis_config.render import compose, litellm
+    from jarvis_config.render import compose, kubernetes, litellm
 
-    return {"litellm": litellm.render, "compose": compose.render}
+    return {"litellm": litellm.render, "compose": compose.render, "kubernetes": kubernetes.render}
 
 
-TARGET_NAMES = ("litellm", "compose")
+TARGET_NAMES = ("litellm", "compose", "kubernetes")
 
 
 def render_targets(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:
