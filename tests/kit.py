@@ -37,3 +37,25 @@ def compile_mesh(example: Path | str) -> Mesh:
     compiled = pipeline.compile_config(path, environ=TEST_ENV)
     assert compiled.mesh is not None, [str(p) for p in compiled.problems]
     return compiled.mesh
+
+
+def assert_golden_tree(example: str, folder: str, files: dict[str, str], update: bool) -> None:
+    """Compare the rendered files under `folder/` with tests/golden/<example>/, exactly; with
+    `update` rewrite them first. Golden files with no rendered counterpart are stale."""
+    mine = {name: text for name, text in files.items() if name.startswith(f"{folder}/")}
+    for relative, text in mine.items():
+        golden = GOLDEN / example / relative
+        if update:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(text, encoding="utf-8")
+        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
+        assert text == golden.read_text(encoding="utf-8"), (
+            f"{relative} differs from {golden}; if the change is intended, run "
+            "pytest --update-golden and review the diff"
+        )
+    kept = {
+        p.relative_to(GOLDEN / example).as_posix()
+        for p in (GOLDEN / example / folder).rglob("*")
+        if p.is_file()
+    }
+    assert kept == set(mine), "stale golden files"

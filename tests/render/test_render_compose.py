@@ -27,7 +27,7 @@ from jarvis_config.model.servers import LOCAL_RUNTIMES
 from jarvis_config.render import compose, litellm
 from jarvis_config.render.envfile import env_vars, required
 from jarvis_config.write import write_tree
-from tests.kit import compile_mesh, example_params
+from tests.kit import assert_golden_tree, compile_mesh, example_params
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -84,23 +84,9 @@ def docker_compose(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
-    files = compose.render(compile_mesh(example))
-    for relative, text in files.items():
-        golden = GOLDEN / example.name / relative
-        if update_golden:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(text, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run pytest --update-golden"
-        assert text == golden.read_text(encoding="utf-8"), (
-            f"{relative} differs from {golden}; if the change is intended, run "
-            "pytest --update-golden and review the diff"
-        )
-    kept = {
-        p.relative_to(GOLDEN / example.name).as_posix()
-        for p in (GOLDEN / example.name / "compose").rglob("*")
-        if p.is_file()
-    }
-    assert kept == {name for name in files if name.startswith("compose/")}, "stale golden files"
+    assert_golden_tree(
+        example.name, "compose", compose.render(compile_mesh(example)), update_golden
+    )
 
 
 def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:
