@@ -44,6 +44,7 @@ NODE_LABEL = "jarvis.node"
 ROLE_LABEL = "jarvis.role.{role}"
 GATEWAY_LABEL = "jarvis.gateway"
 DATABASE_LABEL = "jarvis.database"
+SWARM_GATEWAY_START = "300s"
 
 
 @dataclass(frozen=True)
@@ -335,8 +336,13 @@ def swarm_stack(mesh: Mesh) -> Stack:
 def swarm_gateway(mesh: Mesh) -> Service:
     port = mesh.gateway.port
     proxy = proxy_service(mesh, "gateway", port)
+    assert proxy.healthcheck is not None
     return replace(
         proxy,
+        # Swarm replaces a task that turns unhealthy, so a start-up slower than the start
+        # period (a busy machine, a large mesh) would restart the proxy forever; failures
+        # inside the start period do not count, and the first success ends it early.
+        healthcheck=replace(proxy.healthcheck, start_period=SWARM_GATEWAY_START),
         ports=((port, port),),
         volumes=(),
         depends_on=(),
