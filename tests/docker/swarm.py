@@ -11,7 +11,8 @@ where the test needs it: the services of the mesh node the machine stands in for
 runtime in place of the real image (same placement, same host-mode ports); the other nodes'
 services are scaled to 0 (one machine carries one `jarvis.node` label); the gateway reaches
 the fakes (`fake-<node>`, as in the compose tests) on the stack's overlay network; where the
-kernel has no IPVS (see `routing_mesh_available`) the gateway port is published in host mode.
+kernel has no IPVS (see `routing_mesh_available`) the gateway port is published in host mode
+and the fakes are found by DNS round robin instead of a virtual IP.
 `docker stack rm` runs on the way out, whatever happened, and waits until nothing of the
 stack is left.
 """
@@ -110,16 +111,20 @@ def for_test(mesh: Mesh, stack: dict[str, Any], here: Node) -> dict[str, Any]:
             service["healthcheck"]["test"] = fake["healthcheck"]["test"]
             service["volumes"] = [*service.get("volumes", []), *fake["volumes"]]
         services[name] = service
+    fakes = fake_services(mesh)
     if not routing_mesh_available():
         for port in stack["services"]["gateway"]["ports"]:
             port["mode"] = "host"
-    return {**stack, "services": {**services, **fake_services(mesh)}}
+        for fake in fakes.values():  # reached by their containers' addresses, not a VIP
+            fake["deploy"] = {"endpoint_mode": "dnsrr"}
+    return {**stack, "services": {**services, **fakes}}
 
 
 def routing_mesh_available() -> bool:
-    """Swarm's ingress routing mesh is built on the kernel's IPVS; without it (a kernel or
-    container without the ip_vs module) a port published in ingress mode is never reachable,
-    so the test then publishes the gateway in host mode, which a single node serves alike."""
+    """Swarm's ingress routing mesh and its service VIPs are built on the kernel's IPVS;
+    without it (a kernel or container without the ip_vs module) neither a port published in
+    ingress mode nor a service's VIP answers. The test then publishes the gateway in host mode
+    and lets the gateway find the fakes by DNS round robin, which a single node serves alike."""
     return Path("/proc/net/ip_vs").exists()
 
 
