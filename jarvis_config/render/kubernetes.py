@@ -17,7 +17,6 @@ operator from the same env file as the compose stacks.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from jarvis_config.model.mesh import (
@@ -88,10 +87,9 @@ def _file(
     documents: list[dict[str, Any]],
     config_maps: tuple[tuple[dict[str, Any], dict[str, str]], ...] = (),
 ) -> str:
-    # Through JSON and back: plain data with no object shared between two places, which a
-    # YAML writer would otherwise be free to write as an anchor and alias.
-    plain = json.loads(json.dumps(documents))
-    return render_template("kubernetes/manifests.yaml.j2", documents=plain, config_maps=config_maps)
+    return render_template(
+        "kubernetes/manifests.yaml.j2", documents=documents, config_maps=config_maps
+    )
 
 
 def kustomization(files: list[str]) -> dict[str, Any]:
@@ -176,7 +174,8 @@ def deployment(
     annotations: dict[str, str] | None = None,
     recreate: bool = False,
 ) -> dict[str, Any]:
-    template: dict[str, Any] = {"metadata": {"labels": labels_}}
+    # Copies: no object appears twice in a document (a YAML writer may make that an alias).
+    template: dict[str, Any] = {"metadata": {"labels": dict(labels_)}}
     if annotations:
         template["metadata"]["annotations"] = annotations
     # Service links would put variables such as LITELLM_PORT=tcp://... into every pod, which
@@ -190,7 +189,7 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels_},
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(labels_)},
         "spec": spec,
     }
 

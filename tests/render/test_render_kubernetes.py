@@ -136,6 +136,13 @@ def test_no_secret_value_is_written(rendered: tuple[Mesh, dict[str, str], Docume
             assert value not in text, f"{name} holds a secret value"
 
 
+def test_no_yaml_anchors_or_aliases(rendered: tuple[Mesh, dict[str, str], Documents]) -> None:
+    _, files, _ = rendered
+    for name, text in files.items():
+        if name.startswith(f"{kubernetes.OUT_DIR}/"):
+            assert not re.search(r"[&*]id[0-9]{3}", text), name
+
+
 def test_the_gateway_reaches_each_runtime_through_its_service(
     rendered: tuple[Mesh, dict[str, str], Documents],
 ) -> None:
