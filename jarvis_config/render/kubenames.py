@@ -33,13 +33,14 @@ class KubeNames:
     def for_mesh(cls, mesh: Mesh, fixed: tuple[str, ...]) -> KubeNames:
         """Names for every node and every object of a node; `fixed` are the target's own
         object names (the gateway's), which no generated name may take."""
-        sources: list[Source] = []
+        labels: list[Source] = []  # node label values: a namespace of their own
+        objects: list[Source] = []
         for node in mesh.nodes:
-            sources.append(("node", node.name))
+            labels.append(("node", node.name))
             for server in node_servers(mesh, node):
-                sources.append(("server", node.name, server.name))
-                sources.extend(("pull", node.name, model) for model, _ in server.pulls)
-        return cls(allocate(sources, fixed))
+                objects.append(("server", node.name, server.name))
+                objects.extend(("pull", node.name, model) for model, _ in server.pulls)
+        return cls({**allocate(labels, ()), **allocate(objects, fixed)})
 
     def node(self, node: str) -> str:
         """The value of the node label that pins workloads to the machine."""
