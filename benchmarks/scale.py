@@ -171,10 +171,11 @@ def helper_overhead() -> float:
 def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
     """libyaml parsing the input plus emitting the rendered files' data."""
     text = path.read_text(encoding="utf-8")
-    yaml_data = [
-        yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    yaml_data = [  # the Kubernetes files hold one document per object
+        document
         for p in sorted(out.rglob("*"))
         if p.suffix in (".yaml", ".yml")
+        for document in yaml.load_all(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     ]
     json_data = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
 

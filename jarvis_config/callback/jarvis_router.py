@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +152,14 @@ def _status(exc: Exception) -> int:
     return 503
 
 
+# A Python object's repr inside an upstream error ("ssl:<ssl.SSLContext object at 0x7f..>",
+# as aiohttp words a failed connection) says nothing to a client: it is dropped.
+_REPR = re.compile(r"\s*(?:\w+:)?<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
 def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return _REPR.sub("", line)
 
 
 class JarvisRouter(CustomLogger):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -144,6 +144,14 @@ class Routing:
 
 
 @dataclass(frozen=True)
+class Ingress:
+    """Where the gateway is published in a Kubernetes cluster (gateway.ingress)."""
+
+    host: str
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
 class Gateway:
     port: int
     master_key: EnvRef | None
@@ -151,6 +159,7 @@ class Gateway:
     database: bool
     litellm_version: str
     image: str | None
+    ingress: Ingress | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +272,23 @@ def _gateway(spec: Mapping[str, Any]) -> Gateway:
         database=bool(spec.get("database", False)),
         litellm_version=str(spec.get("litellm_version", DEFAULT_LITELLM_VERSION)),
         image=spec.get("image"),
+        ingress=_ingress(spec.get("ingress")),
     )
+
+
+def _ingress(spec: Mapping[str, Any] | None) -> Ingress | None:
+    if not spec:
+        return None
+    return Ingress(host=str(spec["host"]), class_name=spec.get("class_name"))
+
+
+def with_api_bases(mesh: Mesh, api_base: Callable[[Deployment], str | None]) -> Mesh:
+    """The same mesh with every node deployment reached at another address (a target where
+    the gateway finds the runtimes by service name rather than by the nodes' addresses)."""
+    deployments = tuple(
+        replace(d, api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
+    )
+    return replace(mesh, deployments=deployments)
 
 
 def _node(name: str, spec: Mapping[str, Any]) -> Node:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the CLI reads TARGETS at start-up: keep this module light
 TARGETS: dict[str, str] = {
     "litellm": "jarvis_config.render.litellm",
     "compose": "jarvis_config.render.compose",
+    "kubernetes": "jarvis_config.render.kubernetes",
 }
 
 

@@ -22,11 +22,10 @@ from jarvis_config.model.catalog import (
     POSTGRES_IMAGE,
     REDIS_IMAGE,
     gateway_image,
-    gpu_memory_share,
-    runtime_image,
 )
-from jarvis_config.model.mesh import Deployment, Mesh, Node
-from jarvis_config.render.envfile import required_ref, stack_env_vars
+from jarvis_config.model.mesh import Mesh, Node
+from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
+from jarvis_config.render.envfile import optional_ref, required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.templating import render_template
 
@@ -36,16 +35,15 @@ ENV_EXAMPLE = ".env.example"
 # The rendered litellm/ folder, mounted read-only; the callback module sits beside the config.
 LITELLM_MOUNT = "/etc/litellm"
 LITELLM_CONFIG = f"{LITELLM_MOUNT}/config.yaml"
-LOCAL_RUNTIMES = ("ollama", "vllm", "llamacpp")
 GATEWAY_LIMITS = ("2", "2G")  # cpus, memory of one proxy container
 DB_USER = "litellm"
-OLLAMA_PORT = 11434  # inside the container; published on the node's configured port
 # Labels an operator puts on swarm nodes (docker node update --label-add ...).
 NODE_LABEL = "jarvis.node"
 NEEDS = ("litellm",)  # the Swarm configs carry digests of the LiteLLM files
 ROLE_LABEL = "jarvis.role.{role}"
 GATEWAY_LABEL = "jarvis.gateway"
 DATABASE_LABEL = "jarvis.database"
+SWARM_GATEWAY_START = "300s"
 
 
 @dataclass(frozen=True)
@@ -90,9 +88,6 @@ class Stack:
     services: tuple[Service, ...]
     volumes: tuple[str, ...] = ()
     configs: tuple[tuple[str, str], ...] = ()  # (config name, file)
-
-
-RuntimeServices = tuple[list[Service], list[str]]  # the services of a runtime, the volumes they use
 
 
 def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
@@ -260,137 +255,66 @@ def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
     """The runtimes of one node; `prefix` goes before every service name (the swarm stack
     holds all nodes in one namespace)."""
     services: list[Service] = []
-    volumes: list[str] = []
-    for runtime in node.runtimes:
-        if runtime.kind not in LOCAL_RUNTIMES:
-            continue
-        deployments = [d for d in mesh.deployments_on(node.name) if d.runtime == runtime.kind]
-        made, used = RUNTIME_SERVICES[runtime.kind](mesh, node, deployments, prefix)
-        services.extend(made)
-        volumes.extend(used)
-    return Stack(services=tuple(services), volumes=tuple(sorted(set(volumes))))
-
-
-def ollama_services(
-    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
-) -> RuntimeServices:
-    """The Ollama server, and one short-lived `ollama pull` per placed model."""
-    runtime = node.runtime("ollama")
-    assert runtime is not None
-    server = Service(
-        name=f"{prefix}ollama",
-        image=runtime_image("ollama", gpu=node.gpus > 0),
-        environment=(("OLLAMA_HOST", f"0.0.0.0:{OLLAMA_PORT}"),),
-        ports=((runtime.port, OLLAMA_PORT),),
-        volumes=("ollama-models:/root/.ollama",),
-        healthcheck=Healthcheck(test=("CMD", "ollama", "list")),
-        gpus=node.gpus,
-    )
-    pulls = [
-        Service(
-            name=f"{prefix}pull-{d.model}",
-            image=server.image,
-            command=("pull", escape_dollars(mesh.model(d.model).source)),
-            environment=(("OLLAMA_HOST", f"http://{server.name}:{OLLAMA_PORT}"),),
-            depends_on=((server.name, "service_healthy"),),
-            restart="no",
-            one_shot=True,
+    volumes: set[str] = set()
+    for server in node_servers(mesh, node):
+        service = server_service(server, prefix)
+        services.append(service)
+        services.extend(
+            pull_service(service, f"{prefix}pull-{model}", source) for model, source in server.pulls
         )
-        for d in deployments
-    ]
-    return [server, *pulls], ["ollama-models"]
+        if server.storage.host_var is None:
+            volumes.add(server.storage.name)
+    return Stack(services=tuple(services), volumes=tuple(sorted(volumes)))
 
 
-def vllm_services(
-    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
-) -> RuntimeServices:
-    """One vLLM server per placed model, each on its own port with its share of GPU memory."""
-    volumes = ["huggingface-cache"] if deployments else []
-    return [vllm_service(mesh, node, d, prefix) for d in deployments], volumes
-
-
-def vllm_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
-    model = mesh.model(deployment.model)
-    port = int(deployment.port or 0)
-    source = escape_dollars(model.source)
-    command = [
-        "--model",
-        source,
-        "--served-model-name",
-        source,
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(port),
-        "--gpu-memory-utilization",
-        str(gpu_memory_share(model, node)),
-    ]
-    if model.context_window:
-        command += ["--max-model-len", str(model.context_window)]
-    env = [("HF_TOKEN", "${HF_TOKEN:-}")]
-    if deployment.api_key is not None:
-        env.append(("VLLM_API_KEY", required_ref(deployment.api_key.var)))
+def server_service(server: Server, prefix: str) -> Service:
+    """A model server as a compose service: the model's facts, compose's spelling."""
+    env = [*server.env]
+    for secret in server.secrets:
+        env.append(
+            (secret.name, required_ref(secret.var) if secret.required else optional_ref(secret.var))
+        )
     return Service(
-        name=f"{prefix}vllm-{model.name}",
-        image=runtime_image("vllm", gpu=node.gpus > 0),
-        command=tuple(command),
+        name=f"{prefix}{server.name}",
+        image=server.image,
+        command=tuple(escape_dollars(arg) for arg in server.args),
         environment=tuple(sorted(env)),
-        ports=((port, port),),
-        volumes=("huggingface-cache:/root/.cache/huggingface",),
-        healthcheck=Healthcheck(test=http_check(port, "/health"), start_period="600s"),
-        gpus=node.gpus,
-        ipc="host",
-    )
-
-
-def llamacpp_services(
-    mesh: Mesh, node: Node, deployments: list[Deployment], prefix: str
-) -> RuntimeServices:
-    """One llama.cpp server per placed model, reading `<source>.gguf` from the models folder."""
-    return [llamacpp_service(mesh, node, d, prefix) for d in deployments], []
-
-
-def llamacpp_service(mesh: Mesh, node: Node, deployment: Deployment, prefix: str) -> Service:
-    model = mesh.model(deployment.model)
-    port = int(deployment.port or 0)
-    source = escape_dollars(model.source)
-    command = [
-        "--model",
-        f"/models/{source}.gguf",
-        "--alias",
-        source,
-        "--host",
-        "0.0.0.0",
-        "--port",
-        str(port),
-    ]
-    if model.context_window:
-        command += ["--ctx-size", str(model.context_window)]
-    if model.limits.max_parallel_requests:
-        command += ["--parallel", str(model.limits.max_parallel_requests)]
-    if node.gpus > 0:
-        command += ["--n-gpu-layers", "999"]
-    env = []
-    if deployment.api_key is not None:
-        env.append(("LLAMA_API_KEY", required_ref(deployment.api_key.var)))
-    return Service(
-        name=f"{prefix}llamacpp-{model.name}",
-        image=runtime_image("llamacpp", gpu=node.gpus > 0),
-        command=tuple(command),
-        environment=tuple(env),
-        ports=((port, port),),
-        volumes=(f"{required_ref('JARVIS_MODELS_DIR')}:/models:ro",),
+        ports=((server.published, server.port),),
+        volumes=(_mount(server.storage),),
         healthcheck=Healthcheck(
-            test=("CMD", "curl", "-fsS", f"http://127.0.0.1:{port}/health"), start_period="120s"
+            test=COMPOSE_HEALTH[server.runtime](server), start_period=f"{server.start_seconds}s"
         ),
-        gpus=node.gpus,
+        gpus=server.gpus,
+        ipc="host" if server.shared_memory else None,
     )
 
 
-RUNTIME_SERVICES: dict[str, Callable[[Mesh, Node, list[Deployment], str], RuntimeServices]] = {
-    "ollama": ollama_services,
-    "vllm": vllm_services,
-    "llamacpp": llamacpp_services,
+def _mount(storage: Storage) -> str:
+    source = required_ref(storage.host_var) if storage.host_var else storage.name
+    return f"{source}:{storage.mount}{':ro' if storage.read_only else ''}"
+
+
+def pull_service(server: Service, name: str, source: str) -> Service:
+    """A short-lived `ollama pull` of one model through the node's Ollama server."""
+    return Service(
+        name=name,
+        image=server.image,
+        command=("pull", escape_dollars(source)),
+        environment=(("OLLAMA_HOST", f"http://{server.name}:{OLLAMA_PORT}"),),
+        depends_on=((server.name, "service_healthy"),),
+        restart="no",
+        one_shot=True,
+    )
+
+
+# Compose healthchecks run inside the container, with what each image has: the ollama CLI,
+# the vLLM image's Python, the llama.cpp image's curl.
+COMPOSE_HEALTH: dict[str, Callable[[Server], tuple[str, ...]]] = {
+    "ollama": lambda server: ("CMD", "ollama", "list"),
+    "vllm": lambda server: http_check(server.port, server.health_path),
+    "llamacpp": lambda server: (
+        ("CMD", "curl", "-fsS", f"http://127.0.0.1:{server.port}{server.health_path}")
+    ),
 }
 
 
@@ -422,8 +346,13 @@ def swarm_stack(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Stack:
 def swarm_gateway(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Service:
     port = mesh.gateway.port
     proxy = proxy_service(mesh, "gateway", port)
+    assert proxy.healthcheck is not None
     return replace(
         proxy,
+        # Swarm replaces a task that turns unhealthy, so a start-up slower than the start
+        # period (a busy machine, a large mesh) would restart the proxy forever; failures
+        # inside the start period do not count, and the first success ends it early.
+        healthcheck=replace(proxy.healthcheck, start_period=SWARM_GATEWAY_START),
         ports=((port, port),),
         volumes=(),
         depends_on=(),

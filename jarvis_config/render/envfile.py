@@ -30,6 +30,11 @@ def required_ref(name: str) -> str:
     return "${" + name + ":?set " + name + " in the env file, see .env.example}"
 
 
+def optional_ref(name: str) -> str:
+    """`${NAME:-}`: the compose interpolation of a variable that may stay unset (empty)."""
+    return "${" + name + ":-}"
+
+
 def stack_env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:
     """Every variable the stacks read, sorted by name (`Mesh.referenced_env_vars` are only
     those the config names)."""

@@ -208,6 +208,23 @@ def test_a_strict_pin_failure_names_the_node_and_the_cause(homelab: ModuleType) 
     assert "Cannot connect to host mini:11434" in answer.detail
 
 
+def test_a_strict_pin_failure_drops_python_reprs_from_the_cause(homelab: ModuleType) -> None:
+    """aiohttp words a refused connection with the repr of its SSL context (seen through the
+    swarm stack); the client gets the words around it."""
+    import litellm
+
+    data = pre_call(homelab, request("chat", node="mini"))
+    cause = litellm.APIConnectionError(
+        message="Cannot connect to host mini:11434 ssl:<ssl.SSLContext object at 0x7efeb4ac3ad0>"
+        " [Connect call failed ('10.0.1.11', 11434)]",
+        llm_provider="ollama_chat",
+        model="llama3:8b",
+    )
+    detail = failure(homelab, data, cause).detail
+    assert "Cannot connect to host mini:11434 [Connect call failed ('10.0.1.11', 11434)]" in detail
+    assert "object at 0x" not in detail and "<" not in detail
+
+
 def test_other_failures_keep_the_proxys_own_error(homelab: ModuleType, roles: ModuleType) -> None:
     boom = RuntimeError("boom")
     assert failure(homelab, request("llama3"), boom) is None  # not pinned

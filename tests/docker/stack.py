@@ -66,9 +66,12 @@ class ContainerCopy:
         return self.mesh.gateway.port
 
 
-def container_copy(example: Path, dest: Path, *, database: bool = False) -> ContainerCopy:
+def container_copy(
+    example: Path, dest: Path, *, database: bool = False, free_runtime_ports: bool = False
+) -> ContainerCopy:
     """Copy `example` to `dest`; nodes become `fake-<node>` hosts, providers `fake-<name>`,
-    the gateway gets a free port on this machine."""
+    the gateway gets a free port on this machine (and, with `free_runtime_ports`, so does
+    every runtime, for stacks that publish them on the machine itself)."""
     if example.is_dir():
         shutil.copytree(example, dest)
     else:
@@ -77,7 +80,7 @@ def container_copy(example: Path, dest: Path, *, database: bool = False) -> Cont
     for file in sorted(p for p in dest.rglob("*") if p.suffix in YAML_SUFFIXES):
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
         if isinstance(data, dict):
-            _rewrite(data, database)
+            _rewrite(data, database, free_runtime_ports)
             file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     mesh = _compile(dest, {})
     env = {var: f"sk-fake-{var.lower()}" for var in mesh.referenced_env_vars}
@@ -86,9 +89,12 @@ def container_copy(example: Path, dest: Path, *, database: bool = False) -> Cont
     return ContainerCopy(dest, _compile(dest, env), env)
 
 
-def _rewrite(data: dict[str, Any], database: bool) -> None:
+def _rewrite(data: dict[str, Any], database: bool, runtime_ports: bool) -> None:
     for name, node in (data.get("nodes") or {}).items():
         node["address"] = fake_host(name)
+        for kind, runtime in (node.get("runtimes") or {}).items() if runtime_ports else ():
+            # A block of ten: vLLM and llama.cpp count up from the runtime's port per model.
+            node["runtimes"][kind] = {**(runtime or {}), "port": free_ports(10)}
     for name, provider in (data.get("providers") or {}).items():
         point_provider_at(provider, f"http://{fake_host(name)}:{PROVIDER_PORT}/v1")
     gateway = data.get("gateway")
@@ -114,10 +120,10 @@ def fake_services(mesh: Mesh) -> dict[str, Any]:
         flavor = "ollama" if deployment.runtime == "ollama" else "openai"
         if split.port is not None:
             ports.setdefault(name, {})[split.port] = flavor
-    return {fake_host(name): _fake_service(name, served) for name, served in sorted(ports.items())}
+    return {fake_host(name): fake_service(name, served) for name, served in sorted(ports.items())}
 
 
-def _fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
+def fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
     runs = [
         "python3 /fakes/fake_runtime.py --host 0.0.0.0 "
         + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor])

@@ -102,7 +102,9 @@ def parse_all(files: dict[str, bytes]) -> dict[str, Any]:
     """Every YAML and JSON output parsed; a file that does not parse fails the test."""
     parsed = {}
     for name, content in files.items():
-        if name.endswith((".yaml", ".yml")):
+        if name.startswith("kubernetes/"):  # one document per Kubernetes object
+            parsed[name] = list(yaml.safe_load_all(content.decode("utf-8")))
+        elif name.endswith((".yaml", ".yml")):
             parsed[name] = yaml.safe_load(content.decode("utf-8"))
         elif name.endswith(".json"):
             parsed[name] = json.loads(content.decode("utf-8"), parse_constant=_not_json)
@@ -162,11 +164,26 @@ def check_shell_quoting(name: str, compose: Any, mesh: Mesh) -> None:
                     )
 
 
+def check_kubernetes_config(files: dict[str, bytes], manifests: list[Any]) -> None:
+    """The gateway's ConfigMap carries the litellm files exactly, but for the api_bases."""
+    data = manifests[0]["data"]
+    for name in ("routes.json", "jarvis_router.py"):
+        assert data[name].encode("utf-8") == files[f"litellm/{name}"]
+    shipped = yaml.safe_load(data["config.yaml"])
+    local = yaml.safe_load(files["litellm/config.yaml"].decode("utf-8"))
+    for config in (shipped, local):
+        for entry in config["model_list"]:
+            if "node" in entry["model_info"]:
+                entry["litellm_params"].pop("api_base")
+    assert shipped == local
+
+
 def check_build(out: Path, data: dict[str, Any]) -> None:
     files = tree(out)
     parsed = parse_all(files)
     mesh = build_mesh(data)
     check_gateway_config(parsed["litellm/config.yaml"], mesh)
+    check_kubernetes_config(files, parsed["kubernetes/gateway.yaml"])
     routed = set(strings_in(parsed["litellm/routes.json"]))
     assert {d.id for d in mesh.deployments} <= routed
     assert {m.name for m in mesh.models} <= routed

@@ -37,6 +37,8 @@ def parse(name: str, content: bytes) -> Any:
     """The parsed content of one rendered file; raises on a file that does not parse."""
     text = content.decode("utf-8")
     if name.endswith((".yaml", ".yml")):
+        if name.startswith("kubernetes/"):  # manifests hold several documents
+            return {"documents": list(yaml.safe_load_all(text))}
         return yaml.safe_load(text)
     if name.endswith(".json"):
         return json.loads(text, parse_constant=_refuse_constant)

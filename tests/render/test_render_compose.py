@@ -24,7 +24,8 @@ import yaml
 from jarvis_config import pipeline
 from jarvis_config.model.catalog import gpu_memory_share
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
-from jarvis_config.render import compose, litellm, render_text
+from jarvis_config.model.servers import LOCAL_RUNTIMES
+from jarvis_config.render import litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
 from tests.kit import ROOT, check_golden, compile_mesh, example_params
@@ -156,7 +157,7 @@ def test_node_stacks_publish_exactly_the_ports_the_gateway_calls(example: Path) 
         expected = {
             urlsplit(d.api_base or "").port
             for d in mesh.deployments
-            if d.node == node.name and d.runtime in compose.LOCAL_RUNTIMES
+            if d.node == node.name and d.runtime in LOCAL_RUNTIMES
         }
         name = f"compose/nodes/{node.name}/compose.yaml"
         if name not in files:
