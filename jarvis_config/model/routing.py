@@ -15,6 +15,12 @@ The shape, chosen because it keeps working with a node down (verified on the sto
 Under `node_pinning: prefer` the pinned groups fall back to the model's other nodes and then to
 the model's own fallbacks; under `strict` they have no fallbacks at all. A hop to another node's
 group is made without retries (see render.litellm.fallbacks).
+
+A per-node group under `prefer` lists only the next `RING_FALLBACKS` nodes of its model (the
+model's nodes taken as a ring, in mesh order), not all of them: listing every other node made
+the gateway's files quadratic in a model's replicas, and LiteLLM walks fallbacks nested (a
+failed fallback target's own fallbacks are tried next, until `max_fallbacks` targets in all),
+so each node's successors in the ring lead on to the rest of the model's nodes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from dataclasses import dataclass
 from jarvis_config.model.mesh import Deployment, Mesh, Model, role_tag
 
 ROLE_PIN_PREFIX = "role:"
+# How many of the model's other nodes a per-node group falls back to directly under `prefer`:
+# LiteLLM's default `max_fallbacks` (5) less one hop kept for the model's declared fallbacks.
+RING_FALLBACKS = 4
 Chain = tuple[str, tuple[str, ...]]
 
 
@@ -167,15 +176,24 @@ def _pinned_chains(
 ) -> list[Chain]:
     if strict:  # a strict pin never leaves its node(s); a role group may use each member
         return [] if cw else [(g.name, g.members) for g in route.role_groups]
+    ring = route.node_groups
     chains: list[Chain] = []
-    for node in route.nodes:
-        others = () if cw else tuple(g for g in route.node_groups if g != node.group)
-        chains.append((node.group, others + declared))
+    for index, node in enumerate(route.nodes):
+        chains.append((node.group, (() if cw else ring_successors(ring, index)) + declared))
     for group in route.role_groups:
-        others = (
-            ()
-            if cw
-            else group.members + tuple(g for g in route.node_groups if g not in group.members)
-        )
+        # The role's own nodes first (each one: a retry inside the group may land on the same
+        # dead node), then a few of the model's other nodes, whose own chains lead on.
+        others = () if cw else group.members + _outside(ring, frozenset(group.members))
         chains.append((group.name, others + declared))
     return chains
+
+
+def ring_successors(ring: tuple[str, ...], index: int) -> tuple[str, ...]:
+    """The `RING_FALLBACKS` groups after `ring[index]`, wrapping around (fewer in a small ring)."""
+    count = min(RING_FALLBACKS, len(ring) - 1)
+    return tuple(ring[(index + step) % len(ring)] for step in range(1, count + 1))
+
+
+def _outside(ring: tuple[str, ...], members: frozenset[str]) -> tuple[str, ...]:
+    """The first `RING_FALLBACKS` groups of the ring that are not among `members`."""
+    return tuple(g for g in ring if g not in members)[:RING_FALLBACKS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.routing import RING_FALLBACKS, plan
 from jarvis_config.render import litellm as target
 from jarvis_config.render.routes import routing_table
 from tests.kit import compile_mesh, example_params, mesh_examples
@@ -195,3 +197,43 @@ def test_prefer_pinning_lets_pinned_groups_fall_back() -> None:
         "routing_strategy": "priority",
         "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1},
     }
+
+
+def replicated_mesh(tmp_path: Path, replicas: int, pinning: str) -> Mesh:
+    """benchmarks/synth.py's role-placed shape: 4 models, each on `replicas` gpu nodes."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import synth
+
+    data = synth.replicated(4 * replicas, replicas, pinning=pinning)
+    return compile_mesh(synth.write_data(tmp_path / f"{pinning}-{replicas}.yaml", data))
+
+
+@pytest.mark.parametrize("pinning", ["strict", "prefer"])
+def test_gateway_files_grow_linearly_with_replicas(tmp_path: Path, pinning: str) -> None:
+    per_deployment = {}
+    for replicas in (10, 60):
+        mesh = replicated_mesh(tmp_path, replicas, pinning)
+        files = target.render(mesh)
+        size = sum(len(files[f"litellm/{name}"]) for name in ("config.yaml", "routes.json"))
+        per_deployment[replicas] = size / len(mesh.deployments)
+    assert max(per_deployment.values()) <= 2048, per_deployment
+    # Quadratic lists would make a deployment of the 60-replica mesh about 6x as large.
+    assert per_deployment[60] < 1.25 * per_deployment[10], per_deployment
+
+
+def test_prefer_pin_reaches_every_node_of_its_model_before_the_declared_fallback(
+    tmp_path: Path,
+) -> None:
+    routing = plan(replicated_mesh(tmp_path, 12, "prefer"))
+    chains = dict(routing.fallbacks)
+    route = routing.models[0]
+    assert route.fallbacks == ("model-001",)
+    for start in route.node_groups:
+        chain = chains[start]
+        assert len(chain) == RING_FALLBACKS + 1 and chain[-1] == "model-001", chain
+        # Nested fallbacks, as LiteLLM walks them: each node's chain leads on to the rest.
+        seen, frontier = {start}, [start]
+        while frontier:
+            frontier = [g for group in frontier for g in chains.get(group, ()) if g not in seen]
+            seen.update(frontier)
+        assert set(route.node_groups) <= seen
