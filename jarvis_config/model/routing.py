@@ -118,7 +118,9 @@ def _model_route(
 ) -> ModelRoute:
     deployments = mesh.deployments_of(model.name)
     nodes = tuple(_node_route(mesh, d) for d in deployments if d.node is not None)
-    role_pins, role_groups = _role_routes(model.name, nodes)
+    role_pins, role_groups = _role_routes(
+        model.name, nodes, whole=mesh.routing.node_pinning == "prefer"
+    )
     return ModelRoute(
         model=model.name,
         provider=model.provider,
@@ -138,14 +140,18 @@ def _node_route(mesh: Mesh, deployment: Deployment) -> NodeRoute:
 
 
 def _role_routes(
-    model: str, nodes: tuple[NodeRoute, ...]
+    model: str, nodes: tuple[NodeRoute, ...], *, whole: bool
 ) -> tuple[tuple[tuple[str, str], ...], tuple[RoleGroup, ...]]:
+    """Where each role's pin goes. With `whole` (prefer pinning), a role every node of the model
+    has is pinned to the model's own group: a group of its own would have the same members and
+    the same fallbacks, one more routing group for the proxy to hold. (Under strict pinning the
+    role group differs: it never falls back to the model's declared fallbacks.)"""
     pins: list[tuple[str, str]] = []
     groups: list[RoleGroup] = []
     for role in sorted({role for route in nodes for role in route.roles}):
         members = tuple(route.group for route in nodes if role in route.roles)
-        if len(members) == 1:
-            pins.append((role, members[0]))
+        if len(members) == 1 or (whole and len(members) == len(nodes)):
+            pins.append((role, members[0] if len(members) == 1 else model))
             continue
         group = RoleGroup(name=role_group_name(model, role), role=role, members=members)
         groups.append(group)

@@ -187,15 +187,27 @@ def test_prefer_pinning_lets_pinned_groups_fall_back() -> None:
     fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
     assert fallbacks["mistral@rig-1"] == [hop("mistral@rig-2")]
     assert fallbacks["mistral"] == [hop("mistral@rig-1"), hop("mistral@rig-2")]
-    assert fallbacks["phi3-mini@role:edge"] == [hop("phi3-mini@edge-1"), hop("phi3-mini@edge-2")]
+    # Both of mistral's nodes have role gpu: a role group would repeat the model's group.
+    groups = [g["group_name"] for g in settings["routing_groups"]]
+    assert "mistral" in groups and "mistral@role:gpu" not in groups
+
+
+def test_a_prefer_role_group_tries_its_own_nodes_then_a_few_others() -> None:
+    mesh = compile_mesh(ROOT / "tests" / "review" / "twelve-nodes.yaml")
+    settings = target.gateway_config(mesh)["router_settings"]
+    fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
+    rack_b = ["llama3@gpu-b1", "llama3@gpu-b2"]
+    assert fallbacks["llama3@role:rack-b"] == [
+        hop(g) for g in [*rack_b, "llama3@cpu-1", "llama3@cpu-2", "llama3@gpu-a1", "llama3@gpu-a2"]
+    ]
     role_group = next(
-        g for g in settings["routing_groups"] if g["group_name"] == "mistral@role:gpu"
+        g for g in settings["routing_groups"] if g["group_name"] == "llama3@role:rack-b"
     )
     assert role_group == {
-        "group_name": "mistral@role:gpu",
-        "models": ["mistral@rig-1", "mistral@rig-2"],
+        "group_name": "llama3@role:rack-b",
+        "models": rack_b,
         "routing_strategy": "priority",
-        "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1},
+        "model_priorities": dict.fromkeys(rack_b, 1),
     }
 
 
