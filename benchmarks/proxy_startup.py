@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import itertools
 import math
 import os
@@ -91,7 +92,7 @@ def group_usage(pgid: int) -> tuple[float, float]:
 def answers(port: int, endpoint: str) -> bool:
     url = f"http://{LOOPBACK}:{port}/health/{endpoint}"
     with (
-        contextlib.suppress(urllib.error.URLError, OSError),
+        contextlib.suppress(urllib.error.URLError, OSError, http.client.HTTPException),
         urllib.request.urlopen(url, timeout=5) as reply,
     ):
         return bool(reply.status == 200)
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="jarvis-startup-") as work:
             for size in (int(s) for s in args.sizes.split(",")):
                 starts.append(run_size(size, args.pinning, Path(work), args.timeout))
-                print(f"  {size:>6} deployments: {starts[-1].seconds:.1f} s", file=sys.stderr)
+                print(table(starts[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(f"litellm proxy start-up, node_pinning {args.pinning}")
     print(table(starts))
     print(exponents(starts))
