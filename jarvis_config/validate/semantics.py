@@ -688,7 +688,31 @@ RULES: tuple[Rule, ...] = (
 
 def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
     """Rules that need derived facts: run once the document is otherwise valid."""
-    return list(derived_port_conflicts(mesh, doc))
+    return [*derived_port_conflicts(mesh, doc), *gateway_start_up(mesh, doc)]
+
+
+# The stock proxy's start-up grows faster than linearly with its deployments (its Router
+# registers each deployment's pricing one by one): past this many, one gateway takes minutes
+# to start. Measured with benchmarks/proxy_startup.py (docs/benchmarks.md, "Proxy start-up").
+GATEWAY_DEPLOYMENT_LIMIT = 2000
+MEASURED_START_UP = "took X s to start with 2,000 deployments here"
+
+
+def gateway_start_up(mesh: Mesh, doc: Document) -> Iterator[Problem]:
+    count = len(mesh.deployments)
+    if count > GATEWAY_DEPLOYMENT_LIMIT:
+        yield Problem(
+            doc.locate_key(("models",)),
+            "gateway-slow-start",
+            f"one gateway would serve {count:,} deployments; the stock LiteLLM proxy "
+            f"{mesh.gateway.litellm_version} {MEASURED_START_UP}, so it would take minutes to "
+            f"start and to restart",
+            "$.models",
+            f"keep each gateway under {GATEWAY_DEPLOYMENT_LIMIT:,} deployments: split the mesh "
+            "into one config per model family, each built into its own gateway and stacks "
+            "(docs/deploy.md, 'Splitting a large mesh')",
+            Severity.WARNING,
+        )
 
 
 def derived_port_conflicts(mesh: Mesh, doc: Document) -> Iterator[Problem]:
