@@ -13,7 +13,7 @@ from jarvis_config.validate.semantics import GATEWAY_DEPLOYMENT_LIMIT
 from tests.kit import ROOT, TEST_ENV
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import synth  # noqa: E402
+import synth
 
 
 def mesh_of(tmp_path: Path, deployments: int) -> Path:
