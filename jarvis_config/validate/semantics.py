@@ -73,6 +73,10 @@ class View:
     # Rules ask for sections per node and per model: filter each section once, not each time.
     _sections: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     _entries: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
+    # ... and index nodes by runtime and role once: per model, a scan of every node made
+    # role placements cost models x nodes.
+    _hosting: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    _by_role: dict[str, dict[str, list[str]]] = field(default_factory=dict, compare=False)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section; for named sections only entries with valid names (the schema reports
@@ -110,7 +114,21 @@ class View:
         return [r for r in value if _is_name(r)] if isinstance(value, list) else []
 
     def nodes_with(self, runtime: str) -> list[str]:
-        return [n for n in sorted(self.entries("nodes")) if runtime in self.runtimes(n)]
+        """The nodes with this runtime, in name order. Callers must not modify it."""
+        if runtime not in self._hosting:
+            nodes = sorted(self.entries("nodes"))
+            self._hosting[runtime] = [n for n in nodes if runtime in self.runtimes(n)]
+        return self._hosting[runtime]
+
+    def role_index(self, runtime: str) -> dict[str, list[str]]:
+        """role -> the nodes with that role and this runtime, in name order."""
+        if runtime not in self._by_role:
+            index: dict[str, list[str]] = {}
+            for node in self.nodes_with(runtime):
+                for role in dict.fromkeys(self.roles(node)):
+                    index.setdefault(role, []).append(node)
+            self._by_role[runtime] = index
+        return self._by_role[runtime]
 
     def targets(self) -> set[str]:
         """Names a request, alias or fallback may use: models and aliases."""
@@ -271,7 +289,8 @@ def placement_roles(view: View) -> Iterator[Problem]:
 
 
 def _selected(view: View, roles: list[str], kind: str) -> list[str]:
-    return [n for n in view.nodes_with(kind) if set(roles) & set(view.roles(n))]
+    index = view.role_index(kind)
+    return sorted({node for role in roles for node in index.get(role, ())})
 
 
 def placement_presence(view: View) -> Iterator[Problem]:
@@ -541,7 +560,7 @@ def _placed_nodes(view: View, spec: dict[str, Any]) -> list[str]:
     placement, kind = spec.get("placement"), _runtime_kind(spec)
     if not isinstance(placement, dict) or kind is None:
         return []
-    hosting = view.nodes_with(kind)
+    hosting = set(view.nodes_with(kind))
     if "nodes" in placement:
         return [n for n in dict.fromkeys(n for _, n in _names(placement["nodes"])) if n in hosting]
     return _selected(view, [r for _, r in _names(placement.get("roles"))], kind)
