@@ -148,8 +148,9 @@ def table(starts: list[Start]) -> str:
     ]
     for s in starts:
         seconds = f"{s.seconds:.1f}" if not math.isnan(s.seconds) else "not ready"
+        live = f"{s.live_s:.1f}" if not math.isnan(s.live_s) else "-"
         lines.append(
-            f"| {s.deployments:,} | {s.label} | {s.config_kb:,.0f} | {s.live_s:.1f} | {seconds} "
+            f"| {s.deployments:,} | {s.label} | {s.config_kb:,.0f} | {live} | {seconds} "
             f"| {s.cpu_s:.1f} | {s.peak_rss_mb:,.0f} |"
         )
     return "\n".join(lines)
@@ -179,14 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per start")
     args = parser.parse_args(argv)
     if args.config:
-        starts = [time_start(args.config.resolve(), args.timeout, args.config.name, 0)]
+        starts = [time_start(args.config.resolve(), args.timeout, "given config", 0)]
     else:
         starts = []
         with tempfile.TemporaryDirectory(prefix="jarvis-startup-") as work:
             for size in (int(s) for s in args.sizes.split(",")):
                 starts.append(run_size(size, args.pinning, Path(work), args.timeout))
                 print(table(starts[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
-    print(f"litellm proxy start-up, node_pinning {args.pinning}")
+    print(f"litellm proxy start-up, {args.config or f'node_pinning {args.pinning}'}")
     print(table(starts))
     print(exponents(starts))
     return 0
