@@ -77,6 +77,7 @@ class View:
     # role placements cost models x nodes.
     _hosting: dict[str, list[str]] = field(default_factory=dict, compare=False)
     _by_role: dict[str, dict[str, list[str]]] = field(default_factory=dict, compare=False)
+    _targets: dict[str, set[str]] = field(default_factory=dict, compare=False)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section; for named sections only entries with valid names (the schema reports
@@ -131,8 +132,11 @@ class View:
         return self._by_role[runtime]
 
     def targets(self) -> set[str]:
-        """Names a request, alias or fallback may use: models and aliases."""
-        return set(self.section("models")) | set(self.section("aliases"))
+        """Names a request, alias or fallback may use: models and aliases (asked once per
+        alias and fallback, so built once). Callers must not modify it."""
+        if not self._targets:
+            self._targets["all"] = set(self.section("models")) | set(self.section("aliases"))
+        return self._targets["all"]
 
     def resolve(self, name: str) -> str:
         """The model an alias finally names (the name itself for models and unknowns)."""
