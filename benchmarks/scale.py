@@ -4,6 +4,13 @@ deployments, with the fitted scaling exponent. Figures go to docs/benchmarks.md 
     python benchmarks/scale.py                       # the full table (about 10 minutes)
     python benchmarks/scale.py --sizes 10,1000,10000 --repeat 3
     python benchmarks/scale.py --profile 10000       # cProfile of one in-process build
+    python benchmarks/scale.py --series prefer/200 --sizes 10000 --repeat 3   # the issue's mesh
+    python benchmarks/scale.py --series all --sizes 1000,2000,5000,10000,20000 --no-cli
+
+A series is a mesh shape and a pinning policy: `square` (synth.shape: every model on every
+node, strict pinning, the original table) or `POLICY/R` (each model on R nodes placed by
+`roles: [...]`, node_pinning POLICY: strict/10, prefer/200, ...); `--series all` runs square
+and strict and prefer with 10, 50 and 200 replicas per model.
 
 Per size it reports, each the median of several runs:
 - validate: load + schema + semantic checks + mesh model, in-process (what `validate` does);
@@ -54,7 +61,42 @@ from jarvis_config.render import render_targets  # noqa: E402
 from jarvis_config.write import write_tree  # noqa: E402
 
 SIZES = (10, 100, 1000, 2000, 5000, 10000, 20000)
+GATEWAY_FILES = ("config.yaml", "routes.json")
+# In-process timings use this clock: wall time by default; `--clock cpu` takes this process's
+# CPU time instead, which other work on a shared machine moves far less.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
 ENV = {"JARVIS_MASTER_KEY": "sk-bench-master", "OPENAI_API_KEY": "sk-bench-openai"}
+
+
+@dataclass(frozen=True)
+class Series:
+    """A mesh shape: `square`, or each model on `replicas` nodes under `pinning`."""
+
+    pinning: str = "strict"
+    replicas: int = 0  # 0: the square shape
+
+    @property
+    def name(self) -> str:
+        return f"{self.pinning}/{self.replicas}" if self.replicas else "square"
+
+    @classmethod
+    def parse(cls, text: str) -> Series:
+        if text == "square":
+            return cls()
+        pinning, _, replicas = text.partition("/")
+        return cls(pinning, int(replicas))
+
+    def write(self, path: Path, deployments: int) -> tuple[Path, int, int]:
+        """The mesh file, its node count and model count."""
+        if not self.replicas:
+            nodes, models = synth.shape(deployments)
+            return synth.write(path, nodes, models), nodes, models
+        data = synth.replicated(deployments, self.replicas, pinning=self.pinning)
+        return synth.write_data(path, data), len(data["nodes"]), len(data["models"])
+
+
+ALL_SERIES = ("square", *(f"{p}/{r}" for p in ("strict", "prefer") for r in (10, 50, 200)))
 
 
 @dataclass
@@ -69,7 +111,10 @@ class Row:
     stages: dict[str, float] = field(default_factory=dict)
     cli_s: float = 0.0
     cli_rss_mb: float = 0.0
+    cli_cpu_s: float = 0.0  # the build process's user + system time
     floor_s: float = 0.0
+    series: str = "square"
+    gateway_bytes: int = 0  # litellm/config.yaml + litellm/routes.json
 
     @property
     def ratio(self) -> float:
@@ -79,9 +124,9 @@ class Row:
 def median_time(action: Callable[[], Any], repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         action()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -96,18 +141,18 @@ def compile_mesh(path: Path) -> Any:
 
 def staged_build(path: Path, out: Path) -> dict[str, float]:
     """One in-process build, timed stage by stage."""
-    marks = [time.perf_counter()]
+    marks = [clock()]
     document, _ = load_path(path)
-    marks.append(time.perf_counter())
+    marks.append(clock())
     assert document is not None
     validate(document, environ=ENV)
-    marks.append(time.perf_counter())
+    marks.append(clock())
     mesh = build_mesh(document.data)
-    marks.append(time.perf_counter())
+    marks.append(clock())
     files = render_targets(mesh)
-    marks.append(time.perf_counter())
+    marks.append(clock())
     write_tree(out, files)
-    marks.append(time.perf_counter())
+    marks.append(clock())
     names = ("load", "validate", "model", "render", "write")
     return {name: marks[i + 1] - marks[i] for i, name in enumerate(names)}
 
@@ -118,21 +163,24 @@ def measure_build(row: Row, path: Path, out: Path, repeat: int) -> None:
     row.build_s = statistics.median(totals)
     row.stages = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
     row.output_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    row.gateway_bytes = sum((out / "litellm" / n).stat().st_size for n in GATEWAY_FILES)
 
 
-# Runs the command and prints its peak RSS in KiB. A small process of its own, because a child
-# forked from this (large) benchmark process inherits this process's RSS in ru_maxrss.
+# Runs the command and prints its exit code, peak RSS in KiB and CPU seconds. A small process
+# of its own, because a child forked from this (large) benchmark process inherits this
+# process's RSS in ru_maxrss.
 PEAK_RSS = """
 import resource, subprocess, sys
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(code, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """
 
 
 def measure_cli(row: Row, path: Path, out: Path, repeat: int) -> None:
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "jarvis_config", "build", str(path), "-o", str(out)]
-    times, peaks = [], []
+    times, peaks, cpus = [], [], []
     for _ in range(repeat):
         start = time.perf_counter()
         done = subprocess.run(
@@ -144,15 +192,17 @@ def measure_cli(row: Row, path: Path, out: Path, repeat: int) -> None:
             check=True,
         )
         times.append(time.perf_counter() - start)
-        code, peak_kib = (int(part) for part in done.stdout.split())
-        if code != 0:
+        code, peak_kib, cpu = done.stdout.split()
+        if code != "0":
             failed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
             raise RuntimeError(f"build failed: {failed.stderr}")
-        peaks.append(peak_kib / 1024)
+        peaks.append(int(peak_kib) / 1024)
+        cpus.append(float(cpu))
     # The helper interpreter adds its own start-up (about 20 ms) to the wall time: subtract
     # the time of the helper running `true`.
     row.cli_s = statistics.median(times) - helper_overhead()
     row.cli_rss_mb = max(peaks)
+    row.cli_cpu_s = statistics.median(cpus)
 
 
 @functools.cache
@@ -197,17 +247,20 @@ def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
         gc.unfreeze()
 
 
-def run_size(deployments: int, workdir: Path, repeat: int, cli: bool) -> Row:
-    nodes, models = synth.shape(deployments)
-    path = synth.write(workdir / f"mesh-{deployments}.yaml", nodes, models)
-    out = workdir / f"out-{deployments}"
-    row = Row(deployments, nodes, models, path.stat().st_size)
+def run_size(
+    deployments: int, workdir: Path, repeat: int, series: Series, *, cli: bool, floor: bool
+) -> Row:
+    tag = f"{series.name.replace('/', '-')}-{deployments}"
+    path, nodes, models = series.write(workdir / f"mesh-{tag}.yaml", deployments)
+    out = workdir / f"out-{tag}"
+    row = Row(deployments, nodes, models, path.stat().st_size, series=series.name)
     reps = max(repeat, min(25, 2000 // deployments))  # small sizes: more runs, same cost
     row.validate_s = median_time(lambda: compile_mesh(path), reps)
     measure_build(row, path, out, reps)
-    measure_floor(row, path, out, reps)
+    if floor:
+        measure_floor(row, path, out, reps)
     if cli:
-        measure_cli(row, path, workdir / f"cli-out-{deployments}", repeat)
+        measure_cli(row, path, workdir / f"cli-out-{tag}", repeat)
     return row
 
 
@@ -244,16 +297,18 @@ def machine() -> str:
 
 def table(rows: list[Row]) -> str:
     head = (
-        "| deployments | nodes x models | input KB | output KB | validate ms | build ms "
-        "| load / validate / model / render / write ms | CLI build ms | CLI peak RSS MB "
-        "| floor ms | build / floor |"
+        "| series | deployments | nodes x models | input KB | output KB | gateway B/deployment "
+        "| validate ms | build ms | load / validate / model / render / write ms | CLI build ms "
+        "| CLI peak RSS MB | floor ms | build / floor |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         stages = " / ".join(f"{r.stages[s] * 1000:.0f}" for s in r.stages)
         lines.append(
-            f"| {r.deployments:,} | {r.nodes} x {r.models} | {r.input_bytes / 1024:.0f} "
-            f"| {r.output_bytes / 1024:.0f} | {r.validate_s * 1000:.1f} | {r.build_s * 1000:.1f} "
+            f"| {r.series} | {r.deployments:,} | {r.nodes} x {r.models} "
+            f"| {r.input_bytes / 1024:.0f} | {r.output_bytes / 1024:.0f} "
+            f"| {r.gateway_bytes / r.deployments:.0f}"
+            f" | {r.validate_s * 1000:.1f} | {r.build_s * 1000:.1f} "
             f"| {stages} | {r.cli_s * 1000:.0f} | {r.cli_rss_mb:.0f} | {r.floor_s * 1000:.1f} "
             f"| {r.ratio:.2f} |"
         )
@@ -261,30 +316,41 @@ def table(rows: list[Row]) -> str:
 
 
 def summary(rows: list[Row]) -> str:
-    lines = [
-        f"scaling exponent (log-log slope, sizes >= 1,000): validate "
-        f"{slope(rows, 'validate_s'):.2f}, build {slope(rows, 'build_s'):.2f}, "
-        f"CLI build {slope(rows, 'cli_s'):.2f}, floor {slope(rows, 'floor_s'):.2f}"
-    ]
-    goal = next((r for r in rows if r.deployments == 10000), None)
-    if goal is not None:
-        cli = (
-            f"CLI build {goal.cli_s:.2f} s (< 2 s: {verdict(goal.cli_s < 2)}), peak RSS "
-            f"{goal.cli_rss_mb:.0f} MB (< 300 MB: {verdict(goal.cli_rss_mb < 300)})"
-            if goal.cli_s
-            else "CLI build and peak RSS not measured (--no-cli)"
-        )
+    lines = []
+    for series in dict.fromkeys(r.series for r in rows):
+        mine = [r for r in rows if r.series == series]
         lines.append(
-            f"goals at 10,000 deployments: {cli}, in-process build "
-            f"{goal.build_s:.2f} s, build / floor {goal.ratio:.2f} "
-            f"(< 3: {verdict(goal.ratio < 3)})"
+            f"{series}: scaling exponent (log-log slope, sizes >= 1,000): validate "
+            f"{slope(mine, 'validate_s'):.2f}, build {slope(mine, 'build_s'):.2f}, "
+            f"CLI build {slope(mine, 'cli_s'):.2f}, floor {slope(mine, 'floor_s'):.2f}; "
+            f"largest gateway B/deployment {max(r.gateway_bytes / r.deployments for r in mine):.0f}"
+            f" (<= 2048: {verdict(all(r.gateway_bytes <= 2048 * r.deployments for r in mine))})"
         )
-    worst = max(rows, key=lambda r: r.ratio)
-    lines.append(
-        f"largest build / floor ratio: {worst.ratio:.2f} at {worst.deployments:,} "
-        f"deployments (< 3: {verdict(worst.ratio < 3)})"
-    )
+    for goal in (r for r in rows if r.deployments == 10000):
+        lines.append(f"{goal.series}: {_goal(goal)}")
+    floored = [r for r in rows if r.floor_s]
+    if floored:
+        worst = max(floored, key=lambda r: r.ratio)
+        lines.append(
+            f"largest build / floor ratio: {worst.ratio:.2f} at {worst.deployments:,} "
+            f"deployments, {worst.series} (< 3: {verdict(worst.ratio < 3)})"
+        )
     return "\n".join(lines)
+
+
+def _goal(goal: Row) -> str:
+    cli = (
+        f"CLI build {goal.cli_s:.2f} s (< 2 s: {verdict(goal.cli_s < 2)}; CPU "
+        f"{goal.cli_cpu_s:.2f} s), peak RSS "
+        f"{goal.cli_rss_mb:.0f} MB (< 300 MB: {verdict(goal.cli_rss_mb < 300)})"
+        if goal.cli_s
+        else "CLI build and peak RSS not measured (--no-cli)"
+    )
+    return (
+        f"goals at 10,000 deployments: {cli}, in-process build "
+        f"{goal.build_s:.2f} s, build / floor {goal.ratio:.2f} "
+        f"(< 3: {verdict(goal.ratio < 3)})"
+    )
 
 
 def verdict(met: bool) -> str:
@@ -311,19 +377,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--repeat", type=int, default=5, help="runs per size (median)")
     parser.add_argument("--no-cli", action="store_true", help="skip the subprocess builds")
+    parser.add_argument("--no-floor", action="store_true", help="skip the libyaml floor")
     parser.add_argument("--profile", type=int, metavar="DEPLOYMENTS")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--series", default="square", help="square, POLICY/REPLICAS, comma-separated, or all"
+    )
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     args = parser.parse_args(argv)
+    global clock
+    clock = CLOCKS[args.clock]
+    names = ALL_SERIES if args.series == "all" else args.series.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="jarvis-scale-"))
     try:
         if args.profile:
             profile(args.profile, workdir, 35)
             return 0
-        print(machine())
+        print(f"{machine()}; in-process clock: {args.clock}")
         rows = []
-        for size in (int(s) for s in args.sizes.split(",")):
-            rows.append(run_size(size, workdir, args.repeat, not args.no_cli))
-            print(f"  {size:>6} deployments done", file=sys.stderr)
+        for series in (Series.parse(name) for name in names):
+            for size in (int(s) for s in args.sizes.split(",")):
+                rows.append(
+                    run_size(
+                        size, workdir, args.repeat, series, cli=not args.no_cli,
+                        floor=not args.no_floor,
+                    )
+                )  # fmt: skip
+                print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
         print(table(rows))
         print(summary(rows))
         if args.json:

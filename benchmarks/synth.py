@@ -8,6 +8,12 @@ reference the models. Output is deterministic: the same arguments give the same 
     python benchmarks/synth.py --nodes 400 --models 50 -o /tmp/mesh.yaml   # 20,000 deployments
     python benchmarks/synth.py --deployments 10000 -o /tmp/mesh.yaml
     python benchmarks/synth.py --nodes 40 --models 10 --split -o /tmp/mesh/  # nodes/ + models/
+    python benchmarks/synth.py --deployments 10000 --replicas 200 --pinning prefer -o mesh.yaml
+
+With `--replicas R` the shape is the other common one: each model on R nodes, placed by role.
+Nodes come in pairs (one with a pool role such as `gpu`, one `cpu` node serving nothing) and
+the models are dealt over pools of R nodes, at most 50 models a pool: 10,000 deployments with
+R = 200 is 400 nodes (200 with role gpu) x 50 models placed by `roles: [gpu]`.
 """
 
 from __future__ import annotations
@@ -72,6 +78,33 @@ def mesh(nodes: int, models: int, *, hosted: int = 0) -> dict[str, Any]:
     return data
 
 
+def replicated(deployments: int, replicas: int, *, pinning: str = "strict") -> dict[str, Any]:
+    """`deployments / replicas` models, each on `replicas` nodes of one pool role."""
+    if deployments % replicas:
+        raise ValueError("deployments must be a multiple of replicas")
+    models = deployments // replicas
+    pools = -(-models // MODELS_PER_NODE_LIMIT)
+    per_pool = -(-models // pools)
+    data = mesh(0, models)
+    data["nodes"] = {}
+    for i in range(2 * replicas * pools):
+        node = _node(i, per_pool)
+        if i % 2 == 0:
+            node["roles"] = [_pool(i // 2 // replicas, pools)]
+        else:
+            node["roles"] = ["cpu"]
+        data["nodes"][node_name(i)] = node
+    for j, name in enumerate(data["models"]):
+        data["models"][name]["placement"] = {"roles": [_pool(j % pools, pools)]}
+        data["models"][name]["description"] = f"Synthetic model {j} on {replicas} nodes."
+    data["routing"]["node_pinning"] = pinning
+    return data
+
+
+def _pool(k: int, pools: int) -> str:
+    return "gpu" if pools == 1 else f"gpu-{k:03d}"
+
+
 def _node(i: int, models: int) -> dict[str, Any]:
     return {
         "address": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
@@ -128,7 +161,11 @@ def to_yaml(data: dict[str, Any]) -> str:
 
 def write(path: Path, nodes: int, models: int, *, hosted: int = 0, split: bool = False) -> Path:
     """Write the mesh to `path` (one file), or split over `path/{gateway,nodes,models}.yaml`."""
-    data = mesh(nodes, models, hosted=hosted)
+    return write_data(path, mesh(nodes, models, hosted=hosted), split=split)
+
+
+def write_data(path: Path, data: dict[str, Any], *, split: bool = False) -> Path:
+    """Write mesh data to `path` (one file), or split over `path/{gateway,nodes,models}.yaml`."""
     if not split:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(to_yaml(data), encoding="utf-8")
@@ -152,9 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int)
     parser.add_argument("--deployments", type=int, help="pick nodes x models for this count")
     parser.add_argument("--hosted", type=int, default=0, help="hosted-provider models to add")
+    parser.add_argument("--replicas", type=int, help="each model on this many nodes, by role")
+    parser.add_argument("--pinning", choices=("strict", "prefer"), default="strict")
     parser.add_argument("--split", action="store_true", help="write a folder of split files")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.deployments and args.replicas:
+        data = replicated(args.deployments, args.replicas, pinning=args.pinning)
+        write_data(args.out, data, split=args.split)
+        print(f"wrote {args.out}: {len(data['nodes'])} nodes, {len(data['models'])} models")
+        return 0
     if args.deployments:
         nodes, models = shape(args.deployments)
     elif args.nodes and args.models:

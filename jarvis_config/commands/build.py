@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +27,26 @@ class BuildOptions:
 
 
 def build(options: BuildOptions) -> int:
+    with _without_cycle_collection():
+        return _build(options)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """The build makes next to no cyclic garbage, but the cycle collector's full passes over
+    the growing document, model and rendered data cost a third of a large build (20,000
+    deployments: 10.6 s -> 7.6 s of CPU) and made it grow faster than linearly. Reference
+    counting still frees everything; the collector is back on when the build returns."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(options: BuildOptions) -> int:
     mesh = compile_or_fail(options.path, fmt=options.fmt, strict=options.strict)
     files = pipeline.render(mesh, options.targets or None)
     if options.check:

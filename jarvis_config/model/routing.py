@@ -15,6 +15,12 @@ The shape, chosen because it keeps working with a node down (verified on the sto
 Under `node_pinning: prefer` the pinned groups fall back to the model's other nodes and then to
 the model's own fallbacks; under `strict` they have no fallbacks at all. A hop to another node's
 group is made without retries (see render.litellm.fallbacks).
+
+A per-node group under `prefer` lists only the next `RING_FALLBACKS` nodes of its model (the
+model's nodes taken as a ring, in mesh order), not all of them: listing every other node made
+the gateway's files quadratic in a model's replicas, and LiteLLM walks fallbacks nested (a
+failed fallback target's own fallbacks are tried next, until `max_fallbacks` targets in all),
+so each node's successors in the ring lead on to the rest of the model's nodes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from dataclasses import dataclass
 from jarvis_config.model.mesh import Deployment, Mesh, Model, role_tag
 
 ROLE_PIN_PREFIX = "role:"
+# How many of the model's other nodes a per-node group falls back to directly under `prefer`:
+# LiteLLM's default `max_fallbacks` (5) less one hop kept for the model's declared fallbacks.
+RING_FALLBACKS = 4
 Chain = tuple[str, tuple[str, ...]]
 
 
@@ -109,7 +118,9 @@ def _model_route(
 ) -> ModelRoute:
     deployments = mesh.deployments_of(model.name)
     nodes = tuple(_node_route(mesh, d) for d in deployments if d.node is not None)
-    role_pins, role_groups = _role_routes(model.name, nodes)
+    role_pins, role_groups = _role_routes(
+        model.name, nodes, whole=mesh.routing.node_pinning == "prefer"
+    )
     return ModelRoute(
         model=model.name,
         provider=model.provider,
@@ -129,14 +140,18 @@ def _node_route(mesh: Mesh, deployment: Deployment) -> NodeRoute:
 
 
 def _role_routes(
-    model: str, nodes: tuple[NodeRoute, ...]
+    model: str, nodes: tuple[NodeRoute, ...], *, whole: bool
 ) -> tuple[tuple[tuple[str, str], ...], tuple[RoleGroup, ...]]:
+    """Where each role's pin goes. With `whole` (prefer pinning), a role every node of the model
+    has is pinned to the model's own group: a group of its own would have the same members and
+    the same fallbacks, one more routing group for the proxy to hold. (Under strict pinning the
+    role group differs: it never falls back to the model's declared fallbacks.)"""
     pins: list[tuple[str, str]] = []
     groups: list[RoleGroup] = []
     for role in sorted({role for route in nodes for role in route.roles}):
         members = tuple(route.group for route in nodes if role in route.roles)
-        if len(members) == 1:
-            pins.append((role, members[0]))
+        if len(members) == 1 or (whole and len(members) == len(nodes)):
+            pins.append((role, members[0] if len(members) == 1 else model))
             continue
         group = RoleGroup(name=role_group_name(model, role), role=role, members=members)
         groups.append(group)
@@ -169,15 +184,26 @@ def _pinned_chains(
 ) -> list[Chain]:
     if strict:  # a strict pin never leaves its node(s); a role group may use each member
         return [] if context_window else [(g.name, g.members) for g in route.role_groups]
+    ring = route.node_groups
     chains: list[Chain] = []
-    for node in route.nodes:
-        others = () if context_window else tuple(g for g in route.node_groups if g != node.group)
-        chains.append((node.group, others + declared))
-    for group in route.role_groups:
-        others = (
-            ()
-            if context_window
-            else group.members + tuple(g for g in route.node_groups if g not in group.members)
+    for index, node in enumerate(route.nodes):
+        chains.append(
+            (node.group, (() if context_window else ring_successors(ring, index)) + declared)
         )
+    for group in route.role_groups:
+        # The role's own nodes first (each one: a retry inside the group may land on the same
+        # dead node), then a few of the model's other nodes, whose own chains lead on.
+        others = () if context_window else group.members + _outside(ring, frozenset(group.members))
         chains.append((group.name, others + declared))
     return chains
+
+
+def ring_successors(ring: tuple[str, ...], index: int) -> tuple[str, ...]:
+    """The `RING_FALLBACKS` groups after `ring[index]`, wrapping around (fewer in a small ring)."""
+    count = min(RING_FALLBACKS, len(ring) - 1)
+    return tuple(ring[(index + step) % len(ring)] for step in range(1, count + 1))
+
+
+def _outside(ring: tuple[str, ...], members: frozenset[str]) -> tuple[str, ...]:
+    """The first `RING_FALLBACKS` groups of the ring that are not among `members`."""
+    return tuple(g for g in ring if g not in members)[:RING_FALLBACKS]

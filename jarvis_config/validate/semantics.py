@@ -68,6 +68,11 @@ class View:
     # Rules ask for sections per node and per model: filter each section once, not each time.
     _sections: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
     _entries: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
+    # ... and index nodes by runtime and role once: per model, a scan of every node made
+    # role placements cost models x nodes.
+    _hosting: dict[str, list[str]] = field(default_factory=dict, compare=False)
+    _by_role: dict[str, dict[str, list[str]]] = field(default_factory=dict, compare=False)
+    _targets: dict[str, set[str]] = field(default_factory=dict, compare=False)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section; for named sections only entries with valid names (the schema reports
@@ -105,11 +110,28 @@ class View:
         return [r for r in value if _is_name(r)] if isinstance(value, list) else []
 
     def nodes_with(self, runtime: str) -> list[str]:
-        return [n for n in sorted(self.entries("nodes")) if runtime in self.runtimes(n)]
+        """The nodes with this runtime, in name order. Callers must not modify it."""
+        if runtime not in self._hosting:
+            nodes = sorted(self.entries("nodes"))
+            self._hosting[runtime] = [n for n in nodes if runtime in self.runtimes(n)]
+        return self._hosting[runtime]
+
+    def role_index(self, runtime: str) -> dict[str, list[str]]:
+        """role -> the nodes with that role and this runtime, in name order."""
+        if runtime not in self._by_role:
+            index: dict[str, list[str]] = {}
+            for node in self.nodes_with(runtime):
+                for role in dict.fromkeys(self.roles(node)):
+                    index.setdefault(role, []).append(node)
+            self._by_role[runtime] = index
+        return self._by_role[runtime]
 
     def targets(self) -> set[str]:
-        """Names a request, alias or fallback may use: models and aliases."""
-        return set(self.section("models")) | set(self.section("aliases"))
+        """Names a request, alias or fallback may use: models and aliases (asked once per
+        alias and fallback, so built once). Callers must not modify it."""
+        if not self._targets:
+            self._targets["all"] = set(self.section("models")) | set(self.section("aliases"))
+        return self._targets["all"]
 
     def resolve(self, name: str) -> str:
         """The model an alias finally names (the name itself for models and unknowns)."""
@@ -269,7 +291,8 @@ def placement_roles(view: View) -> Iterator[Problem]:
 
 
 def _selected(view: View, roles: list[str], kind: str) -> list[str]:
-    return [n for n in view.nodes_with(kind) if set(roles) & set(view.roles(n))]
+    index = view.role_index(kind)
+    return sorted({node for role in roles for node in index.get(role, ())})
 
 
 @emits("hosted-placement", "missing-placement")
@@ -547,7 +570,7 @@ def _placed_nodes(view: View, spec: dict[str, Any]) -> list[str]:
     placement, kind = spec.get("placement"), _runtime_kind(spec)
     if not isinstance(placement, dict) or kind is None:
         return []
-    hosting = view.nodes_with(kind)
+    hosting = set(view.nodes_with(kind))
     if "nodes" in placement:
         return [n for n in dict.fromkeys(n for _, n in _names(placement["nodes"])) if n in hosting]
     return _selected(view, [r for _, r in _names(placement.get("roles"))], kind)
@@ -699,7 +722,34 @@ RULES: tuple[Rule, ...] = (
 
 def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
     """Rules that need derived facts: run once the document is otherwise valid."""
-    return list(derived_port_conflicts(mesh, doc))
+    return [*derived_port_conflicts(mesh, doc), *gateway_start_up(mesh, doc)]
+
+
+# The stock proxy's start-up grows faster than linearly with its deployments (its Router
+# registers each deployment's pricing one by one): past this many, one gateway takes minutes
+# to start. Measured with benchmarks/proxy_startup.py (docs/benchmarks.md, "Proxy start-up").
+GATEWAY_DEPLOYMENT_LIMIT = 2000
+MEASURED_START_UP = (
+    "1.108.7 needed 29 s of CPU to start with 2,000 deployments and 83 s with 5,000 "
+    "(6 minutes on a busy 2-core machine)"
+)
+
+
+def gateway_start_up(mesh: Mesh, doc: Document) -> Iterator[Problem]:
+    count = len(mesh.deployments)
+    if count > GATEWAY_DEPLOYMENT_LIMIT:
+        yield Problem(
+            doc.locate_key(("models",)),
+            "gateway-slow-start",
+            f"one gateway would serve {count:,} deployments; the stock LiteLLM proxy "
+            f"{MEASURED_START_UP}, growing faster than linearly, so this gateway would take "
+            f"minutes to start and to restart",
+            "$.models",
+            f"keep each gateway at {GATEWAY_DEPLOYMENT_LIMIT:,} deployments or fewer: split the "
+            "mesh into one config per model family, each built into its own gateway and "
+            "stacks (docs/deploy.md, 'Splitting a large mesh')",
+            Severity.WARNING,
+        )
 
 
 @emits("port-range-conflict")

@@ -102,9 +102,9 @@ def test_node_pins_to_the_group_of_that_node(
     assert out["metadata"]["user_api_key"] == "hashed"
 
 
-def test_a_role_shared_by_several_nodes_pins_to_its_role_group(roles: ModuleType) -> None:
+def test_a_role_every_node_shares_pins_to_the_model_group_under_prefer(roles: ModuleType) -> None:
     out = pre_call(roles, request("mistral", node="role:gpu"))
-    assert out["model"] == "mistral@role:gpu"
+    assert out["model"] == "mistral"  # both of mistral's nodes have role gpu
     assert "disable_fallbacks" not in out  # roles pins with prefer: fallbacks stay on
     assert out["metadata"]["jarvis_pin"]["strict"] is False
 

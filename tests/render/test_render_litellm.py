@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.routing import RING_FALLBACKS, plan
 from jarvis_config.render import litellm as target
 from jarvis_config.render.routes import routing_table
 from tests.kit import ROOT, check_golden, compile_mesh, example_params, mesh_examples
@@ -176,13 +178,65 @@ def test_prefer_pinning_lets_pinned_groups_fall_back() -> None:
     fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
     assert fallbacks["mistral@rig-1"] == [hop("mistral@rig-2")]
     assert fallbacks["mistral"] == [hop("mistral@rig-1"), hop("mistral@rig-2")]
-    assert fallbacks["phi3-mini@role:edge"] == [hop("phi3-mini@edge-1"), hop("phi3-mini@edge-2")]
+    # Both of mistral's nodes have role gpu: a role group would repeat the model's group.
+    groups = [g["group_name"] for g in settings["routing_groups"]]
+    assert "mistral" in groups and "mistral@role:gpu" not in groups
+
+
+def test_a_prefer_role_group_tries_its_own_nodes_then_a_few_others() -> None:
+    mesh = compile_mesh(ROOT / "tests" / "review" / "twelve-nodes.yaml")
+    settings = target.gateway_config(mesh)["router_settings"]
+    fallbacks = dict(kv for item in settings["fallbacks"] for kv in item.items())
+    rack_b = ["llama3@gpu-b1", "llama3@gpu-b2"]
+    assert fallbacks["llama3@role:rack-b"] == [
+        hop(g) for g in [*rack_b, "llama3@cpu-1", "llama3@cpu-2", "llama3@gpu-a1", "llama3@gpu-a2"]
+    ]
     role_group = next(
-        g for g in settings["routing_groups"] if g["group_name"] == "mistral@role:gpu"
+        g for g in settings["routing_groups"] if g["group_name"] == "llama3@role:rack-b"
     )
     assert role_group == {
-        "group_name": "mistral@role:gpu",
-        "models": ["mistral@rig-1", "mistral@rig-2"],
+        "group_name": "llama3@role:rack-b",
+        "models": rack_b,
         "routing_strategy": "priority",
-        "model_priorities": {"mistral@rig-1": 1, "mistral@rig-2": 1},
+        "model_priorities": dict.fromkeys(rack_b, 1),
     }
+
+
+def replicated_mesh(tmp_path: Path, replicas: int, pinning: str) -> Mesh:
+    """benchmarks/synth.py's role-placed shape: 4 models, each on `replicas` gpu nodes."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import synth
+
+    data = synth.replicated(4 * replicas, replicas, pinning=pinning)
+    return compile_mesh(synth.write_data(tmp_path / f"{pinning}-{replicas}.yaml", data))
+
+
+@pytest.mark.parametrize("pinning", ["strict", "prefer"])
+def test_gateway_files_grow_linearly_with_replicas(tmp_path: Path, pinning: str) -> None:
+    per_deployment = {}
+    for replicas in (10, 60):
+        mesh = replicated_mesh(tmp_path, replicas, pinning)
+        files = target.render(mesh)
+        size = sum(len(files[f"litellm/{name}"]) for name in ("config.yaml", "routes.json"))
+        per_deployment[replicas] = size / len(mesh.deployments)
+    assert max(per_deployment.values()) <= 2048, per_deployment
+    # Quadratic lists would make a deployment of the 60-replica mesh about 6x as large.
+    assert per_deployment[60] < 1.25 * per_deployment[10], per_deployment
+
+
+def test_prefer_pin_reaches_every_node_of_its_model_before_the_declared_fallback(
+    tmp_path: Path,
+) -> None:
+    routing = plan(replicated_mesh(tmp_path, 12, "prefer"))
+    chains = dict(routing.fallbacks)
+    route = routing.models[0]
+    assert route.fallbacks == ("model-001",)
+    for start in route.node_groups:
+        chain = chains[start]
+        assert len(chain) == RING_FALLBACKS + 1 and chain[-1] == "model-001", chain
+        # Nested fallbacks, as LiteLLM walks them: each node's chain leads on to the rest.
+        seen, frontier = {start}, [start]
+        while frontier:
+            frontier = [g for group in frontier for g in chains.get(group, ()) if g not in seen]
+            seen.update(frontier)
+        assert set(route.node_groups) <= seen

@@ -176,12 +176,12 @@ def test_prefer_policy_says_the_other_nodes_take_over() -> None:
         "prefer: sent to group llama3@cpu-1, on node cpu-1 first; "
         "on errors the fallbacks below take over"
     )
-    assert [h.group for h in answer.fallbacks] == [
-        "llama3@cpu-2",
-        "llama3@gpu-a1",
-        "llama3@gpu-a2",
-        "llama3@gpu-b1",
-        "llama3@gpu-b2",
+    # The next four nodes of the model's ring; the last one's own chain leads on to gpu-b2.
+    assert [(h.group, h.chained) for h in answer.fallbacks] == [
+        ("llama3@cpu-2", True),
+        ("llama3@gpu-a1", True),
+        ("llama3@gpu-a2", True),
+        ("llama3@gpu-b1", True),
     ]
 
 
