@@ -20,7 +20,8 @@ def test_an_unknown_target_names_the_known_ones() -> None:
     with pytest.raises(RenderError) as raised:
         target("compse")
     assert str(raised.value) == (
-        "unknown target 'compse'; known targets: compose, kubernetes, litellm; did you mean 'compose'?"
+        "unknown target 'compse'; known targets: compose, kubernetes, litellm; "
+        "did you mean 'compose'?"
     )
 
 
