@@ -396,8 +396,7 @@ async def user_api_key_auth(request: Any, api_key: str) -> Any:
     if is_master or prisma_client is not None:
         return None
     raise _unauthorized(
-        "invalid API key: it is neither the gateway's master key nor one of its keys "
-        "(gateway.keys)"
+        "invalid API key: it is neither the gateway's master key nor one of its keys (gateway.keys)"
     )
 
 

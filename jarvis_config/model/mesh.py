@@ -197,7 +197,9 @@ class Deployment:
     params: tuple[tuple[str, Any], ...]
     limits: Limits
     port: int | None = None
-    capabilities: tuple[str, ...] | None = None  # where the node's server for this deployment listens
+    capabilities: tuple[str, ...] | None = (
+        None  # where the node's server for this deployment listens
+    )
 
 
 @dataclass(frozen=True)
@@ -436,9 +438,7 @@ def _model(name: str, spec: Mapping[str, Any], nodes: tuple[Node, ...]) -> Model
             timeout=limits.get("timeout"),
         ),
         nodes=placed_nodes(spec, nodes),
-        capabilities=(
-            tuple(sorted(spec["capabilities"])) if "capabilities" in spec else None
-        ),
+        capabilities=(tuple(sorted(spec["capabilities"])) if "capabilities" in spec else None),
     )
 
 
