@@ -73,7 +73,7 @@ def test_a_declared_key_gets_its_name_and_limits(
 @LITELLM_IMPORT_WARNINGS
 def test_a_missing_key_is_a_401(clients: ModuleType) -> None:
     class Request:
-        class url:  # noqa: N801 - shaped like starlette's request.url
+        class url:  # shaped like starlette's request.url
             path = "/v1/chat/completions"
 
     with pytest.raises(HTTPException) as caught:
@@ -172,3 +172,21 @@ def test_listing_shows_pinned_names_and_a_keys_own_models(clients: ModuleType) -
         "llama3",
         "llama3@mini",
     ]
+
+
+@LITELLM_IMPORT_WARNINGS
+def test_with_a_database_other_keys_go_to_litellms_virtual_keys(
+    clients: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a database, a key that is not declared is handed back to LiteLLM (None), which
+    checks it as a virtual key; without one it is a 401 here."""
+    from litellm.proxy import proxy_server
+
+    monkeypatch.setattr(proxy_server, "master_key", "sk-master-1")
+    monkeypatch.setattr(proxy_server, "prisma_client", None)
+    with pytest.raises(HTTPException) as caught:
+        asyncio.run(clients.user_api_key_auth(None, "sk-virtual-1"))
+    assert caught.value.status_code == 401
+    assert asyncio.run(clients.user_api_key_auth(None, "sk-master-1")) is None
+    monkeypatch.setattr(proxy_server, "prisma_client", object())
+    assert asyncio.run(clients.user_api_key_auth(None, "sk-virtual-1")) is None

@@ -21,7 +21,7 @@ from tests.e2e.harness import Gateway, chat, served
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "clients"  # served by the gateway fixture (conftest.py)
 MANY = 12
-TOOL = {
+TOOL: Any = {
     "type": "function",
     "function": {
         "name": "where_am_i",
@@ -69,9 +69,9 @@ def status_of(call: Any) -> tuple[int, str]:
 
 
 def hi(client: openai.OpenAI, model: str, **extra: Any) -> Any:
-    return lambda: client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "hi"}], **extra
-    )
+    """A chat completion to run later (by status_of); `messages` may replace the greeting."""
+    fields: dict[str, Any] = {"messages": [{"role": "user", "content": "hi"}], **extra}
+    return lambda: client.chat.completions.create(model=model, **fields)
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -225,11 +225,8 @@ def test_a_request_using_a_capability_the_model_lacks_is_400(client: openai.Open
         "model 'tinyllama' does not support tools (function calling) (its capabilities: "
         "none); choose a model that does, or leave that part out of the request",
     )
-    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    call = lambda: client.chat.completions.create(  # noqa: E731
-        model="fast", messages=[{"role": "user", "content": [image]}]
-    )
-    status, message = status_of(call)
+    image: Any = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    status, message = status_of(hi(client, "fast", messages=[{"role": "user", "content": [image]}]))
     assert (status, message.split(" (")[0]) == (
         400,
         "model 'phi3-mini' does not support image input",
@@ -252,19 +249,30 @@ def test_capabilities_reach_model_info(gateway: Gateway) -> None:
 # --- agents: tool call -> tool result -> answer --------------------------------------------------
 
 
-def agent_turn(client: openai.OpenAI, model: str, messages: list[Any], stream: bool) -> Any:
-    """One turn: the assistant message (content, tool_calls) and finish reason, streamed or
-    not; a streamed message is assembled from its deltas as an agent framework does."""
-    if not stream:
-        choice = client.chat.completions.create(
-            model=model, messages=messages, tools=[TOOL], tool_choice="auto"
-        ).choices[0]
-        calls = [
-            {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
-            for c in choice.message.tool_calls or []
-        ]
-        return choice.message.content, calls, choice.finish_reason
-    text, calls, finish = "", {}, None
+Turn = tuple[str | None, list[dict[str, Any]], str | None]  # content, tool calls, finish
+
+
+def agent_turn(client: openai.OpenAI, model: str, messages: list[Any], stream: bool) -> Turn:
+    """One turn of an agent: the assistant's content, tool calls and finish reason."""
+    return (_streamed_turn if stream else _whole_turn)(client, model, messages)
+
+
+def _whole_turn(client: openai.OpenAI, model: str, messages: list[Any]) -> Turn:
+    choice = client.chat.completions.create(
+        model=model, messages=messages, tools=[TOOL], tool_choice="auto"
+    ).choices[0]
+    calls = [
+        {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+        for c in choice.message.tool_calls or []
+        if c.type == "function"
+    ]
+    return choice.message.content, calls, choice.finish_reason
+
+
+def _streamed_turn(client: openai.OpenAI, model: str, messages: list[Any]) -> Turn:
+    """The streamed turn, assembled from its deltas as agent frameworks do."""
+    text, finish = "", None
+    calls: dict[int, dict[str, Any]] = {}
     for chunk in client.chat.completions.create(
         model=model, messages=messages, tools=[TOOL], tool_choice="auto", stream=True
     ):
@@ -318,7 +326,7 @@ def test_two_step_agent_loop(gateway: Gateway, model: str, node: str | None, str
     ]
     content, calls, finish = agent_turn(client, model, messages, stream)
     assert (calls, finish) == ([], "stop")
-    assert content.endswith(f"; tool said: you run on {where}")
+    assert content is not None and content.endswith(f"; tool said: you run on {where}")
     assert node is None or content.startswith(f"hello from {node};")
 
 
