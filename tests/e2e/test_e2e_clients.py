@@ -9,14 +9,19 @@ The rate-limit test spends the trial key's three requests a minute, so it runs l
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
 from tests.e2e.harness import Gateway, chat, served
+from tests.kit import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "clients"  # served by the gateway fixture (conftest.py)
@@ -328,6 +333,48 @@ def test_two_step_agent_loop(gateway: Gateway, model: str, node: str | None, str
     assert (calls, finish) == ([], "stop")
     assert content is not None and content.endswith(f"; tool said: you run on {where}")
     assert node is None or content.startswith(f"hello from {node};")
+
+
+# --- the TypeScript snippet of docs/clients.md, with Node's openai package ----------------------
+
+CLIENTS_DIR = ROOT / "tests" / "clients"  # package.json + package-lock.json + chat.ts
+
+
+def npm_project() -> Path:
+    """tests/clients with its node_modules (installed from package-lock.json when missing)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed: the TypeScript snippet cannot be checked")
+    if not (CLIENTS_DIR / "node_modules").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENTS_DIR, check=True, timeout=300
+        )
+    return CLIENTS_DIR
+
+
+def test_typescript_snippet_type_checks_and_runs(gateway: Gateway) -> None:
+    project = npm_project()
+    tsc = project / "node_modules" / ".bin" / "tsc"
+    checked = subprocess.run(
+        [str(tsc), "-p", "."], cwd=project, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    env = {
+        **os.environ,
+        "JARVIS_GATEWAY_URL": f"{gateway.url}/v1",
+        "JARVIS_API_KEY": key(gateway, "agents"),
+        "NO_PROXY": "127.0.0.1",
+    }
+    ran = subprocess.run(
+        ["node", "build/chat.js"], cwd=project, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert lines[:3] == [
+        {"pinned": "hello from mini", "servedBy": "llama3@mini"},
+        {"byHeader": "hello from gpu-2"},
+        {"agent": 'hello from gpu-1; tool said: arguments were {"node": "gpu-1"}'},
+    ]
+    assert set(lines[3]["models"]) == MODELS_AND_ALIASES | PINNED_NAMES
 
 
 # --- limits (last: spends the trial key's requests for this minute) ------------------------------
