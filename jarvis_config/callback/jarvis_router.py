@@ -364,10 +364,26 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message)
 
 
+def _identity(name: str, entry: dict[str, Any]) -> Any:
+    """What LiteLLM knows a declared key by: its name (the rate limiter counts by `api_key`,
+    so that is the name too, never the key) and its limits."""
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    return UserAPIKeyAuth(
+        api_key=f"jarvis-key-{name}",
+        key_alias=name,
+        key_name=name,
+        metadata={KEY_META: name},
+        rpm_limit=entry.get("rpm"),
+        tpm_limit=entry.get("tpm"),
+        max_parallel_requests=entry.get("max_parallel_requests"),
+    )
+
+
 async def user_api_key_auth(request: Any, api_key: str) -> Any:
-    """`general_settings.custom_auth`: a declared key's identity and limits, None to let
-    LiteLLM check the master key (and virtual keys, with a database), or a 401."""
-    from litellm.proxy._types import LiteLLMRoutes, UserAPIKeyAuth
+    """`general_settings.custom_auth`: a declared key's identity; None to let LiteLLM check
+    the master key (and, with a database, virtual keys); otherwise a 401."""
+    from litellm.proxy._types import LiteLLMRoutes
     from litellm.proxy.proxy_server import master_key, prisma_client
 
     if not api_key:
@@ -377,19 +393,9 @@ async def user_api_key_auth(request: Any, api_key: str) -> Any:
             "missing API key: send 'Authorization: Bearer KEY' with the gateway's master "
             "key or one of its keys (gateway.keys)"
         )
-    keys = _AUTH_TABLE.keys
-    name = find_key(keys, api_key)
+    name = find_key(_AUTH_TABLE.keys, api_key)
     if name is not None:
-        entry = keys[name]
-        return UserAPIKeyAuth(
-            api_key=f"jarvis-key-{name}",  # what the rate limiter counts by; never the key
-            key_alias=name,
-            key_name=name,
-            metadata={KEY_META: name},
-            rpm_limit=entry.get("rpm"),
-            tpm_limit=entry.get("tpm"),
-            max_parallel_requests=entry.get("max_parallel_requests"),
-        )
+        return _identity(name, _AUTH_TABLE.keys[name])
     is_master = isinstance(master_key, str) and hmac.compare_digest(
         master_key.encode(), api_key.encode()
     )
