@@ -284,14 +284,7 @@ class JarvisRouter(CustomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
-        try:
-            target = take_pin(data, self.table.pin_header)
-            self.table.check_key(_key_name(user_api_key_dict), str(data.get("model") or ""))
-            self.table.check_capabilities(str(data.get("model") or ""), data)
-        except KeyRefusal as exc:
-            raise HTTPException(status_code=403, detail=str(exc)) from None
-        except (PinError, Unsupported) as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+        target = self._screen(user_api_key_dict, data)
         if target is None:
             return data
         if not isinstance(target, str) or not target:
@@ -313,6 +306,19 @@ class JarvisRouter(CustomLogger):
         if pin["strict"] and group in self.table.sealed:
             data["disable_fallbacks"] = True
         return data
+
+    def _screen(self, user_api_key_dict: Any, data: dict[str, Any]) -> Any:
+        """The request's pin (from field, header or name), once its key may call the model
+        and the model has what the request uses; else the HTTP error for the client."""
+        try:
+            target = take_pin(data, self.table.pin_header)
+            self.table.check_key(_key_name(user_api_key_dict), str(data.get("model") or ""))
+            self.table.check_capabilities(str(data.get("model") or ""), data)
+        except KeyRefusal as exc:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
+        except (PinError, Unsupported) as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return target
 
     async def async_post_call_failure_hook(
         self,

@@ -421,49 +421,42 @@ def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> No
 def _openai_tool_call(
     handler: _Handler, body: dict[str, Any], ident: str, model: str, tool: str
 ) -> None:
-    """OpenAI's tool call: arguments as a JSON string with a call id; streamed as deltas, the
-    name first, then the arguments in pieces, then finish_reason tool_calls."""
+    """OpenAI's tool call: arguments as a JSON string with a call id, finish_reason
+    tool_calls; streamed as deltas, the name first, then the arguments in two pieces."""
     arguments = json.dumps(tool_arguments(handler.runtime.name))
     call_id = f"call-{handler.runtime.name}-0"
     if not body.get("stream"):
         full = _openai_full(ident, model, "", chat=True)
-        full["choices"][0]["finish_reason"] = "tool_calls"
-        full["choices"][0]["message"] = {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": tool, "arguments": arguments},
-                }
-            ],
+        call = {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": tool, "arguments": arguments},
         }
+        full["choices"][0].update(
+            finish_reason="tool_calls",
+            message={"role": "assistant", "content": None, "tool_calls": [call]},
+        )
         handler._json(200, full)
         return
     half = len(arguments) // 2
+    first = {"index": 0, "id": call_id, "type": "function", "function": {"name": tool}}
     deltas: list[dict[str, Any]] = [
-        {
-            "role": "assistant",
-            "tool_calls": [
-                {"index": 0, "id": call_id, "type": "function", "function": {"name": tool}}
-            ],
-        },
+        {"role": "assistant", "tool_calls": [first]},
         {"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]},
         {"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]},
     ]
+    handler._stream("text/event-stream", _tool_call_events(ident, model, deltas))
 
-    def events() -> Iterator[bytes]:
-        for delta in deltas:
-            chunk = _openai_chunk(ident, model, None, first=False, chat=True)
-            chunk["choices"][0].update(delta=delta, finish_reason=None)
-            yield _sse(chunk)
-        last = _openai_chunk(ident, model, None, first=False, chat=True)
-        last["choices"][0]["finish_reason"] = "tool_calls"
-        yield _sse(last)
-        yield b"data: [DONE]\n\n"
 
-    handler._stream("text/event-stream", events())
+def _tool_call_events(ident: str, model: str, deltas: list[dict[str, Any]]) -> Iterator[bytes]:
+    for delta in deltas:
+        chunk = _openai_chunk(ident, model, None, first=False, chat=True)
+        chunk["choices"][0].update(delta=delta, finish_reason=None)
+        yield _sse(chunk)
+    last = _openai_chunk(ident, model, None, first=False, chat=True)
+    last["choices"][0]["finish_reason"] = "tool_calls"
+    yield _sse(last)
+    yield b"data: [DONE]\n\n"
 
 
 def _sse(payload: dict[str, Any]) -> bytes:
