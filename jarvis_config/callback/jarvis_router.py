@@ -16,13 +16,25 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
   no fallbacks at all, a role pin only those to the role's other nodes, and a failure reaches
   the client as an error naming the node and the cause. Under `prefer` the gateway's fallbacks
   move a pinned request to the model's other nodes.
-It also hides the per-node and per-role groups from `/v1/models`: clients pin with `node`.
+It also hides the per-node and per-role groups from `/v1/models` (unless routes.json says
+`list_pinned_models`), and lists only a key's own models to that key.
+
+The same pin may be sent three ways, all checked alike: the field `node`, the header
+`X-Jarvis-Node`, or a pinned model name `MODEL@NODE` / `MODEL@role:ROLE` (`llama3@mini`).
+
+`user_api_key_auth` is the proxy's `general_settings.custom_auth`: it accepts the keys of
+`gateway.keys` (read from the variables routes.json names) with their limits, answers 401 for
+a missing or unknown key, and hands the master key (and, with a database, any other key) back
+to LiteLLM's own checks. `async_pre_call_hook` then refuses models outside a key's list (403)
+and requests using a capability the model does not declare (400).
 """
 
 from __future__ import annotations
 
 import difflib
+import hmac
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -36,10 +48,28 @@ ROUTES_PATH = Path(__file__).with_name("routes.json")
 FIELD = "node"
 ROLE_PREFIX = "role:"
 PIN_KEY = "jarvis_pin"  # in the request's metadata: what the pin chose, for the failure hook
+KEY_META = "jarvis_key"  # in a declared key's auth metadata: the key's name
+PIN_HEADER = "x-jarvis-node"
+PIN_SEPARATOR = "@"  # model names cannot hold it, so `MODEL@TARGET` is always a pin
+# What a request asks of a model, by the capability the model must declare for it.
+CAPABILITY_USES = {
+    "tools": "tools (function calling)",
+    "vision": "image input",
+    "json_mode": "JSON mode (response_format)",
+    "reasoning": "reasoning_effort",
+}
 
 
 class PinError(ValueError):
     """The request's `node` cannot be honoured; the message is for the client."""
+
+
+class Unsupported(ValueError):
+    """The request uses a capability its model does not declare; the message is for the client."""
+
+
+class KeyRefusal(PermissionError):
+    """A declared key asked for a model outside its list; the message is for the client."""
 
 
 class RoutingTable:
@@ -56,6 +86,7 @@ class RoutingTable:
         self.roles: dict[str, list[str]] = data["roles"]
         self.models: dict[str, Any] = data["models"]
         self.aliases: dict[str, str] = data["aliases"]
+        self.groups: dict[str, Any] = data["groups"]
         self.hidden = frozenset(
             name for name, group in data["groups"].items() if group["kind"] in ("node", "role")
         )
@@ -64,6 +95,10 @@ class RoutingTable:
         self.sealed = frozenset(
             name for name, group in data["groups"].items() if group["kind"] == "node"
         )
+        self.pin_header: str = data.get("pin_header", PIN_HEADER)
+        self.list_pinned: bool = data.get("list_pinned_models", False)
+        self.capabilities: dict[str, list[str]] = data.get("capabilities", {})
+        self.keys: dict[str, Any] = data.get("keys", {})
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
@@ -122,6 +157,50 @@ class RoutingTable:
             head = f"unknown {kind} {name!r} in field {FIELD!r}{hint}"
         return f"{head}; {self.served_by(model, route)}"
 
+    def check_key(self, key: str | None, requested: str) -> None:
+        """KeyRefusal when key `key` may not call `requested` (a model, alias or group)."""
+        allowed = self.keys.get(key, {}).get("models") if key else None
+        if allowed is None:
+            return
+        model = self.model_of(requested)
+        if model is not None and model in {self.model_of(name) for name in allowed}:
+            return
+        raise KeyRefusal(
+            f"key {key!r} may not use model {requested!r}; it may use: {', '.join(allowed)}"
+        )
+
+    def model_of(self, name: str) -> str | None:
+        """The model a request for `name` reaches: a model, an alias or one of its groups."""
+        name = self.aliases.get(name, name)
+        if name in self.models:
+            return name
+        group = self.groups.get(name)
+        return str(group["model"]) if group else None
+
+    def check_capabilities(self, requested: str, data: dict[str, Any]) -> None:
+        """Unsupported when the request uses what the model does not declare."""
+        model = self.model_of(requested)
+        declared = self.capabilities.get(model) if model else None
+        if declared is None:
+            return
+        missing = [name for name in needed_capabilities(data) if name not in declared]
+        if missing:
+            uses = ", ".join(CAPABILITY_USES[name] for name in missing)
+            has = ", ".join(declared) or "none"
+            raise Unsupported(
+                f"model {model!r} does not support {uses} (its capabilities: {has}); "
+                "choose a model that does, or leave that part out of the request"
+            )
+
+    def listed(self, name: str, key: str | None) -> bool:
+        """Whether /v1/models shows `name` to `key` (None: the master key or a virtual key)."""
+        if name in self.hidden and not self.list_pinned:
+            return False
+        allowed = self.keys.get(key, {}).get("models") if key else None
+        if allowed is None:
+            return True
+        return self.model_of(name) in {self.model_of(a) for a in allowed}
+
     def served_by(self, model: str, route: dict[str, Any]) -> str:
         """Which nodes serve `model`, for messages: 'nodes serving 'llama3': ai-max (gpu), ...'."""
         if not route["nodes"]:
@@ -140,6 +219,46 @@ class RoutingTable:
 def take_node(data: dict[str, Any]) -> Any:
     """Remove the `node` field from the request body and return it (None when absent)."""
     return data.pop(FIELD, None)
+
+
+def take_pin(data: dict[str, Any], header: str) -> Any:
+    """The request's pin, from the field `node`, the pin header or a pinned model name
+    (`llama3@mini`, whose model part stays in the request); None when it has none. The
+    field and a pinned name are removed. Two sources naming different targets: PinError."""
+    found: dict[str, Any] = {}
+    field_value = take_node(data)
+    if field_value is not None:
+        found[f"field {FIELD!r}"] = field_value
+    headers = (data.get("proxy_server_request") or {}).get("headers") or {}
+    sent = next((v for k, v in headers.items() if str(k).lower() == header), None)
+    if sent:
+        found[f"header {header!r}"] = sent.strip()
+    model = data.get("model")
+    if isinstance(model, str) and PIN_SEPARATOR in model:
+        data["model"], found["model name"] = model.split(PIN_SEPARATOR, 1)
+    if len({json.dumps(v) for v in found.values()}) > 1:
+        named = ", ".join(f"{value!r} in the {where}" for where, value in found.items())
+        raise PinError(f"the request pins to different places: {named}; pin one way only")
+    return next(iter(found.values()), None)
+
+
+def needed_capabilities(data: dict[str, Any]) -> list[str]:
+    """The declarable capabilities a request uses, in CAPABILITY_USES order."""
+    format_type = (data.get("response_format") or {}).get("type")
+    uses = {
+        "tools": bool(data.get("tools") or data.get("functions")),
+        "vision": any(_has_image(m) for m in data.get("messages") or ()),
+        "json_mode": format_type in ("json_object", "json_schema"),
+        "reasoning": data.get("reasoning_effort") is not None,
+    }
+    return [name for name in CAPABILITY_USES if uses[name]]
+
+
+def _has_image(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url" for part in content
+    )
 
 
 def _status(exc: Exception) -> int:
@@ -172,7 +291,7 @@ class JarvisRouter(CustomLogger):
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
-        target = take_node(data)
+        target = self._screen(user_api_key_dict, data)
         if target is None:
             return data
         if not isinstance(target, str) or not target:
@@ -195,6 +314,19 @@ class JarvisRouter(CustomLogger):
             data["disable_fallbacks"] = True
         return data
 
+    def _screen(self, user_api_key_dict: Any, data: dict[str, Any]) -> Any:
+        """The request's pin (from field, header or name), once its key may call the model
+        and the model has what the request uses; else the HTTP error for the client."""
+        try:
+            target = take_pin(data, self.table.pin_header)
+            self.table.check_key(_key_name(user_api_key_dict), str(data.get("model") or ""))
+            self.table.check_capabilities(str(data.get("model") or ""), data)
+        except KeyRefusal as exc:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
+        except (PinError, Unsupported) as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return target
+
     async def async_post_call_failure_hook(
         self,
         request_data: dict[str, Any],
@@ -216,7 +348,76 @@ class JarvisRouter(CustomLogger):
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any
     ) -> list[str]:
-        return [name for name in model_names if name not in self.table.hidden]
+        key = _key_name(user_api_key_dict)
+        return [name for name in model_names if self.table.listed(name, key)]
+
+
+def _key_name(user_api_key_dict: Any) -> str | None:
+    """The name of the declared key a request was authenticated with (None for others)."""
+    metadata = getattr(user_api_key_dict, "metadata", None)
+    name = metadata.get(KEY_META) if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else None
+
+
+# --- custom auth: the keys of gateway.keys, and a 401 for any other key ---------------------------
+
+
+def find_key(keys: dict[str, Any], api_key: str) -> str | None:
+    """The name of the declared key whose variable holds `api_key` (compared in constant
+    time); None when none does. A variable that is unset or empty matches nothing."""
+    found = None
+    for name, entry in keys.items():
+        value = os.environ.get(entry["env"], "")
+        if value and hmac.compare_digest(value.encode(), api_key.encode()):
+            found = name
+    return found
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message)
+
+
+def _identity(name: str, entry: dict[str, Any]) -> Any:
+    """What LiteLLM knows a declared key by: its name (the rate limiter counts by `api_key`,
+    so that is the name too, never the key) and its limits."""
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    return UserAPIKeyAuth(
+        api_key=f"jarvis-key-{name}",
+        key_alias=name,
+        key_name=name,
+        metadata={KEY_META: name},
+        rpm_limit=entry.get("rpm"),
+        tpm_limit=entry.get("tpm"),
+        max_parallel_requests=entry.get("max_parallel_requests"),
+    )
+
+
+async def user_api_key_auth(request: Any, api_key: str) -> Any:
+    """`general_settings.custom_auth`: a declared key's identity; None to let LiteLLM check
+    the master key (and, with a database, virtual keys); otherwise a 401."""
+    from litellm.proxy._types import LiteLLMRoutes
+    from litellm.proxy.proxy_server import master_key, prisma_client
+
+    if not api_key:
+        if request.url.path in LiteLLMRoutes.public_routes.value:
+            return None  # LiteLLM's own public pages need no key
+        raise _unauthorized(
+            "missing API key: send 'Authorization: Bearer KEY' with the gateway's master "
+            "key or one of its keys (gateway.keys)"
+        )
+    name = find_key(_AUTH_TABLE.keys, api_key)
+    if name is not None:
+        return _identity(name, _AUTH_TABLE.keys[name])
+    is_master = isinstance(master_key, str) and hmac.compare_digest(
+        master_key.encode(), api_key.encode()
+    )
+    if is_master or prisma_client is not None:
+        return None
+    raise _unauthorized(
+        "invalid API key: it is neither the gateway's master key nor one of its keys (gateway.keys)"
+    )
 
 
 proxy_handler_instance = JarvisRouter(RoutingTable.from_file(ROUTES_PATH))
+_AUTH_TABLE = proxy_handler_instance.table

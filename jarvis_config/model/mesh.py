@@ -87,6 +87,18 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    """A client's key to the gateway (gateway.keys): enforced by the callback's custom auth."""
+
+    name: str
+    key: EnvRef
+    models: tuple[str, ...]  # model and alias names it may call; empty: every model
+    rpm: int | None = None
+    tpm: int | None = None
+    max_parallel_requests: int | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     category: str
@@ -100,6 +112,8 @@ class Model:
     params: tuple[tuple[str, Any], ...]
     limits: Limits
     nodes: tuple[str, ...]  # resolved placement, in declared (or name) order
+    # Sorted (tools, vision, json_mode, ...); None when undeclared: nothing is checked.
+    capabilities: tuple[str, ...] | None = None
 
     @property
     def hosted(self) -> bool:
@@ -124,7 +138,10 @@ class Deployment:
     context_window: int | None
     params: tuple[tuple[str, Any], ...]
     limits: Limits
-    port: int | None = None  # where the node's server for this deployment listens
+    port: int | None = None
+    capabilities: tuple[str, ...] | None = (
+        None  # where the node's server for this deployment listens
+    )
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,7 @@ class Routing:
     context_window_fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
     num_retries: int
     timeout: float | None
+    list_pinned_models: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +178,7 @@ class Gateway:
     litellm_version: str
     image: str | None
     ingress: Ingress | None = None
+    keys: tuple[ApiKey, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +293,20 @@ def _gateway(spec: Mapping[str, Any]) -> Gateway:
         litellm_version=str(spec.get("litellm_version", DEFAULT_LITELLM_VERSION)),
         image=spec.get("image"),
         ingress=_ingress(spec.get("ingress")),
+        keys=tuple(_api_key(name, key) for name, key in sorted(spec.get("keys", {}).items())),
+    )
+
+
+def _api_key(name: str, spec: Mapping[str, Any]) -> ApiKey:
+    key = env_ref(spec.get("key"))
+    assert key is not None, "validation refuses a key that is not an environment reference"
+    return ApiKey(
+        name=name,
+        key=key,
+        models=tuple(spec.get("models", ())),
+        rpm=spec.get("rpm"),
+        tpm=spec.get("tpm"),
+        max_parallel_requests=spec.get("max_parallel_requests"),
     )
 
 
@@ -347,6 +380,7 @@ def _model(
             timeout=limits.get("timeout"),
         ),
         nodes=placed_nodes(spec, nodes, by_role),
+        capabilities=(tuple(sorted(spec["capabilities"])) if "capabilities" in spec else None),
     )
 
 
@@ -400,6 +434,7 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         context_window_fallbacks=chains("context_window_fallbacks"),
         num_retries=int(spec.get("num_retries", 2)),
         timeout=spec.get("timeout"),
+        list_pinned_models=bool(spec.get("list_pinned_models", False)),
     )
 
 
@@ -460,6 +495,7 @@ def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
         context_window=model.context_window,
         params=model.params,
         limits=model.limits,
+        capabilities=model.capabilities,
         port=port,
     )
 
@@ -480,6 +516,7 @@ def _hosted_deployment(model: Model, provider: Provider) -> Deployment:
         context_window=model.context_window,
         params=model.params,
         limits=model.limits,
+        capabilities=model.capabilities,
     )
 
 

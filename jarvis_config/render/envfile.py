@@ -64,6 +64,15 @@ def _secrets(mesh: Mesh) -> list[EnvVar]:
                 (GATEWAY,),
             )
         )
+    out.extend(
+        EnvVar(
+            key.key.var,
+            f"API key of the gateway's client {key.name!r}; that client sends it as its "
+            f"API key (gateway.keys.{key.name}).",
+            (GATEWAY,),
+        )
+        for key in mesh.gateway.keys
+    )
     for provider in mesh.providers:
         if provider.api_key is not None:
             out.append(

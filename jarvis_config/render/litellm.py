@@ -46,6 +46,16 @@ REDIS_SETTINGS = {
 }
 DATABASE_URL_VAR = "DATABASE_URL"
 NEEDS: tuple[str, ...] = ()  # reads no other target's files
+# The callback module's auth function: per-client keys without a database, 401 for bad keys.
+CUSTOM_AUTH = f"{CALLBACK_MODULE}.user_api_key_auth"
+# A model's declared capabilities as LiteLLM's model_info flags (shown in /v1/model/info).
+CAPABILITY_FLAGS = {
+    "tools": ("supports_function_calling", "supports_tool_choice"),
+    "parallel_tools": ("supports_parallel_function_calling",),
+    "vision": ("supports_vision",),
+    "json_mode": ("supports_response_schema",),
+    "reasoning": ("supports_reasoning",),
+}
 
 
 def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -124,6 +134,13 @@ def model_info(deployment: Deployment) -> dict[str, Any]:
         info.update(
             context_window=deployment.context_window, max_input_tokens=deployment.context_window
         )
+    if deployment.capabilities is not None:
+        declared = set(deployment.capabilities)
+        info.update(
+            (flag, capability in declared)
+            for capability, flags in CAPABILITY_FLAGS.items()
+            for flag in flags
+        )
     return info
 
 
@@ -194,6 +211,8 @@ def general_settings(mesh: Mesh) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if mesh.gateway.master_key is not None:
         settings["master_key"] = mesh.gateway.master_key.litellm
+    if mesh.gateway.master_key is not None or mesh.gateway.keys:
+        settings["custom_auth"] = CUSTOM_AUTH
     if mesh.gateway.database:
         settings["database_url"] = f"os.environ/{DATABASE_URL_VAR}"
     return settings

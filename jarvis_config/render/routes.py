@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.mesh import ApiKey, Mesh
 from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
 
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
+PIN_HEADER = "x-jarvis-node"  # the same pin as the field, for clients that only set headers
 PINNING_MEANING = {
     "strict": "a pinned request is served by that node (or role) or fails",
     "prefer": "a pinned request falls back to the model's other nodes when its node fails",
@@ -36,6 +37,22 @@ def routing_table(mesh: Mesh) -> dict[str, Any]:
         "models": {m.model: _model_entry(m) for m in routing.models},
         "aliases": dict(routing.aliases),
         "groups": _groups(routing),
+        "pin_header": PIN_HEADER,
+        "list_pinned_models": mesh.routing.list_pinned_models,
+        "capabilities": {
+            m.name: list(m.capabilities) for m in mesh.models if m.capabilities is not None
+        },
+        "keys": {key.name: _key_entry(key) for key in mesh.gateway.keys},
+    }
+
+
+def _key_entry(key: ApiKey) -> dict[str, Any]:
+    """A key by the variable holding it (never its value), with its models and limits."""
+    limits = {"rpm": key.rpm, "tpm": key.tpm, "max_parallel_requests": key.max_parallel_requests}
+    return {
+        "env": key.key.var,
+        "models": list(key.models) or None,
+        **{name: value for name, value in limits.items() if value is not None},
     }
 
 

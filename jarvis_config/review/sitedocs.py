@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jarvis_config.model.mesh import Limits, Mesh, Model, Node
+from jarvis_config.model.mesh import ApiKey, Limits, Mesh, Model, Node
 from jarvis_config.render.templating import render_template
 
 PAGES = ("README.md", "models.md", "nodes.md")
+PIN_HEADER_SHOWN = "X-Jarvis-Node"  # render.routes.PIN_HEADER as clients write it
 
 # When to pick a category: the guidance the Models page gives next to each one.
 CATEGORY_GUIDE: dict[str, str] = {
@@ -49,6 +50,15 @@ class ModelView:
 
 
 @dataclass(frozen=True)
+class KeyView:
+    """A client key as the docs show it: its name, models and limits, never its value."""
+
+    name: str
+    models: tuple[str, ...]
+    limits: str
+
+
+@dataclass(frozen=True)
 class NodeView:
     node: Node
     models: tuple[Model, ...]
@@ -61,6 +71,10 @@ class GatewayView:
 
 
 # --- views ------------------------------------------------------------------------------------
+
+
+def _key_limits(key: ApiKey) -> Limits:
+    return Limits(key.rpm, key.tpm, key.max_parallel_requests)
 
 
 def limits_sentence(limits: Limits) -> str:
@@ -121,6 +135,14 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
         "hosted": [v for v in views if v.model.hosted],
         "example_model": example_model(mesh),
         "embedding_model": next((m.name for m in mesh.models if m.category == "embedding"), None),
+        "keys": [
+            KeyView(
+                k.name, k.models, limits_sentence(Limits(k.rpm, k.tpm, k.max_parallel_requests))
+            )
+            for k in mesh.gateway.keys
+        ],
+        "pin_header": PIN_HEADER_SHOWN,
+        "list_pinned": mesh.routing.list_pinned_models,
         "pinning": mesh.routing.node_pinning,
         "pinning_guide": PINNING_GUIDE.get(mesh.routing.node_pinning, ""),
         "pages": PAGES,

@@ -418,6 +418,8 @@ def _suggested_var(path: PathParts) -> str:
         return _env_name(f"{path[1]}_API_KEY")
     if path[:1] == ("nodes",) and len(path) > 3:
         return _env_name(f"{path[1]}_{path[3]}_API_KEY")
+    if path[:2] == ("gateway", "keys") and len(path) > 2:
+        return _env_name(f"JARVIS_KEY_{path[2]}")
     return "JARVIS_MASTER_KEY"
 
 

@@ -56,6 +56,7 @@ MODEL_FIELDS = (
     "placement",
     "params",
     "limits",
+    "capabilities",
 )
 
 
@@ -326,6 +327,56 @@ def placement_presence(view: View) -> Iterator[Problem]:
                 path,
                 f"add placement: {example}, or placement: {{roles: [...]}}",
             )
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _keys(view: View) -> dict[str, dict[str, Any]]:
+    """gateway.keys entries with valid names and mapping values."""
+    keys = view.section("gateway").get("keys")
+    if not isinstance(keys, dict):
+        return {}
+    return {k: v for k, v in keys.items() if _is_name(k) and isinstance(v, dict)}
+
+
+def key_models(view: View) -> Iterator[Problem]:
+    """Each name in a key's `models` list is a model or an alias."""
+    for name, spec in _keys(view).items():
+        for index, model in _names(spec.get("models")):
+            if model in view.targets():
+                continue
+            path = ("gateway", "keys", name, "models", index)
+            yield _problem(
+                view.doc.locate(path),
+                "unknown-key-model",
+                f"key {name!r} allows {model!r}, which is neither a model nor an alias",
+                path,
+                _defined_hint(model, view.targets(), "models and aliases"),
+            )
+
+
+def shared_key_variables(view: View) -> Iterator[Problem]:
+    """Two keys (or a key and the master key) reading one variable would be one key."""
+    gateway = view.section("gateway")
+    readers: dict[str, str] = {}
+    master = gateway.get("master_key")
+    if isinstance(master, str) and ENV_REF.match(master):
+        readers[master] = "the master key"
+    for name, spec in _keys(view).items():
+        value = spec.get("key")
+        if not isinstance(value, str) or not ENV_REF.match(value):
+            continue
+        if value in readers:
+            path = ("gateway", "keys", name, "key")
+            yield _problem(
+                view.doc.locate(path),
+                "shared-key-variable",
+                f"key {name!r} reads {value}, as {readers[value]} does",
+                path,
+                "give each key its own variable: clients sharing one key cannot be told apart",
+            )
+        readers.setdefault(value, f"key {name!r}")
 
 
 # --- aliases and fallbacks -------------------------------------------------------------------
@@ -621,6 +672,7 @@ def _walk(value: Any, path: PathParts = ()) -> Iterator[tuple[PathParts, Any]]:
 def _is_secret_path(path: PathParts) -> bool:
     return (
         path == ("gateway", "master_key")
+        or (len(path) == 4 and path[:2] == ("gateway", "keys") and path[3] == "key")
         or (len(path) == 3 and path[0] == "providers" and path[2] == "api_key")
         or (
             len(path) == 5 and path[0] == "nodes" and path[2] == "runtimes" and path[4] == "api_key"
@@ -702,6 +754,8 @@ RULES: tuple[Rule, ...] = (
     placement_nodes,
     placement_roles,
     placement_presence,
+    key_models,
+    shared_key_variables,
     alias_targets,
     alias_cycles,
     fallbacks,

@@ -23,6 +23,12 @@ context-length error a vLLM server gives, which LiteLLM maps to a context-window
 Given `models` (FakeModel values), the listing endpoints answer with exactly those, as each
 runtime does: Ollama /api/tags and /api/show, vLLM /v1/models with `max_model_len` and, with
 `llamacpp=True`, the llama.cpp server's /props.
+
+Tool calls, as agents use them: a chat request offering `tools` is answered with a call to the
+first tool, arguments `{"node": NAME}`, in the runtime's own wire format (Ollama: arguments as
+an object, the call whole in one NDJSON line; OpenAI: arguments as a JSON string with an id,
+streamed as deltas that split the arguments). Once the conversation holds a tool result, the
+answer is text: "hello from NAME; tool said: RESULT".
 """
 
 from __future__ import annotations
@@ -59,6 +65,30 @@ CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 def answer_text(name: str) -> str:
     return f"hello from {name}"
+
+
+def tool_call_wanted(body: dict[str, Any]) -> str | None:
+    """The tool to call: the first one offered, unless the conversation already holds a
+    tool result (then the model answers in text)."""
+    tools = body.get("tools") or []
+    messages = body.get("messages") or []
+    if not tools or any(m.get("role") == "tool" for m in messages if isinstance(m, dict)):
+        return None
+    return str(tools[0].get("function", {}).get("name", ""))
+
+
+def tool_arguments(name: str) -> dict[str, str]:
+    return {"node": name}
+
+
+def tool_result_text(name: str, body: dict[str, Any]) -> str | None:
+    """The text answer after a tool result, naming what the tool said; None without one."""
+    results = [
+        m.get("content")
+        for m in body.get("messages") or []
+        if isinstance(m, dict) and m.get("role") == "tool"
+    ]
+    return f"{answer_text(name)}; tool said: {results[-1]}" if results else None
 
 
 class FakeRuntime:
@@ -283,7 +313,11 @@ def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
     if handler.too_long(body):
         handler._json(400, {"error": "input length exceeds the maximum context length"})
         return
-    text = answer_text(handler.runtime.name)
+    text = tool_result_text(handler.runtime.name, body) or answer_text(handler.runtime.name)
+    tool = tool_call_wanted(body) if key == "message" else None
+    if tool is not None:
+        _ollama_tool_call(handler, body, model, tool)
+        return
     if body.get("stream", True) is False:  # Ollama streams unless told not to
         handler._json(200, _ollama_final(model, key, text))
         return
@@ -296,6 +330,22 @@ def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
         yield json.dumps(_ollama_final(model, key, "")).encode() + b"\n"
 
     handler._stream("application/x-ndjson", lines())
+
+
+def _ollama_tool_call(handler: _Handler, body: dict[str, Any], model: str, tool: str) -> None:
+    """Ollama's tool call: arguments as an object, no id; streamed whole in one line."""
+    call = {"function": {"name": tool, "arguments": tool_arguments(handler.runtime.name)}}
+    final = _ollama_final(model, "message", "")
+    if body.get("stream", True) is False:
+        final["message"]["tool_calls"] = [call]
+        handler._json(200, final)
+        return
+    message = {"role": "assistant", "content": "", "tool_calls": [call]}
+    line = {"model": model, "created_at": _ollama_now(), "message": message, "done": False}
+    handler._stream(
+        "application/x-ndjson",
+        iter([json.dumps(line).encode() + b"\n", json.dumps(final).encode() + b"\n"]),
+    )
 
 
 def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
@@ -397,8 +447,12 @@ def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> No
             },
         )
         return
-    text = answer_text(handler.runtime.name)
+    text = tool_result_text(handler.runtime.name, body) or answer_text(handler.runtime.name)
     ident = f"chatcmpl-fake-{handler.runtime.name}"
+    tool = tool_call_wanted(body) if chat else None
+    if tool is not None:
+        _openai_tool_call(handler, body, ident, model, tool)
+        return
     if not body.get("stream"):
         handler._json(200, _openai_full(ident, model, text, chat=chat))
         return
@@ -410,6 +464,47 @@ def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> No
         yield b"data: [DONE]\n\n"
 
     handler._stream("text/event-stream", events())
+
+
+def _openai_tool_call(
+    handler: _Handler, body: dict[str, Any], ident: str, model: str, tool: str
+) -> None:
+    """OpenAI's tool call: arguments as a JSON string with a call id, finish_reason
+    tool_calls; streamed as deltas, the name first, then the arguments in two pieces."""
+    arguments = json.dumps(tool_arguments(handler.runtime.name))
+    call_id = f"call-{handler.runtime.name}-0"
+    if not body.get("stream"):
+        full = _openai_full(ident, model, "", chat=True)
+        call = {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": tool, "arguments": arguments},
+        }
+        full["choices"][0].update(
+            finish_reason="tool_calls",
+            message={"role": "assistant", "content": None, "tool_calls": [call]},
+        )
+        handler._json(200, full)
+        return
+    half = len(arguments) // 2
+    first = {"index": 0, "id": call_id, "type": "function", "function": {"name": tool}}
+    deltas: list[dict[str, Any]] = [
+        {"role": "assistant", "tool_calls": [first]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]},
+    ]
+    handler._stream("text/event-stream", _tool_call_events(ident, model, deltas))
+
+
+def _tool_call_events(ident: str, model: str, deltas: list[dict[str, Any]]) -> Iterator[bytes]:
+    for delta in deltas:
+        chunk = _openai_chunk(ident, model, None, first=False, chat=True)
+        chunk["choices"][0].update(delta=delta, finish_reason=None)
+        yield _sse(chunk)
+    last = _openai_chunk(ident, model, None, first=False, chat=True)
+    last["choices"][0]["finish_reason"] = "tool_calls"
+    yield _sse(last)
+    yield b"data: [DONE]\n\n"
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

@@ -142,7 +142,10 @@ def test_secrets_are_environment_references(homelab: Mesh) -> None:
     assert (
         by_id(config)["gpt-4o@openai"]["litellm_params"]["api_key"] == "os.environ/OPENAI_API_KEY"
     )
-    assert config["general_settings"] == {"master_key": "os.environ/JARVIS_MASTER_KEY"}
+    assert config["general_settings"] == {
+        "master_key": "os.environ/JARVIS_MASTER_KEY",
+        "custom_auth": "jarvis_router.user_api_key_auth",
+    }
     assert config["litellm_settings"] == {"callbacks": ["jarvis_router.proxy_handler_instance"]}
 
 
