@@ -14,8 +14,12 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
 - `node` is removed from the request, so it never reaches a runtime;
 - under `node_pinning: strict` the request may not leave the pinned node(s): a node pin gets
   no fallbacks at all, a role pin only those to the role's other nodes, and a failure reaches
-  the client as an error naming the node and the cause. Under `prefer` the gateway's fallbacks
-  move a pinned request to the model's other nodes.
+  the client as a 503 naming the node, the model and the cause in plain words (timed out,
+  unreachable, failing, cooling down: never LiteLLM's own text, which may hold Python reprs or
+  internal URLs). Under `prefer` the gateway's fallbacks move a pinned request to the model's
+  other nodes;
+- a request that fails because every node able to serve it is cooling down gets a 503, not the
+  router's 429: 429 stays for real rate limits.
 It also hides the per-node and per-role groups from `/v1/models`: clients pin with `node`.
 """
 
@@ -26,8 +30,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import litellm
 from fastapi import HTTPException
+from litellm.exceptions import APIConnectionError, BadRequestError, RateLimitError, Timeout
 from litellm.integrations.custom_logger import CustomLogger
 
 FORMAT = "jarvis-routes/1"
@@ -143,16 +147,56 @@ def take_node(data: dict[str, Any]) -> Any:
 
 def _status(exc: Exception) -> int:
     """The client's own errors (4xx) keep their status; anything else means the pinned node
-    could not serve the request (unreachable, timed out, failing): 503. LiteLLM reports an
-    unreachable OpenAI-API runtime as a 500, an unreachable Ollama as a connection error."""
+    could not serve the request (unreachable, timed out, failing, cooling down): 503. LiteLLM
+    reports an unreachable OpenAI-API runtime as a 500, an unreachable Ollama as a connection
+    error, and a node left alone after failures as a 429, which is kept for rate limits."""
     status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and 400 <= status < 500 and not isinstance(exc, litellm.Timeout):
+    if (
+        isinstance(status, int)
+        and 400 <= status < 500
+        and not isinstance(exc, Timeout)
+        and not cooling_down(exc)
+    ):
         return status
     return 503
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def cooling_down(exc: Exception) -> bool:
+    """True for the router's 'every deployment of the group is in cooldown' (a 429)."""
+    return bool(getattr(exc, "all_deployments_in_cooldown", False)) or (
+        "in cooldown" in str(exc) and getattr(exc, "status_code", None) == 429
+    )
+
+
+# The cause of a node's failure in plain words, by the kind of exception LiteLLM raised. Its
+# own text is never passed on: it may hold Python reprs, internal URLs or upstream bodies.
+CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (Timeout, "it did not answer in time (timed out)"),
+    (APIConnectionError, "it could not be reached (connection refused or lost)"),
+    (BadRequestError, "it refused the request as invalid"),
+    (RateLimitError, "it is rate limited"),
+)
+UNREADABLE = ("json", "decode", "parse", "malformed", "expecting")
+
+
+def cause(exc: Exception) -> str:
+    """Why a node could not serve a request, for the client."""
+    if cooling_down(exc):
+        seconds = getattr(exc, "cooldown_time", None)
+        wait = f" for up to {seconds:g} s" if isinstance(seconds, (int, float)) else ""
+        return f"it failed recently and is left alone{wait} (cooldown); try again later"
+    for kind, words in CAUSES:
+        if isinstance(exc, kind):
+            return words
+    text = str(exc).lower()
+    if "connect" in text:
+        return CAUSES[1][1]
+    if any(word in text for word in UNREADABLE):
+        return "it sent an answer the gateway could not read (malformed response)"
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return f"its runtime answered with an error (HTTP {status})"
+    return f"it failed ({type(exc).__name__})"
 
 
 class JarvisRouter(CustomLogger):
@@ -195,16 +239,25 @@ class JarvisRouter(CustomLogger):
         user_api_key_dict: Any,
         traceback_str: str | None = None,
     ) -> Any:
+        if isinstance(original_exception, HTTPException):
+            return None
         metadata = request_data.get("metadata")
         pin = metadata.get(PIN_KEY) if isinstance(metadata, dict) else None
-        if not pin or not pin.get("strict") or isinstance(original_exception, HTTPException):
-            return None
-        return HTTPException(
-            status_code=_status(original_exception),
-            detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
-            f"strict, so the request was not sent to another node: "
-            f"{_first_line(original_exception)}",
-        )
+        if pin and pin.get("strict"):
+            return HTTPException(
+                status_code=_status(original_exception),
+                detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
+                f"strict, so the request was not sent to another node: "
+                f"{cause(original_exception)}",
+            )
+        if cooling_down(original_exception):
+            # Every node that could serve the request is down: that is no rate limit.
+            return HTTPException(
+                status_code=503,
+                detail=f"no node can serve {request_data.get('model')!r} right now: "
+                f"{cause(original_exception)}",
+            )
+        return None
 
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any

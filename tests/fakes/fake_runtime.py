@@ -20,6 +20,17 @@ Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as Olla
 `GET /_requests` (`DELETE /_requests` clears them), so a test can assert that no `node` field
 ever reached a runtime. A prompt longer than `context_chars` characters is refused with the
 context-length error a vLLM server gives, which LiteLLM maps to a context-window error.
+
+Faults, switched on and off while it runs (`runtime.fault = "freeze"`, `runtime.fault = None`)
+and applied to every POST (health checks included):
+- `freeze`: accept connections and never answer, as a runtime stopped with SIGSTOP does,
+  until the fault is cleared (then the held requests are answered, late);
+- `error`: answer HTTP 500 with an error body;
+- `malformed`: answer 200 with a body that is not valid JSON;
+- `cut`: a stream stops after its first chunk and the connection is closed without the
+  stream's end; a non-streamed answer is closed half-way through its body.
+`token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
+chunks would take. Restarting a runtime is `stop()` and a new `FakeRuntime` on the same port.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FLAVORS = ("ollama", "openai")
+FAULTS = ("freeze", "error", "malformed", "cut")
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
@@ -62,6 +74,11 @@ class FakeRuntime:
         self.context_chars = context_chars
         self._received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._fault: str | None = None
+        self._thawed = threading.Event()
+        self._thawed.set()
+        self.token_delay = 0.0
+        self._stopping = False
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
 
@@ -73,6 +90,26 @@ class FakeRuntime:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def fault(self) -> str | None:
+        return self._fault
+
+    @fault.setter
+    def fault(self, fault: str | None) -> None:
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
+        self._fault = fault
+        if fault == "freeze":
+            self._thawed.clear()
+        else:
+            self._thawed.set()
+
+    def hold_while_frozen(self) -> None:
+        """Block the calling handler while the runtime is frozen (or until it stops)."""
+        while not self._thawed.wait(timeout=0.5):
+            if self._stopping:
+                return
+
     def start(self) -> FakeRuntime:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True
@@ -83,6 +120,7 @@ class FakeRuntime:
     def stop(self) -> None:
         """Stop answering, close the port and every open connection: the node is down, and a
         client's kept-alive connection fails as a new one is refused."""
+        self._stopping = True
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
@@ -187,11 +225,42 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "request body is not JSON"})
             return
         self.runtime.record("POST", path, body, self.headers.get("Authorization"))
+        if self._faulted(body):
+            return
         route = POST_ROUTES[self.runtime.flavor].get(path)
         if route is None:
             self._json(404, {"error": f"no route POST {path}"})
             return
         route(self, body)
+
+    def _faulted(self, body: dict[str, Any]) -> bool:
+        """Apply the runtime's fault, if any; True when the request has been dealt with."""
+        fault = self.runtime.fault
+        if fault == "freeze":
+            self.runtime.hold_while_frozen()
+            return False
+        if fault == "error":
+            self._json(500, {"error": f"runtime on {self.runtime.name} failed"})
+        elif fault == "malformed":
+            self._raw(200, b'{"model": "fake", "choices": [{"mess')
+        elif fault == "cut" and not (body.get("stream", self.runtime.flavor == "ollama")):
+            self._raw(200, b'{"model": "fake", "choices": [{"mess', declared=4096)
+        elif self.runtime.token_delay and not body.get("stream", self.runtime.flavor == "ollama"):
+            time.sleep(self.runtime.token_delay * (CHUNK_WORDS + 1))
+        return fault in ("error", "malformed", "cut")
+
+    def _raw(self, status: int, data: bytes, declared: int | None = None) -> None:
+        """Send `data` as a JSON body; with `declared` longer than it, close the connection
+        before the body is complete."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(declared or len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+        if declared:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -208,9 +277,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if index and self.runtime.token_delay:
+                time.sleep(self.runtime.token_delay)
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()
+            if self.runtime.fault == "cut":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
