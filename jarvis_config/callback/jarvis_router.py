@@ -18,6 +18,8 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
   unreachable, failing, cooling down: never LiteLLM's own text, which may hold Python reprs or
   internal URLs). Under `prefer` the gateway's fallbacks move a pinned request to the model's
   other nodes;
+- a pin to a node whose last background health check failed is not sent there: under strict it
+  is answered 503 at once, under prefer it is sent unpinned (the router then avoids the node);
 - a request that fails because every node able to serve it is cooling down gets a 503, not the
   router's 429: 429 stays for real rate limits.
 It also hides the per-node and per-role groups from `/v1/models`: clients pin with `node`.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,30 +176,75 @@ def cooling_down(exc: Exception) -> bool:
 CAUSES: tuple[tuple[type[BaseException], str], ...] = (
     (Timeout, "it did not answer in time (timed out)"),
     (APIConnectionError, "it could not be reached (connection refused or lost)"),
-    (BadRequestError, "it refused the request as invalid"),
     (RateLimitError, "it is rate limited"),
 )
+UNHEALTHY = "it failed its last health check; try again later"
 UNREADABLE = ("json", "decode", "parse", "malformed", "expecting")
+BROKEN_OFF = ("payload is not completed", "peer closed", "incomplete", "transferencodingerror")
 
 
 def cause(exc: Exception) -> str:
-    """Why a node could not serve a request, for the client."""
+    """Why a node could not serve a request, for the client. A request the runtime refused
+    as invalid keeps the runtime's first line: it is about the request, not the node."""
+    if isinstance(exc, BadRequestError):
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if cooling_down(exc):
         seconds = getattr(exc, "cooldown_time", None)
         wait = f" for up to {seconds:g} s" if isinstance(seconds, (int, float)) else ""
         return f"it failed recently and is left alone{wait} (cooldown); try again later"
+    text = str(exc).lower()
+    if any(words in text for words in BROKEN_OFF):
+        return "the connection was lost before its answer was complete"
+    if any(word in text for word in UNREADABLE):
+        return "it sent an answer the gateway could not read (malformed response)"
     for kind, words in CAUSES:
         if isinstance(exc, kind):
             return words
-    text = str(exc).lower()
     if "connect" in text:
         return CAUSES[1][1]
-    if any(word in text for word in UNREADABLE):
-        return "it sent an answer the gateway could not read (malformed response)"
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
         return f"its runtime answered with an error (HTTP {status})"
     return f"it failed ({type(exc).__name__})"
+
+
+def strict_failure(pin: dict[str, Any], why: str) -> str:
+    return (
+        f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is strict, so "
+        f"the request was not sent to another node: {why}"
+    )
+
+
+async def failed_health_check(deployment: str) -> bool:
+    """True when the proxy's last background health check of `deployment` failed (and is
+    recent). A pin to such a node need not wait for its timeout: a frozen node would hold a
+    strict pin for the whole answer timeout, and a prefer pin as long before its fallback."""
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
+    if health is None:
+        return False
+    try:
+        unhealthy = await health.async_get_unhealthy_deployment_ids()
+    except Exception:  # no health state is no verdict: send the request
+        return False
+    return deployment in unhealthy
+
+
+def failure_message(request: dict[str, Any], exc: Exception) -> str | None:
+    """The client's message for a request a node failed, in plain words; None to leave the
+    proxy's own (a hosted provider's failure, say)."""
+    metadata = request.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    pin = metadata.get(PIN_KEY)
+    if pin and pin.get("strict"):
+        return strict_failure(pin, cause(exc))
+    if cooling_down(exc):
+        # Every node that could serve the request is down: that is no rate limit.
+        return f"no node can serve {request.get('model')!r} right now: {cause(exc)}"
+    info = metadata.get("model_info")
+    if _status(exc) == 503 and isinstance(info, dict) and info.get("node"):
+        return f"node {info['node']!r} failed to serve {info.get('jarvis_model')!r}: {cause(exc)}"
+    return None
 
 
 class JarvisRouter(CustomLogger):
@@ -223,6 +271,12 @@ class JarvisRouter(CustomLogger):
         except PinError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         pin["strict"] = self.table.pinning == "strict"
+        if group in self.table.sealed and await failed_health_check(group):
+            if pin["strict"]:
+                raise HTTPException(
+                    status_code=503, detail=strict_failure(pin, UNHEALTHY)
+                ) from None
+            return data  # prefer: unpinned, so the router's health filter picks another node
         data["model"] = group
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
@@ -241,23 +295,13 @@ class JarvisRouter(CustomLogger):
     ) -> Any:
         if isinstance(original_exception, HTTPException):
             return None
-        metadata = request_data.get("metadata")
-        pin = metadata.get(PIN_KEY) if isinstance(metadata, dict) else None
-        if pin and pin.get("strict"):
-            return HTTPException(
-                status_code=_status(original_exception),
-                detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
-                f"strict, so the request was not sent to another node: "
-                f"{cause(original_exception)}",
-            )
-        if cooling_down(original_exception):
-            # Every node that could serve the request is down: that is no rate limit.
-            return HTTPException(
-                status_code=503,
-                detail=f"no node can serve {request_data.get('model')!r} right now: "
-                f"{cause(original_exception)}",
-            )
-        return None
+        detail = failure_message(request_data, original_exception)
+        if detail is None:
+            return None
+        # A stream that broke off after its first chunk can no longer change status: the proxy
+        # ends it with an error event carrying the exception's `message`, so that is plain too.
+        original_exception.message = detail  # type: ignore[attr-defined]
+        return HTTPException(status_code=_status(original_exception), detail=detail)
 
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any

@@ -168,6 +168,7 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
         "embedding_model": next((m.name for m in mesh.models if m.category == "embedding"), None),
         "pinning": mesh.routing.node_pinning,
         "pinning_guide": PINNING_GUIDE.get(mesh.routing.node_pinning, ""),
+        "routing": mesh.routing,
         "pages": PAGES,
     }
 

@@ -192,26 +192,96 @@ def failure(module: ModuleType, data: dict[str, Any], exc: Exception) -> Any:
     return asyncio.run(handler.async_post_call_failure_hook(data, exc, None))
 
 
-def test_a_strict_pin_failure_names_the_node_and_the_cause(homelab: ModuleType) -> None:
+def _exceptions() -> dict[str, Exception]:
+    """LiteLLM's exceptions as a failing node raises them, with the texts seen on 1.108.7."""
     import litellm
+    from litellm.types.router import RouterRateLimitError
 
+    where = {"llm_provider": "ollama_chat", "model": "llama3:8b"}
+    return {
+        "refused": litellm.APIConnectionError(
+            message="Cannot connect to host mini:11434 ssl:<ssl.SSLContext object at 0x7f01>",
+            **where,
+        ),
+        "timeout": litellm.Timeout(message="Connection timed out. Timeout passed=45.0", **where),
+        "cut": litellm.APIConnectionError(
+            message="Response payload is not completed: <TransferEncodingError: 400>", **where
+        ),
+        "malformed": litellm.APIConnectionError(
+            message="Expecting value: line 1 column 1 (char 0)", **where
+        ),
+        "error": litellm.InternalServerError(
+            message='{"error": "boom at http://10.0.0.5:11434/api/chat"}', **where
+        ),
+        "cooldown": RouterRateLimitError(
+            model="llama3@mini",
+            cooldown_time=30.0,
+            enable_pre_call_checks=True,
+            cooldown_list=["llama3@mini"],
+            model_ids=["llama3@mini"],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        pytest.param(
+            "refused", "it could not be reached (connection refused or lost)", id="refused"
+        ),
+        pytest.param("timeout", "it did not answer in time (timed out)", id="timeout"),
+        pytest.param("cut", "the connection was lost before its answer was complete", id="cut"),
+        pytest.param(
+            "malformed",
+            "it sent an answer the gateway could not read (malformed response)",
+            id="malformed",
+        ),
+        pytest.param("error", "its runtime answered with an error (HTTP 500)", id="error"),
+        pytest.param(
+            "cooldown",
+            "it failed recently and is left alone for up to 30 s (cooldown); try again later",
+            id="cooldown",
+        ),
+    ],
+)
+def test_a_strict_pin_failure_is_a_503_naming_node_model_and_cause(
+    homelab: ModuleType, kind: str, words: str
+) -> None:
     data = pre_call(homelab, request("chat", node="role:cpu"))
-    cause = litellm.APIConnectionError(
-        message="Cannot connect to host mini:11434", llm_provider="ollama_chat", model="llama3:8b"
-    )
-    answer = failure(homelab, data, cause)
-    assert answer.status_code == 503
-    assert answer.detail.startswith(
+    exc = _exceptions()[kind]
+    answer = failure(homelab, data, exc)
+    detail = (
         "the nodes with role 'cpu' (mini) failed to serve 'llama3' and node_pinning is "
-        "strict, so the request was "
-        "not sent to another node: litellm.APIConnectionError: "
+        f"strict, so the request was not sent to another node: {words}"
     )
-    assert "Cannot connect to host mini:11434" in answer.detail
+    assert (answer.status_code, answer.detail) == (503, detail)
+    assert exc.message == detail  # type: ignore[attr-defined]  # what a broken stream ends with
+
+
+def test_an_unpinned_failure_on_a_node_names_it_in_plain_words(homelab: ModuleType) -> None:
+    exc = _exceptions()["cut"]
+    data = request("llama3")
+    data["metadata"] = {"model_info": {"node": "mini", "jarvis_model": "llama3"}}
+    answer = failure(homelab, data, exc)
+    detail = (
+        "node 'mini' failed to serve 'llama3': "
+        "the connection was lost before its answer was complete"
+    )
+    assert (answer.status_code, answer.detail, exc.message) == (503, detail, detail)  # type: ignore[attr-defined]
+
+
+def test_every_node_cooling_down_is_a_503_not_a_429(homelab: ModuleType) -> None:
+    answer = failure(homelab, request("llama3"), _exceptions()["cooldown"])
+    assert (answer.status_code, answer.detail) == (
+        503,
+        "no node can serve 'llama3' right now: it failed recently and is left alone for up to "
+        "30 s (cooldown); try again later",
+    )
 
 
 def test_other_failures_keep_the_proxys_own_error(homelab: ModuleType, roles: ModuleType) -> None:
     boom = RuntimeError("boom")
-    assert failure(homelab, request("llama3"), boom) is None  # not pinned
+    assert failure(homelab, request("llama3"), boom) is None  # not pinned, no node named
     assert failure(roles, pre_call(roles, request("mistral", node="rig-1")), boom) is None
 
 

@@ -234,33 +234,37 @@ class _Handler(BaseHTTPRequestHandler):
         route(self, body)
 
     def _faulted(self, body: dict[str, Any]) -> bool:
-        """Apply the runtime's fault, if any; True when the request has been dealt with."""
+        """Apply the runtime's fault, if any; True when the request has been answered."""
         fault = self.runtime.fault
+        streamed = bool(body.get("stream", self.runtime.flavor == "ollama"))
         if fault == "freeze":
             self.runtime.hold_while_frozen()
-            return False
-        if fault == "error":
+        elif fault == "error":
             self._json(500, {"error": f"runtime on {self.runtime.name} failed"})
-        elif fault == "malformed":
-            self._raw(200, b'{"model": "fake", "choices": [{"mess')
-        elif fault == "cut" and not (body.get("stream", self.runtime.flavor == "ollama")):
-            self._raw(200, b'{"model": "fake", "choices": [{"mess', declared=4096)
-        elif self.runtime.token_delay and not body.get("stream", self.runtime.flavor == "ollama"):
+            return True
+        elif fault == "malformed" or (fault == "cut" and not streamed):
+            self._raw(200, b'{"model": "fake", "choices": [{"mess', cut=fault == "cut")
+            return True
+        elif self.runtime.token_delay and not streamed:
             time.sleep(self.runtime.token_delay * (CHUNK_WORDS + 1))
-        return fault in ("error", "malformed", "cut")
+        return False
 
-    def _raw(self, status: int, data: bytes, declared: int | None = None) -> None:
-        """Send `data` as a JSON body; with `declared` longer than it, close the connection
-        before the body is complete."""
+    def _raw(self, status: int, data: bytes, *, cut: bool = False) -> None:
+        """Send `data` as a JSON body; `cut`: announce a longer body and close the connection
+        before it is complete."""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(declared or len(data)))
+        self.send_header("Content-Length", str(len(data) * (2 if cut else 1)))
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
-        if declared:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+        if cut:
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Close the connection at once, mid-answer, as a crashing runtime does."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -283,8 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()
             if self.runtime.fault == "cut":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                self._hang_up()
                 return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
