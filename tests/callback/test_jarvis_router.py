@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -326,3 +327,50 @@ def test_the_hook_adds_well_under_a_millisecond(homelab: ModuleType) -> None:
 
     per_call = asyncio.run(run())
     assert per_call < 50e-6, f"{per_call * 1e6:.1f} µs per request"
+
+
+class _HealthState:
+    """The part of LiteLLM's DeploymentHealthCache the callback reads."""
+
+    def __init__(self, unhealthy: set[str]) -> None:
+        self.unhealthy = unhealthy
+
+    async def async_get_unhealthy_deployment_ids(self) -> set[str]:
+        return self.unhealthy
+
+
+@pytest.fixture
+def mini_failed_its_health_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy's router as the callback finds it, with `llama3@mini` marked unhealthy."""
+    proxy = ModuleType("litellm.proxy.proxy_server")
+    proxy.llm_router = type("Router", (), {"health_state_cache": _HealthState({"llama3@mini"})})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", proxy)
+
+
+@pytest.mark.usefixtures("mini_failed_its_health_check")
+def test_a_strict_pin_to_a_node_that_failed_its_health_check_is_a_503_at_once(
+    homelab: ModuleType,
+) -> None:
+    assert refusal(homelab, request("llama3", node="mini")) == (
+        503,
+        "node 'mini' failed to serve 'llama3' and node_pinning is strict, so the request was "
+        "not sent to another node: it failed its last health check; try again later",
+    )
+    assert refusal(homelab, request("llama3", node="role:cpu"))[0] == 503  # mini alone
+    # the other node is not affected
+    assert pre_call(homelab, request("llama3", node="ai-max"))["model"] == "llama3@ai-max"
+    assert pre_call(homelab, request("llama3", node="role:gpu"))["model"] == "llama3@ai-max"
+
+
+@pytest.mark.usefixtures("mini_failed_its_health_check")
+def test_a_prefer_pin_to_a_node_that_failed_its_health_check_goes_unpinned(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "examples" / "homelab" / "jarvis.yaml").read_text(encoding="utf-8")
+    (tmp_path / "mesh").mkdir()
+    (tmp_path / "mesh" / "jarvis.yaml").write_text(
+        text.replace("node_pinning: strict", "node_pinning: prefer"), encoding="utf-8"
+    )
+    module = load_callback(tmp_path / "out", target.render(compile_mesh(tmp_path / "mesh")))
+    data = pre_call(module, request("chat", node="mini"))
+    assert data["model"] == "chat" and "node" not in data
