@@ -134,7 +134,12 @@ def pin_in_background(gateway: Gateway, fault: str) -> Callable[[], tuple[float,
 
     thread = threading.Thread(target=lambda: box.append(timed(call)), daemon=True)
     thread.start()
-    return lambda: (thread.join(timeout=120), box[0] if box else (float("inf"), "none"))[1]
+
+    def result() -> tuple[float, str]:
+        thread.join(timeout=120)
+        return box[0] if box else (float("inf"), "none")
+
+    return result
 
 
 def recovery(gateway: Gateway) -> float:
