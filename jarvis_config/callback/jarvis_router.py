@@ -176,8 +176,8 @@ def cooling_down(exc: Exception) -> bool:
 CAUSES: tuple[tuple[type[BaseException], str], ...] = (
     (Timeout, "it did not answer in time (timed out)"),
     (APIConnectionError, "it could not be reached (connection refused or lost)"),
-    (RateLimitError, "it is rate limited"),
 )
+RATE_LIMITED = "it is rate limited"
 UNHEALTHY = "it failed its last health check; try again later"
 UNREADABLE = ("json", "decode", "parse", "malformed", "expecting")
 BROKEN_OFF = ("payload is not completed", "peer closed", "incomplete", "transferencodingerror")
@@ -192,6 +192,8 @@ def cause(exc: Exception) -> str:
         seconds = getattr(exc, "cooldown_time", None)
         wait = f" for up to {seconds:g} s" if isinstance(seconds, (int, float)) else ""
         return f"it failed recently and is left alone{wait} (cooldown); try again later"
+    if isinstance(exc, RateLimitError) or getattr(exc, "status_code", None) == 429:
+        return RATE_LIMITED  # a configured limit (rpm, tpm, max_parallel_requests) is reached
     text = str(exc).lower()
     if any(words in text for words in BROKEN_OFF):
         return "the connection was lost before its answer was complete"

@@ -374,3 +374,15 @@ def test_a_prefer_pin_to_a_node_that_failed_its_health_check_goes_unpinned(
     module = load_callback(tmp_path / "out", target.render(compile_mesh(tmp_path / "mesh")))
     data = pre_call(module, request("chat", node="mini"))
     assert data["model"] == "chat" and "node" not in data
+
+
+def test_a_real_rate_limit_keeps_its_429_in_plain_words(homelab: ModuleType) -> None:
+    from litellm.types.router import RouterRateLimitErrorBasic
+
+    data = pre_call(homelab, request("llama3", node="mini"))
+    answer = failure(homelab, data, RouterRateLimitErrorBasic(model="llama3@mini"))
+    assert (answer.status_code, answer.detail) == (
+        429,
+        "node 'mini' failed to serve 'llama3' and node_pinning is strict, so the request was "
+        "not sent to another node: it is rate limited",
+    )

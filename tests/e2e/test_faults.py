@@ -264,9 +264,20 @@ def test_soak_64_clients_for_60_s_with_a_flapping_node(gateway: Gateway) -> None
     assert not any(t.is_alive() for t in threads), "a client never returned"
     by_kind = {kind: [r for r in results if r[0] == kind] for kind in KINDS}
     assert all(len(rows) >= SOAK_CLIENTS / len(KINDS) for rows in by_kind.values()), results
-    for kind in ("unpinned", "stream", "pin-ai-max"):
+    for kind in ("unpinned", "stream"):
         assert [r for r in by_kind[kind] if r[2] != 200] == [], kind
-    failed = [r for r in by_kind["pin-mini"] if r[2] != 200]
-    assert all(r[2] == 503 and r[3].startswith(STRICT) for r in failed), failed
+    # homelab limits llama3 to 8 requests in flight per node: a pin over that limit is a real
+    # rate limit, and keeps its 429 (unpinned requests fall back instead)
+    limited = STRICT.replace("'mini'", "'{}'") + "it is rate limited"
+    for node in ("mini", "ai-max"):
+        head = STRICT.replace("'mini'", f"'{node}'")
+        failed = [r for r in by_kind[f"pin-{node}"] if r[2] != 200]
+        unexpected = [
+            r
+            for r in failed
+            if not (r[2] == 503 and node == "mini" and r[3].startswith(head))
+            and not (r[2] == 429 and r[3] == limited.format(node))
+        ]
+        assert unexpected == [], node
     assert max(r[1] for r in results) < PIN_FAILS_WITHIN
     assert recovery(gateway.client(), "llama3", "mini") < RECOVERS_WITHIN
