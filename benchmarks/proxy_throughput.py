@@ -13,6 +13,7 @@ machine hits every series alike. Four series:
 
     python benchmarks/proxy_throughput.py                 # 8 rounds x 5 s per series
     python benchmarks/proxy_throughput.py --rounds 5 --seconds 10 --concurrency 16
+    python benchmarks/proxy_throughput.py --no-health-checks   # without background checks
 
 Prints a markdown table: requests, requests/s, p50 and p99 latency, throughput relative to
 the series' baseline (the median over rounds of the ratio within each round), and the proxy's
@@ -153,7 +154,12 @@ def without_callback(config: Path) -> Path:
 def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
     source = work / "source" / "jarvis.yaml"
     source.parent.mkdir(parents=True)
-    source.write_text(MESH, encoding="utf-8")
+    mesh = MESH
+    if args.no_health_checks:  # the settings before background health checks, to compare
+        mesh = mesh.replace(
+            "node_pinning: strict}", "node_pinning: strict, health_check_interval: 0}"
+        )
+    source.write_text(mesh, encoding="utf-8")
     copy = loopback_copy(source, work / "mesh")
     fakes = start_fakes(copy.mesh)
     proxies = []
@@ -237,6 +243,11 @@ def main() -> None:
         "--seconds", type=float, default=5.0, help="seconds per series per round (default 5)"
     )
     parser.add_argument("--concurrency", type=int, default=16, help="clients (default 16)")
+    parser.add_argument(
+        "--no-health-checks",
+        action="store_true",
+        help="build with routing.health_check_interval: 0 (what health checks cost)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as work:
         tallies = run(args, Path(work))

@@ -14,8 +14,14 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
 - `node` is removed from the request, so it never reaches a runtime;
 - under `node_pinning: strict` the request may not leave the pinned node(s): a node pin gets
   no fallbacks at all, a role pin only those to the role's other nodes, and a failure reaches
-  the client as an error naming the node and the cause. Under `prefer` the gateway's fallbacks
-  move a pinned request to the model's other nodes.
+  the client as a 503 naming the node, the model and the cause in plain words (timed out,
+  unreachable, failing, cooling down: never LiteLLM's own text, which may hold Python reprs or
+  internal URLs). Under `prefer` the gateway's fallbacks move a pinned request to the model's
+  other nodes;
+- a pin to a node whose last background health check failed is not sent there: under strict it
+  is answered 503 at once, under prefer it is sent unpinned (the router then avoids the node);
+- a request that fails because every node able to serve it is cooling down gets a 503, not the
+  router's 429: 429 stays for real rate limits.
 It also hides the per-node and per-role groups from `/v1/models` (unless routes.json says
 `list_pinned_models`), and lists only a key's own models to that key.
 
@@ -36,11 +42,12 @@ import hmac
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
-import litellm
 from fastapi import HTTPException
+from litellm.exceptions import APIConnectionError, BadRequestError, RateLimitError, Timeout
 from litellm.integrations.custom_logger import CustomLogger
 
 FORMAT = "jarvis-routes/1"
@@ -263,10 +270,16 @@ def _has_image(message: Any) -> bool:
 
 def _status(exc: Exception) -> int:
     """The client's own errors (4xx) keep their status; anything else means the pinned node
-    could not serve the request (unreachable, timed out, failing): 503. LiteLLM reports an
-    unreachable OpenAI-API runtime as a 500, an unreachable Ollama as a connection error."""
+    could not serve the request (unreachable, timed out, failing, cooling down): 503. LiteLLM
+    reports an unreachable OpenAI-API runtime as a 500, an unreachable Ollama as a connection
+    error, and a node left alone after failures as a 429, which is kept for rate limits."""
     status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and 400 <= status < 500 and not isinstance(exc, litellm.Timeout):
+    if (
+        isinstance(status, int)
+        and 400 <= status < 500
+        and not isinstance(exc, Timeout)
+        and not cooling_down(exc)
+    ):
         return status
     return 503
 
@@ -276,9 +289,89 @@ def _status(exc: Exception) -> int:
 _REPR = re.compile(r"\s*(?:\w+:)?<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
-def _first_line(exc: Exception) -> str:
-    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return _REPR.sub("", line)
+def cooling_down(exc: Exception) -> bool:
+    """True for the router's 'every deployment of the group is in cooldown' (a 429)."""
+    return bool(getattr(exc, "all_deployments_in_cooldown", False)) or (
+        "in cooldown" in str(exc) and getattr(exc, "status_code", None) == 429
+    )
+
+
+# The cause of a node's failure in plain words, by the kind of exception LiteLLM raised. Its
+# own text is never passed on: it may hold Python reprs, internal URLs or upstream bodies.
+CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (Timeout, "it did not answer in time (timed out)"),
+    (APIConnectionError, "it could not be reached (connection refused or lost)"),
+)
+RATE_LIMITED = "it is rate limited"
+UNHEALTHY = "it failed its last health check; try again later"
+UNREADABLE = ("json", "decode", "parse", "malformed", "expecting")
+BROKEN_OFF = ("payload is not completed", "peer closed", "incomplete", "transferencodingerror")
+
+
+def cause(exc: Exception) -> str:
+    """Why a node could not serve a request, for the client. A request the runtime refused
+    as invalid keeps the runtime's first line: it is about the request, not the node."""
+    if isinstance(exc, BadRequestError):
+        return _REPR.sub("", (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+    if cooling_down(exc):
+        seconds = getattr(exc, "cooldown_time", None)
+        wait = f" for up to {seconds:g} s" if isinstance(seconds, (int, float)) else ""
+        return f"it failed recently and is left alone{wait} (cooldown); try again later"
+    if isinstance(exc, RateLimitError) or getattr(exc, "status_code", None) == 429:
+        return RATE_LIMITED  # a configured limit (rpm, tpm, max_parallel_requests) is reached
+    text = str(exc).lower()
+    if any(words in text for words in BROKEN_OFF):
+        return "the connection was lost before its answer was complete"
+    if any(word in text for word in UNREADABLE):
+        return "it sent an answer the gateway could not read (malformed response)"
+    for kind, words in CAUSES:
+        if isinstance(exc, kind):
+            return words
+    if "connect" in text:
+        return CAUSES[1][1]
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status >= 500:
+        return f"its runtime answered with an error (HTTP {status})"
+    return f"it failed ({type(exc).__name__})"
+
+
+def strict_failure(pin: dict[str, Any], why: str) -> str:
+    return (
+        f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is strict, so "
+        f"the request was not sent to another node: {why}"
+    )
+
+
+async def failed_health_check(deployment: str) -> bool:
+    """True when the proxy's last background health check of `deployment` failed (and is
+    recent). A pin to such a node need not wait for its timeout: a frozen node would hold a
+    strict pin for the whole answer timeout, and a prefer pin as long before its fallback."""
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
+    if health is None:
+        return False
+    try:
+        unhealthy = await health.async_get_unhealthy_deployment_ids()
+    except Exception:  # no health state is no verdict: send the request
+        return False
+    return deployment in unhealthy
+
+
+def failure_message(request: dict[str, Any], exc: Exception) -> str | None:
+    """The client's message for a request a node failed, in plain words; None to leave the
+    proxy's own (a hosted provider's failure, say)."""
+    metadata = request.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    pin = metadata.get(PIN_KEY)
+    if pin and pin.get("strict"):
+        return strict_failure(pin, cause(exc))
+    if cooling_down(exc):
+        # Every node that could serve the request is down: that is no rate limit.
+        return f"no node can serve {request.get('model')!r} right now: {cause(exc)}"
+    info = metadata.get("model_info")
+    if _status(exc) == 503 and isinstance(info, dict) and info.get("node"):
+        return f"node {info['node']!r} failed to serve {info.get('jarvis_model')!r}: {cause(exc)}"
+    return None
 
 
 class JarvisRouter(CustomLogger):
@@ -305,6 +398,12 @@ class JarvisRouter(CustomLogger):
         except PinError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         pin["strict"] = self.table.pinning == "strict"
+        if group in self.table.sealed and await failed_health_check(group):
+            if pin["strict"]:
+                raise HTTPException(
+                    status_code=503, detail=strict_failure(pin, UNHEALTHY)
+                ) from None
+            return data  # prefer: unpinned, so the router's health filter picks another node
         data["model"] = group
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
@@ -334,16 +433,15 @@ class JarvisRouter(CustomLogger):
         user_api_key_dict: Any,
         traceback_str: str | None = None,
     ) -> Any:
-        metadata = request_data.get("metadata")
-        pin = metadata.get(PIN_KEY) if isinstance(metadata, dict) else None
-        if not pin or not pin.get("strict") or isinstance(original_exception, HTTPException):
+        if isinstance(original_exception, HTTPException):
             return None
-        return HTTPException(
-            status_code=_status(original_exception),
-            detail=f"{pin['where']} failed to serve {pin['model']!r} and node_pinning is "
-            f"strict, so the request was not sent to another node: "
-            f"{_first_line(original_exception)}",
-        )
+        detail = failure_message(request_data, original_exception)
+        if detail is None:
+            return None
+        # A stream that broke off after its first chunk can no longer change status: the proxy
+        # ends it with an error event carrying the exception's `message`, so that is plain too.
+        original_exception.message = detail  # type: ignore[attr-defined]
+        return HTTPException(status_code=_status(original_exception), detail=detail)
 
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any

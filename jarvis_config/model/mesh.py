@@ -23,6 +23,17 @@ from jarvis_config.model.catalog import (
     runtime_litellm_prefix,
 )
 
+# routing's fault-handling settings and their defaults, measured on the stock proxy
+# (docs/resilience.md): a frozen node is left alone within 30 s, a strict pin to it fails
+# within 60 s, and a stream that keeps sending tokens is never cut.
+RESILIENCE_DEFAULTS: dict[str, float | int] = {
+    "timeout": 45.0,
+    "stream_timeout": 20.0,
+    "health_check_interval": 10,
+    "health_check_timeout": 5.0,
+    "cooldown": 30.0,
+    "allowed_fails": 1,
+}
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 # Names of nodes, models, providers, aliases and roles: they become deployment ids
 # ("llama3@ai-max"), tags ("node:ai-max") and folder names, so no '@', ':', '/' or spaces.
@@ -157,7 +168,12 @@ class Routing:
     fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
     context_window_fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
     num_retries: int
-    timeout: float | None
+    timeout: float  # a whole non-streamed answer, seconds
+    stream_timeout: float  # first token, then each gap between tokens
+    health_check_interval: int  # 0: no background health checks
+    health_check_timeout: float
+    cooldown: float
+    allowed_fails: int
     list_pinned_models: bool = False
 
 
@@ -427,13 +443,21 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         pairs = sorted(spec.get(key, {}).items())
         return tuple((model, tuple(targets)) for model, targets in pairs)
 
+    def setting(key: str) -> float | int:
+        return spec.get(key, RESILIENCE_DEFAULTS[key])  # type: ignore[no-any-return]
+
     return Routing(
         strategy=str(spec.get("strategy", "simple-shuffle")),
         node_pinning=str(spec.get("node_pinning", "strict")),
         fallbacks=chains("fallbacks"),
         context_window_fallbacks=chains("context_window_fallbacks"),
         num_retries=int(spec.get("num_retries", 2)),
-        timeout=spec.get("timeout"),
+        timeout=float(setting("timeout")),
+        stream_timeout=float(setting("stream_timeout")),
+        health_check_interval=int(setting("health_check_interval")),
+        health_check_timeout=float(setting("health_check_timeout")),
+        cooldown=float(setting("cooldown")),
+        allowed_fails=int(setting("allowed_fails")),
         list_pinned_models=bool(spec.get("list_pinned_models", False)),
     )
 

@@ -79,20 +79,22 @@ def gateway_config(mesh: Mesh) -> dict[str, Any]:
     """The proxy's config.yaml as data, in the order it is written."""
     routing = plan(mesh)
     return {
-        "model_list": [deployment_entry(d) for d in mesh.deployments],
+        "model_list": [
+            deployment_entry(d, mesh.routing.health_check_timeout) for d in mesh.deployments
+        ],
         "router_settings": router_settings(mesh, routing),
         "litellm_settings": {"callbacks": [CALLBACK]},
         "general_settings": general_settings(mesh),
     }
 
 
-def deployment_entry(deployment: Deployment) -> dict[str, Any]:
+def deployment_entry(deployment: Deployment, health_check_timeout: float) -> dict[str, Any]:
     """One model_list entry. A node's deployment is its own model group (named by its id);
     a hosted model's deployment serves the model's name directly."""
     return {
         "model_name": deployment.id if deployment.node else deployment.model,
         "litellm_params": litellm_params(deployment),
-        "model_info": model_info(deployment),
+        "model_info": model_info(deployment, health_check_timeout),
     }
 
 
@@ -119,7 +121,7 @@ def litellm_params(deployment: Deployment) -> dict[str, Any]:
     return params
 
 
-def model_info(deployment: Deployment) -> dict[str, Any]:
+def model_info(deployment: Deployment, health_check_timeout: float) -> dict[str, Any]:
     info: dict[str, Any] = {
         "id": deployment.id,
         "mode": "embedding" if deployment.category == "embedding" else "chat",
@@ -128,8 +130,10 @@ def model_info(deployment: Deployment) -> dict[str, Any]:
     }
     if deployment.node is not None:
         info.update(node=deployment.node, runtime=deployment.runtime)
+        info["health_check_timeout"] = health_check_timeout
     else:
-        info["provider"] = deployment.provider
+        # A check is a real request: never spend a hosted provider's quota on it.
+        info.update(provider=deployment.provider, disable_background_health_check=True)
     if deployment.context_window is not None:
         info.update(
             context_window=deployment.context_window, max_input_tokens=deployment.context_window
@@ -149,8 +153,7 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
         "routing_strategy": routing.strategy,
         "num_retries": mesh.routing.num_retries,
     }
-    if mesh.routing.timeout is not None:
-        settings["timeout"] = mesh.routing.timeout
+    settings.update(fault_settings(mesh))
     settings["routing_groups"] = routing_groups(routing)
     settings["model_group_alias"] = dict(routing.aliases)
     settings["fallbacks"] = fallbacks(routing.fallbacks, routing.hidden_groups)
@@ -164,6 +167,32 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
     if mesh.gateway.replicas > 1:
         settings.update({key: f"os.environ/{var}" for key, var in REDIS_SETTINGS.items()})
     return {key: value for key, value in settings.items() if value not in ([], {})}
+
+
+def fault_settings(mesh: Mesh) -> dict[str, Any]:
+    """How long a node may take, and how long a failing one is left alone (router_settings).
+    A timed-out node is not retried: it is most likely frozen, and a retry would only double
+    the wait before the fallbacks move on (a strict pin would then miss its 60 s bound)."""
+    routing = mesh.routing
+    return {
+        "timeout": routing.timeout,
+        "stream_timeout": routing.stream_timeout,
+        "retry_policy": {"TimeoutErrorRetries": 0},
+        "allowed_fails": routing.allowed_fails,
+        "cooldown_time": routing.cooldown,
+    }
+
+
+def health_check_settings(mesh: Mesh) -> dict[str, Any]:
+    """Background health checks, and routing that leaves out a deployment whose last check
+    failed (general_settings; the proxy passes the routing switch on to its router)."""
+    if mesh.routing.health_check_interval == 0:
+        return {}
+    return {
+        "background_health_checks": True,
+        "health_check_interval": mesh.routing.health_check_interval,
+        "enable_health_check_routing": True,
+    }
 
 
 def fallbacks(chains: tuple[Chain, ...], hidden_groups: Collection[str]) -> list[dict[str, Any]]:
@@ -208,7 +237,7 @@ def routing_groups(routing: RoutingPlan) -> list[dict[str, Any]]:
 
 
 def general_settings(mesh: Mesh) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = health_check_settings(mesh)
     if mesh.gateway.master_key is not None:
         settings["master_key"] = mesh.gateway.master_key.litellm
     if mesh.gateway.master_key is not None or mesh.gateway.keys:

@@ -4,8 +4,9 @@ Reads the normalised `Mesh` and the routing table derived from it (`render.route
 routes.json the gateway's callback reads): the name's alias resolution, the model group the
 request lands in and its deployments (node, api base), what the request field `node` does under
 the configured pinning policy, the group's fallbacks (ordinary and context-window) and the
-limits that apply. A request the gateway would refuse (unknown model, unknown node or role, a
-node that does not serve the model) is answered as a `Rejection` worded as the gateway words it.
+limits, timeouts and health checks that apply. A request the gateway would refuse (unknown
+model, unknown node or role, a node that does not serve the model) is answered as a `Rejection`
+worded as the gateway words it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ class Hop:
 
 
 @dataclass(frozen=True)
+class Faults:
+    """How long the gateway waits for a node, and how it leaves a failing one alone."""
+
+    timeout: float  # a whole non-streamed answer (the model's limits.timeout, if set)
+    stream_timeout: float  # first token, then between tokens
+    health_check_interval: int  # 0: no background health checks
+    health_check_timeout: float
+    cooldown: float
+    allowed_fails: int
+
+
+@dataclass(frozen=True)
 class Explanation:
     requested: str
     node: str | None
@@ -69,7 +82,7 @@ class Explanation:
     context_fallbacks: tuple[Hop, ...]  # ... when the prompt is over the context window
     limits: dict[str, float | int]
     num_retries: int
-    timeout: float | None
+    faults: Faults
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,19 @@ def explain_request(mesh: Mesh, requested: str, node: str | None = None) -> Expl
         else _hops(table, group["context_window_fallbacks"], model_name),
         limits=limits_dict(model.limits),
         num_retries=mesh.routing.num_retries,
-        timeout=mesh.routing.timeout,
+        faults=_faults(mesh, model.limits),
+    )
+
+
+def _faults(mesh: Mesh, limits: Limits) -> Faults:
+    routing = mesh.routing
+    return Faults(
+        timeout=limits.timeout if limits.timeout is not None else routing.timeout,
+        stream_timeout=routing.stream_timeout,
+        health_check_interval=routing.health_check_interval,
+        health_check_timeout=routing.health_check_timeout,
+        cooldown=routing.cooldown,
+        allowed_fails=routing.allowed_fails,
     )
 
 
@@ -248,6 +273,7 @@ def format_text(answer: Explanation) -> str:
     lines += _wrapped("pinning", answer.pinning_effect)
     lines += _fallback_rows(answer)
     lines += _limit_rows(answer)
+    lines += _fault_rows(answer.faults)
     return "\n".join(lines)
 
 
@@ -338,8 +364,30 @@ def _limit_rows(answer: Explanation) -> list[str]:
         )
         or "none"
     )
-    timeout = f"{answer.timeout:g} s" if answer.timeout is not None else "LiteLLM's default"
-    return [_row("limits", f"per deployment: {own}"), _row("", f"request timeout: {timeout}")]
+    return [_row("limits", f"per deployment: {own}")]
+
+
+def _fault_rows(faults: Faults) -> list[str]:
+    fails = f"{faults.allowed_fails} failure{'s' if faults.allowed_fails != 1 else ''}"
+    health = (
+        f"checked every {faults.health_check_interval} s ({faults.health_check_timeout:g} s "
+        "timeout); unpinned requests avoid a node whose last check failed"
+        if faults.health_check_interval
+        else "no background health checks"
+    )
+    return [
+        *_wrapped(
+            "timeouts",
+            f"{faults.timeout:g} s for a whole answer, {faults.stream_timeout:g} s for a "
+            "stream's first token and between tokens; a node that times out is not retried",
+        ),
+        *_wrapped("health", health),
+        *_wrapped(
+            "",
+            f"a node with more than {fails} in a minute is left alone for "
+            f"{faults.cooldown:g} s (cooldown)",
+        ),
+    ]
 
 
 def format_json(answer: Explanation | Rejection) -> str:

@@ -86,6 +86,11 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
             "node_pinning": mesh.routing.node_pinning,
             "num_retries": str(mesh.routing.num_retries),
             "timeout": _num(mesh.routing.timeout),
+            "stream_timeout": _num(mesh.routing.stream_timeout),
+            "health_check_interval": _num(mesh.routing.health_check_interval),
+            "health_check_timeout": _num(mesh.routing.health_check_timeout),
+            "cooldown": _num(mesh.routing.cooldown),
+            "allowed_fails": _num(mesh.routing.allowed_fails),
         },
         gateway=_gateway_facts(mesh),
         env=mesh.referenced_env_vars,
@@ -244,6 +249,27 @@ def _routing_from_files(table: Mapping[str, Any], config: Mapping[str, Any]) -> 
         "node_pinning": str(table.get("pinning", "")),
         "num_retries": _num(settings.get("num_retries")),
         "timeout": _num(settings.get("timeout")),
+        "stream_timeout": _num(settings.get("stream_timeout")),
+        **_health_from_files(config),
+        "cooldown": _num(settings.get("cooldown_time")),
+        "allowed_fails": _num(settings.get("allowed_fails")),
+    }
+
+
+def _health_from_files(config: Mapping[str, Any]) -> dict[str, str]:
+    """Health check settings: the interval in general_settings (absent: checks off), the
+    timeout on each node deployment (the same on all of them)."""
+    general = _mapping(config.get("general_settings"))
+    interval = (
+        general.get("health_check_interval") if general.get("background_health_checks") else 0
+    )
+    infos = [
+        _mapping(_mapping(entry).get("model_info")) for entry in config.get("model_list") or []
+    ]
+    timeouts = [info["health_check_timeout"] for info in infos if "health_check_timeout" in info]
+    return {
+        "health_check_interval": _num(interval),
+        "health_check_timeout": _num(timeouts[0] if timeouts else None),
     }
 
 

@@ -145,6 +145,7 @@ def context(mesh: Mesh, gateway_url: str | None) -> dict[str, Any]:
         "list_pinned": mesh.routing.list_pinned_models,
         "pinning": mesh.routing.node_pinning,
         "pinning_guide": PINNING_GUIDE.get(mesh.routing.node_pinning, ""),
+        "routing": mesh.routing,
         "pages": PAGES,
     }
 

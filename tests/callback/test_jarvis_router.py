@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from jarvis_config.render import litellm as target
-from tests.kit import compile_mesh
+from tests.kit import ROOT, compile_mesh
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 HOMELAB_NODES = (
@@ -191,21 +192,91 @@ def failure(module: ModuleType, data: dict[str, Any], exc: Exception) -> Any:
     return asyncio.run(handler.async_post_call_failure_hook(data, exc, None))
 
 
-def test_a_strict_pin_failure_names_the_node_and_the_cause(homelab: ModuleType) -> None:
+def _exceptions() -> dict[str, Exception]:
+    """LiteLLM's exceptions as a failing node raises them, with the texts seen on 1.108.7."""
     import litellm
+    from litellm.types.router import RouterRateLimitError
 
+    where = {"llm_provider": "ollama_chat", "model": "llama3:8b"}
+    return {
+        "refused": litellm.APIConnectionError(
+            message="Cannot connect to host mini:11434 ssl:<ssl.SSLContext object at 0x7f01>",
+            **where,
+        ),
+        "timeout": litellm.Timeout(message="Connection timed out. Timeout passed=45.0", **where),
+        "cut": litellm.APIConnectionError(
+            message="Response payload is not completed: <TransferEncodingError: 400>", **where
+        ),
+        "malformed": litellm.APIConnectionError(
+            message="Expecting value: line 1 column 1 (char 0)", **where
+        ),
+        "error": litellm.InternalServerError(
+            message='{"error": "boom at http://10.0.0.5:11434/api/chat"}', **where
+        ),
+        "cooldown": RouterRateLimitError(
+            model="llama3@mini",
+            cooldown_time=30.0,
+            enable_pre_call_checks=True,
+            cooldown_list=["llama3@mini"],
+            model_ids=["llama3@mini"],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        pytest.param(
+            "refused", "it could not be reached (connection refused or lost)", id="refused"
+        ),
+        pytest.param("timeout", "it did not answer in time (timed out)", id="timeout"),
+        pytest.param("cut", "the connection was lost before its answer was complete", id="cut"),
+        pytest.param(
+            "malformed",
+            "it sent an answer the gateway could not read (malformed response)",
+            id="malformed",
+        ),
+        pytest.param("error", "its runtime answered with an error (HTTP 500)", id="error"),
+        pytest.param(
+            "cooldown",
+            "it failed recently and is left alone for up to 30 s (cooldown); try again later",
+            id="cooldown",
+        ),
+    ],
+)
+def test_a_strict_pin_failure_is_a_503_naming_node_model_and_cause(
+    homelab: ModuleType, kind: str, words: str
+) -> None:
     data = pre_call(homelab, request("chat", node="role:cpu"))
-    cause = litellm.APIConnectionError(
-        message="Cannot connect to host mini:11434", llm_provider="ollama_chat", model="llama3:8b"
-    )
-    answer = failure(homelab, data, cause)
-    assert answer.status_code == 503
-    assert answer.detail.startswith(
+    exc = _exceptions()[kind]
+    answer = failure(homelab, data, exc)
+    detail = (
         "the nodes with role 'cpu' (mini) failed to serve 'llama3' and node_pinning is "
-        "strict, so the request was "
-        "not sent to another node: litellm.APIConnectionError: "
+        f"strict, so the request was not sent to another node: {words}"
     )
-    assert "Cannot connect to host mini:11434" in answer.detail
+    assert (answer.status_code, answer.detail) == (503, detail)
+    assert exc.message == detail  # type: ignore[attr-defined]  # what a broken stream ends with
+
+
+def test_an_unpinned_failure_on_a_node_names_it_in_plain_words(homelab: ModuleType) -> None:
+    exc = _exceptions()["cut"]
+    data = request("llama3")
+    data["metadata"] = {"model_info": {"node": "mini", "jarvis_model": "llama3"}}
+    answer = failure(homelab, data, exc)
+    detail = (
+        "node 'mini' failed to serve 'llama3': "
+        "the connection was lost before its answer was complete"
+    )
+    assert (answer.status_code, answer.detail, exc.message) == (503, detail, detail)  # type: ignore[attr-defined]
+
+
+def test_every_node_cooling_down_is_a_503_not_a_429(homelab: ModuleType) -> None:
+    answer = failure(homelab, request("llama3"), _exceptions()["cooldown"])
+    assert (answer.status_code, answer.detail) == (
+        503,
+        "no node can serve 'llama3' right now: it failed recently and is left alone for up to "
+        "30 s (cooldown); try again later",
+    )
 
 
 def test_a_strict_pin_failure_drops_python_reprs_from_the_cause(homelab: ModuleType) -> None:
@@ -227,7 +298,7 @@ def test_a_strict_pin_failure_drops_python_reprs_from_the_cause(homelab: ModuleT
 
 def test_other_failures_keep_the_proxys_own_error(homelab: ModuleType, roles: ModuleType) -> None:
     boom = RuntimeError("boom")
-    assert failure(homelab, request("llama3"), boom) is None  # not pinned
+    assert failure(homelab, request("llama3"), boom) is None  # not pinned, no node named
     assert failure(roles, pre_call(roles, request("mistral", node="rig-1")), boom) is None
 
 
@@ -272,3 +343,62 @@ def test_the_hook_adds_well_under_a_millisecond(homelab: ModuleType) -> None:
 
     per_call = asyncio.run(run())
     assert per_call < 50e-6, f"{per_call * 1e6:.1f} µs per request"
+
+
+class _HealthState:
+    """The part of LiteLLM's DeploymentHealthCache the callback reads."""
+
+    def __init__(self, unhealthy: set[str]) -> None:
+        self.unhealthy = unhealthy
+
+    async def async_get_unhealthy_deployment_ids(self) -> set[str]:
+        return self.unhealthy
+
+
+@pytest.fixture
+def mini_failed_its_health_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy's router as the callback finds it, with `llama3@mini` marked unhealthy."""
+    proxy = ModuleType("litellm.proxy.proxy_server")
+    proxy.llm_router = type("Router", (), {"health_state_cache": _HealthState({"llama3@mini"})})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", proxy)
+
+
+@pytest.mark.usefixtures("mini_failed_its_health_check")
+def test_a_strict_pin_to_a_node_that_failed_its_health_check_is_a_503_at_once(
+    homelab: ModuleType,
+) -> None:
+    assert refusal(homelab, request("llama3", node="mini")) == (
+        503,
+        "node 'mini' failed to serve 'llama3' and node_pinning is strict, so the request was "
+        "not sent to another node: it failed its last health check; try again later",
+    )
+    assert refusal(homelab, request("llama3", node="role:cpu"))[0] == 503  # mini alone
+    # the other node is not affected
+    assert pre_call(homelab, request("llama3", node="ai-max"))["model"] == "llama3@ai-max"
+    assert pre_call(homelab, request("llama3", node="role:gpu"))["model"] == "llama3@ai-max"
+
+
+@pytest.mark.usefixtures("mini_failed_its_health_check")
+def test_a_prefer_pin_to_a_node_that_failed_its_health_check_goes_unpinned(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "examples" / "homelab" / "jarvis.yaml").read_text(encoding="utf-8")
+    (tmp_path / "mesh").mkdir()
+    (tmp_path / "mesh" / "jarvis.yaml").write_text(
+        text.replace("node_pinning: strict", "node_pinning: prefer"), encoding="utf-8"
+    )
+    module = load_callback(tmp_path / "out", target.render(compile_mesh(tmp_path / "mesh")))
+    data = pre_call(module, request("chat", node="mini"))
+    assert data["model"] == "chat" and "node" not in data
+
+
+def test_a_real_rate_limit_keeps_its_429_in_plain_words(homelab: ModuleType) -> None:
+    from litellm.types.router import RouterRateLimitErrorBasic
+
+    data = pre_call(homelab, request("llama3", node="mini"))
+    answer = failure(homelab, data, RouterRateLimitErrorBasic(model="llama3@mini"))
+    assert (answer.status_code, answer.detail) == (
+        429,
+        "node 'mini' failed to serve 'llama3' and node_pinning is strict, so the request was "
+        "not sent to another node: it is rate limited",
+    )

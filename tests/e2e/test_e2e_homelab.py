@@ -20,6 +20,11 @@ openai = pytest.importorskip(
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "homelab"  # served by the gateway fixture (conftest.py)
 MANY = 30
+DOWN_CAUSES = (
+    "it could not be reached (connection refused or lost)",
+    "it failed recently and is left alone for up to 30 s (cooldown); try again later",
+    "it failed its last health check; try again later",
+)
 NODES_OF_LLAMA3 = (
     "nodes serving 'llama3': ai-max (gpu), mini (cpu); or pin a role: role:cpu, role:gpu"
 )
@@ -205,13 +210,13 @@ def test_strict_pin_to_a_stopped_node_fails_naming_the_cause(gateway: Gateway) -
                 call()
             assert failed.value.status_code == 503
             assert isinstance(failed.value.body, dict)
-            message = failed.value.body["message"]
-            assert message.startswith(
+            head = (
                 f"{where} failed to serve 'llama3' and node_pinning is strict, so the "
-                "request was not sent to another node: litellm.APIConnectionError: "
+                "request was not sent to another node: "
             )
-            assert "Cannot connect to host" in message
-            assert "object at 0x" not in message  # no Python repr reaches the client
+            # in plain words, whichever noticed first: the request, a cooldown, a health check
+            assert failed.value.body["message"] in {head + cause for cause in DOWN_CAUSES}
+            assert "object at 0x" not in failed.value.body["message"]  # no Python repr
         # the other node keeps answering its pins
         assert chat(client, "llama3", "ai-max") == ("hello from ai-max", "llama3@ai-max")
 

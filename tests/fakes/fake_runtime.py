@@ -29,6 +29,18 @@ first tool, arguments `{"node": NAME}`, in the runtime's own wire format (Ollama
 an object, the call whole in one NDJSON line; OpenAI: arguments as a JSON string with an id,
 streamed as deltas that split the arguments). Once the conversation holds a tool result, the
 answer is text: "hello from NAME; tool said: RESULT".
+
+
+Faults, switched on and off while it runs (`runtime.fault = "freeze"`, `runtime.fault = None`)
+and applied to every POST (health checks included):
+- `freeze`: accept connections and never answer, as a runtime stopped with SIGSTOP does,
+  until the fault is cleared (then the held requests are answered, late);
+- `error`: answer HTTP 500 with an error body;
+- `malformed`: answer 200 with a body that is not valid JSON;
+- `cut`: a stream stops after its first chunk and the connection is closed without the
+  stream's end; a non-streamed answer is closed half-way through its body.
+`token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
+chunks would take. Restarting a runtime is `stop()` and a new `FakeRuntime` on the same port.
 """
 
 from __future__ import annotations
@@ -60,6 +72,7 @@ class FakeModel:
     size: int = 4_000_000_000
 
 
+FAULTS = ("freeze", "error", "malformed", "cut")
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
@@ -114,6 +127,11 @@ class FakeRuntime:
         self.llamacpp = llamacpp
         self._received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._fault: str | None = None
+        self._thawed = threading.Event()
+        self._thawed.set()
+        self.token_delay = 0.0
+        self._stopping = False
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
 
@@ -125,6 +143,26 @@ class FakeRuntime:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def fault(self) -> str | None:
+        return self._fault
+
+    @fault.setter
+    def fault(self, fault: str | None) -> None:
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
+        self._fault = fault
+        if fault == "freeze":
+            self._thawed.clear()
+        else:
+            self._thawed.set()
+
+    def hold_while_frozen(self) -> None:
+        """Block the calling handler while the runtime is frozen (or until it stops)."""
+        while not self._thawed.wait(timeout=0.5):
+            if self._stopping:
+                return
+
     def start(self) -> FakeRuntime:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True
@@ -135,6 +173,7 @@ class FakeRuntime:
     def stop(self) -> None:
         """Stop answering, close the port and every open connection: the node is down, and a
         client's kept-alive connection fails as a new one is refused."""
+        self._stopping = True
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
@@ -243,11 +282,46 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "request body is not JSON"})
             return
         self.runtime.record("POST", path, body, self.headers.get("Authorization"))
+        if self._faulted(body):
+            return
         route = POST_ROUTES[self.runtime.flavor].get(path)
         if route is None:
             self._json(404, {"error": f"no route POST {path}"})
             return
         route(self, body)
+
+    def _faulted(self, body: dict[str, Any]) -> bool:
+        """Apply the runtime's fault, if any; True when the request has been answered."""
+        fault = self.runtime.fault
+        streamed = bool(body.get("stream", self.runtime.flavor == "ollama"))
+        if fault == "freeze":
+            self.runtime.hold_while_frozen()
+        elif fault == "error":
+            self._json(500, {"error": f"runtime on {self.runtime.name} failed"})
+            return True
+        elif fault == "malformed" or (fault == "cut" and not streamed):
+            self._raw(200, b'{"model": "fake", "choices": [{"mess', cut=fault == "cut")
+            return True
+        elif self.runtime.token_delay and not streamed:
+            time.sleep(self.runtime.token_delay * (CHUNK_WORDS + 1))
+        return False
+
+    def _raw(self, status: int, data: bytes, *, cut: bool = False) -> None:
+        """Send `data` as a JSON body; `cut`: announce a longer body and close the connection
+        before it is complete."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data) * (2 if cut else 1)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+        if cut:
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Close the connection at once, mid-answer, as a crashing runtime does."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -264,9 +338,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if index and self.runtime.token_delay:
+                time.sleep(self.runtime.token_delay)
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()
+            if self.runtime.fault == "cut":
+                self._hang_up()
+                return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -101,3 +101,71 @@ def test_a_stopped_runtime_refuses_new_and_kept_alive_connections() -> None:
     connection.close()
     with pytest.raises(ConnectionRefusedError):
         call(runtime, "GET", "/v1/models")
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+CHAT = {"model": "m", "messages": [], "stream": False}
+
+
+def test_a_frozen_runtime_accepts_and_never_answers_until_thawed() -> None:
+    import socket
+    import threading
+    import time
+
+    with FakeRuntime("mini", flavor="openai") as runtime:
+        runtime.fault = "freeze"
+        connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=1)
+        try:
+            connection.request("POST", "/v1/chat/completions", json.dumps(CHAT))
+            with pytest.raises(socket.timeout):
+                connection.getresponse()  # the connection was accepted; no answer comes
+        finally:
+            connection.close()
+        threading.Timer(0.5, lambda: setattr(runtime, "fault", None)).start()
+        start = time.monotonic()
+        status = call(runtime, "POST", "/v1/chat/completions", CHAT)[0]
+        assert status == 200 and 0.3 < time.monotonic() - start < 4  # held, then answered
+
+
+@pytest.mark.parametrize(
+    "flavor, path", [("ollama", "/api/chat"), ("openai", "/v1/chat/completions")]
+)
+def test_error_and_malformed_faults(flavor: str, path: str) -> None:
+    with FakeRuntime("mini", flavor=flavor) as runtime:
+        runtime.fault = "error"
+        status, _, body = call(runtime, "POST", path, CHAT)
+        assert (status, json.loads(body)) == (500, {"error": "runtime on mini failed"})
+        runtime.fault = "malformed"
+        status, _, body = call(runtime, "POST", path, CHAT)
+        assert status == 200
+        with pytest.raises(ValueError):
+            json.loads(body)
+        runtime.fault = None
+        assert call(runtime, "POST", path, CHAT)[0] == 200
+
+
+def test_a_cut_stream_stops_after_its_first_chunk_without_an_end() -> None:
+    with FakeRuntime("mini", flavor="openai") as runtime:
+        runtime.fault = "cut"
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            call(runtime, "POST", "/v1/chat/completions", {**CHAT, "stream": True})
+        assert b"hello" in cut.value.partial and b"[DONE]" not in cut.value.partial
+        with pytest.raises(http.client.IncompleteRead):
+            call(runtime, "POST", "/v1/chat/completions", CHAT)
+
+
+def test_a_slow_runtime_delays_each_chunk() -> None:
+    import time
+
+    with FakeRuntime("mini", flavor="ollama") as runtime:
+        runtime.token_delay = 0.2
+        start = time.monotonic()
+        status, _, body = call(runtime, "POST", "/api/chat", {"model": "m", "messages": []})
+        assert status == 200 and len(body.decode().splitlines()) == 4
+        assert time.monotonic() - start >= 0.6  # three gaps between four chunks
+
+
+def test_an_unknown_fault_is_refused() -> None:
+    with FakeRuntime("mini") as runtime, pytest.raises(ValueError, match="unknown fault 'hang'"):
+        runtime.fault = "hang"

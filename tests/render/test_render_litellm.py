@@ -110,6 +110,7 @@ def test_a_node_deployment_is_its_own_group_with_the_runtime_prefix(homelab: Mes
             "category": "general",
             "node": "ai-max",
             "runtime": "ollama",
+            "health_check_timeout": 5.0,
             "context_window": 8192,
             "max_input_tokens": 8192,
         },
@@ -142,10 +143,8 @@ def test_secrets_are_environment_references(homelab: Mesh) -> None:
     assert (
         by_id(config)["gpt-4o@openai"]["litellm_params"]["api_key"] == "os.environ/OPENAI_API_KEY"
     )
-    assert config["general_settings"] == {
-        "master_key": "os.environ/JARVIS_MASTER_KEY",
-        "custom_auth": "jarvis_router.user_api_key_auth",
-    }
+    assert config["general_settings"]["master_key"] == "os.environ/JARVIS_MASTER_KEY"
+    assert config["general_settings"]["custom_auth"] == "jarvis_router.user_api_key_auth"
     assert config["litellm_settings"] == {"callbacks": ["jarvis_router.proxy_handler_instance"]}
 
 
@@ -243,3 +242,46 @@ def test_prefer_pin_reaches_every_node_of_its_model_before_the_declared_fallback
             frontier = [g for group in frontier for g in chains.get(group, ()) if g not in seen]
             seen.update(frontier)
         assert set(route.node_groups) <= seen
+
+
+def test_fault_settings_have_measured_defaults(homelab: Mesh) -> None:
+    config = target.gateway_config(homelab)
+    router = config["router_settings"]
+    assert {
+        k: router[k] for k in ("timeout", "stream_timeout", "allowed_fails", "cooldown_time")
+    } == {
+        "timeout": 45.0,
+        "stream_timeout": 20.0,
+        "allowed_fails": 1,
+        "cooldown_time": 30.0,
+    }
+    # a frozen node is not asked again: its timeout goes straight to the fallbacks
+    assert router["retry_policy"] == {"TimeoutErrorRetries": 0}
+    general = config["general_settings"]
+    assert {k: v for k, v in general.items() if k not in ("master_key", "custom_auth")} == {
+        "background_health_checks": True,
+        "health_check_interval": 10,
+        "enable_health_check_routing": True,
+    }
+    # health checks are real requests: nodes only, never a hosted provider's quota
+    assert by_id(config)["gpt-4o@openai"]["model_info"]["disable_background_health_check"]
+
+
+def test_fault_settings_follow_the_routing_section(tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "homelab" / "jarvis.yaml").read_text(encoding="utf-8")
+    (tmp_path / "jarvis.yaml").write_text(
+        text.replace(
+            "  node_pinning: strict",
+            "  node_pinning: strict\n  timeout: 300\n  stream_timeout: 60\n"
+            "  health_check_interval: 0\n  health_check_timeout: 9\n  cooldown: 5\n"
+            "  allowed_fails: 4",
+        ),
+        encoding="utf-8",
+    )
+    mesh = compile_mesh(tmp_path)
+    config = target.gateway_config(mesh)
+    router = config["router_settings"]
+    assert (router["timeout"], router["stream_timeout"]) == (300.0, 60.0)
+    assert (router["cooldown_time"], router["allowed_fails"]) == (5.0, 4)
+    assert "background_health_checks" not in config["general_settings"]  # 0 turns them off
+    assert by_id(config)["llama3@mini"]["model_info"]["health_check_timeout"] == 9.0

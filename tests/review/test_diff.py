@@ -195,3 +195,24 @@ def test_the_file_summary_marks_added_and_removed_files() -> None:
     assert files == (("~", "changed"), ("-", "gone"), ("+", "new"))
     assert diff.files_summary(files) == "3 files differ: 1 added, 1 removed, 1 changed"
     assert diff.files_summary(files[:1]) == "1 file differs: 1 changed"
+
+
+def test_fault_settings_read_the_same_from_a_config_and_from_its_built_files() -> None:
+    from jarvis_config.render import litellm
+    from jarvis_config.review.facts import facts_of_files, facts_of_mesh
+    from tests.kit import compile_mesh
+
+    mesh = compile_mesh(HOMELAB)
+    built = {name: text.encode() for name, text in litellm.render(mesh).items()}
+    assert facts_of_files(built).routing == facts_of_mesh(mesh).routing
+    assert facts_of_mesh(mesh).routing["stream_timeout"] == "20"
+
+
+def test_a_fault_setting_change_is_reported() -> None:
+    old = Facts(routing={"timeout": "45", "health_check_interval": "10"})
+    new = Facts(routing={"timeout": "120", "health_check_interval": "0"})
+    lines = [c.render(str, str) for c in diff.compare(old, new)]
+    assert lines == [
+        "routing health check interval: 0 (was 10)",
+        "routing timeout: 120 (was 45)",
+    ]
