@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.kit import EXAMPLES_DIR as EXAMPLES
 from tests.docker.stack import ComposeProject, container_copy, fake_services, write_env
 from tests.e2e.harness import build
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.e2e.harness import Gateway, chat
-from tests.e2e.test_faults import LEFT_ALONE, NORMAL, PIN_FAILS_WITHIN, fault, timed
+from tests.e2e.test_e2e_faults import LEFT_ALONE, NORMAL, PIN_FAILS_WITHIN, fault, timed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "roles"  # served by the gateway fixture (conftest.py)
