@@ -82,6 +82,11 @@ CODES: dict[str, Code] = {
         "a value with an explicit YAML tag cannot be read as that type",
         "version: !!int one\n",
     ),
+    "bad-url": Code(
+        "an api_base is not a plain http(s) URL of a real host",
+        f"version: 1\n{_NODE}providers:\n"
+        "  openai: {kind: openai, api_key: \"${OPENAI_API_KEY}\", api_base: 'http://fd00::1/v1'}\n",
+    ),
     "bad-value": Code(
         "a value breaks a schema constraint that has no more specific code",
         "$ # no config reaches it today: it reports schema keywords without a handler of "
@@ -90,6 +95,10 @@ CODES: dict[str, Code] = {
     "binary-file": Code(
         "the file contains a NUL byte: it is not a text file",
         "$ printf 'version: 1\\0' > jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "completion-failed": Code(
+        "doctor: a one-token completion for a model on a node failed",
+        "$ jarvis-config doctor mesh/ --probe-completions  # a placed model fails to load",
     ),
     "compromised-litellm": Code(
         "gateway.litellm_version pins a LiteLLM release known to be compromised",
@@ -100,10 +109,20 @@ CODES: dict[str, Code] = {
         f"version: 1\n{_HOSTED}models:\n"
         "  m: {runtime: ollama, provider: openai, source: gpt-4o}\n",
     ),
+    "context-window-exceeds-served": Code(
+        "doctor: a model declares a larger context_window than its runtime serves",
+        "$ jarvis-config doctor mesh/  # context_window: 131072, Ollama serves it with 8192",
+    ),
     "defined-twice": Code(
         "two files of a split mesh define the same entry or set the same section",
         "$ printf 'version: 1\\n' > a.yaml && cp a.yaml b.yaml && sed -i s/1/2/ b.yaml"
         " && jarvis-config validate .",
+    ),
+    "derived-port-out-of-range": Code(
+        "a runtime that serves one model per port would serve a model above port 65535",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {vllm: {port: 65535}}}\n"
+        "models:\n  coder: {runtime: vllm, source: a/coder, placement: {nodes: [n1]}}\n"
+        "  writer: {runtime: vllm, source: a/writer, placement: {nodes: [n1]}}\n",
     ),
     "duplicate-item": Code(
         "a list that must not repeat itself lists an item twice",
@@ -143,10 +162,38 @@ CODES: dict[str, Code] = {
         "$ head -c 20000000 /dev/zero | tr '\\0' '#' > jarvis.yaml"
         " && jarvis-config validate jarvis.yaml",
     ),
+    "gateway-auth-failed": Code(
+        "doctor: the gateway refused the key (or no key is set)",
+        "$ JARVIS_MASTER_KEY=wrong jarvis-config doctor mesh/ --gateway http://gateway.lan:4000",
+    ),
+    "gateway-config-differs": Code(
+        "doctor: the gateway serves another config than `build` renders from the mesh",
+        "$ jarvis-config doctor mesh/ --gateway http://gateway.lan:4000  # an older build runs",
+    ),
+    "gateway-slow-start": Code(
+        "one gateway would serve more than 2,000 deployments and take minutes to start (a warning)",
+        "$ python benchmarks/synth.py --deployments 2001 -o big.yaml"
+        " && jarvis-config validate big.yaml",
+    ),
+    "gateway-unreachable": Code(
+        "doctor: the gateway does not answer /health/readiness as ready",
+        "$ jarvis-config doctor mesh/ --gateway http://gateway.lan:4000  # the proxy is down",
+    ),
     "hosted-placement": Code(
         "a model served by a hosted provider has a placement",
         f"version: 1\n{_HOSTED}models:\n"
         "  gpt-4o: {provider: openai, source: gpt-4o, placement: {roles: [gpu]}}\n",
+    ),
+    "input-too-large": Code(
+        "the YAML files of a folder are together larger than the loader reads",
+        "$ mkdir mesh && for i in 1 2 3 4 5; do head -c 15000000 /dev/zero | tr '\\0' '#'"
+        " > mesh/$i.yaml; done && jarvis-config validate mesh",
+    ),
+    "litellm-env-ref": Code(
+        "a value outside master_key and api_key holds 'os.environ/', which the LiteLLM proxy "
+        "would replace with an environment variable",
+        f"version: 1\n{_NODE}models:\n  llama3: {{runtime: ollama, source: llama3:8b, "
+        "description: os.environ/OPENAI_API_KEY, placement: {nodes: [n1]}}\n",
     ),
     "literal-secret": Code(
         "a secret field (master_key, api_key) holds a literal value, not an env reference",
@@ -157,6 +204,11 @@ CODES: dict[str, Code] = {
         f"version: 1\n{_NODE}models:\n"
         "  big: {runtime: ollama, source: llama3:70b, memory_gb: 40, placement: {nodes: [n1]}}\n",
     ),
+    "mesh-too-large": Code(
+        "the mesh has more than 5,000 nodes or 50,000 deployments (models placed on nodes)",
+        "$ python benchmarks/synth.py --deployments 50001 -o huge.yaml"
+        " && jarvis-config validate huge.yaml",
+    ),
     "missing-field": Code(
         "a required field is missing",
         "version: 1\nnodes:\n  n1: {runtimes: {ollama: {}}}\n",
@@ -164,6 +216,19 @@ CODES: dict[str, Code] = {
     "missing-placement": Code(
         "a model served on your nodes has no placement",
         f"version: 1\n{_NODE}models:\n  llama3: {{runtime: ollama, source: llama3:8b}}\n",
+    ),
+    "model-not-served": Code(
+        "doctor: a model placed on a node is missing from that node's runtime",
+        "$ jarvis-config doctor mesh/  # llama3:8b placed on n1, never pulled there",
+    ),
+    "model-unused": Code(
+        "doctor: a runtime serves models the mesh does not place on its node (a note)",
+        "$ jarvis-config doctor mesh/  # n1's Ollama also holds mistral:7b",
+    ),
+    "name-collision": Code(
+        "two entries generate the same name in the rendered files, letter case aside",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {ollama: {}}}\n"
+        "  N1: {address: n2.lan, runtimes: {ollama: {}}}\n",
     ),
     "no-yaml-files": Code(
         "a config folder holds no .yaml or .yml files",
@@ -178,6 +243,10 @@ CODES: dict[str, Code] = {
         "a mapping key is not text (a number, a boolean, a list)",
         "version: 1\nnodes:\n  1: {address: n1.lan}\n",
     ),
+    "not-a-file": Code(
+        "the config path is not a regular file (a FIFO, a device, a socket)",
+        "$ mkfifo jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
     "not-a-mesh": Code(
         "the YAML file is something else (a CI workflow, a compose file): no top-level key "
         "is a mesh section",
@@ -190,6 +259,11 @@ CODES: dict[str, Code] = {
     "not-utf8": Code(
         "the file is not valid UTF-8",
         "$ printf 'version: 1 # \\xff\\n' > jarvis.yaml && jarvis-config validate jarvis.yaml",
+    ),
+    "number-too-large": Code(
+        "a number is beyond ±2**53, where JSON readers lose precision and derived values overflow",
+        "version: 1\nnodes:\n"
+        "  n1: {address: n1.lan, memory_gb: 1.0e+300, runtimes: {ollama: {}}}\n",
     ),
     "out-of-range": Code(
         "a number is below its minimum or above its maximum",
@@ -213,6 +287,10 @@ CODES: dict[str, Code] = {
         "models:\n  a: {runtime: vllm, source: org/a, placement: {nodes: [n1]}}\n"
         "  b: {runtime: vllm, source: org/b, placement: {nodes: [n1]}}\n",
     ),
+    "quantization-differs": Code(
+        "doctor: a runtime serves another quantization of a model than declared (a warning)",
+        "$ jarvis-config doctor mesh/  # quantization: q8_0, the node serves q4_K_M",
+    ),
     "recursive-alias": Code(
         "a YAML anchor refers to itself",
         "version: 1\nnodes: &n\n  n1: *n\n",
@@ -220,6 +298,20 @@ CODES: dict[str, Code] = {
     "root-not-mapping": Code(
         "the top level of the file is a list or a single value, not a mapping of sections",
         "- version: 1\n",
+    ),
+    "runtime-bad-answer": Code(
+        "doctor: a server answers at a runtime's port, but not as that runtime does",
+        "$ jarvis-config doctor mesh/  # vllm: {port: 8080}, where llama.cpp listens",
+    ),
+    "runtime-unreachable": Code(
+        "doctor: a node's runtime does not answer its listing endpoint",
+        "$ jarvis-config doctor mesh/  # Ollama on n1 is stopped",
+    ),
+    "secret-in-url": Code(
+        "a URL carries what looks like a credential (a user name, a query parameter such as "
+        "sig= or auth=, a key-shaped path segment) that secret-like-value does not report",
+        f'version: 1\n{_NODE}providers:\n  openai: {{kind: openai, api_key: "${{OPENAI_API_KEY}}", '
+        "api_base: 'https://api.example.com/v1?sig=abc'}\n",
     ),
     "secret-like-value": Code(
         "a field that is written out (an api_base, a source, ...) looks like it holds a secret",
@@ -229,6 +321,11 @@ CODES: dict[str, Code] = {
     "several-documents": Code(
         "the file holds more than one YAML document (a `---` line)",
         "version: 1\n---\nnodes: {}\n",
+    ),
+    "shared-key-variable": Code(
+        "two gateway keys, or a key and the master key, read the same environment variable",
+        f"version: 1\ngateway:\n  master_key: ${{JARVIS_MASTER_KEY}}\n"
+        f'  keys:\n    admin: {{key: "${{JARVIS_MASTER_KEY}}"}}\n{_NODE}',
     ),
     "tab": Code(
         "a tab character is used for indentation",
@@ -245,6 +342,11 @@ CODES: dict[str, Code] = {
     "unknown-field": Code(
         "a field or section the format does not have (often a typo)",
         f"{_MESH}routing:\n  stratgy: least-busy\n",
+    ),
+    "unknown-key-model": Code(
+        "a gateway key allows a name that is neither a model nor an alias",
+        f'version: 1\ngateway:\n  keys:\n    n8n: {{key: "${{JARVIS_KEY_N8N}}", models: [lama3]}}\n'
+        f"{_NODE}models:\n{_MODEL}",
     ),
     "unknown-model": Code(
         "a routing fallback names (or is set for) something that is neither a model nor an alias",

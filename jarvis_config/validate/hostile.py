@@ -4,14 +4,15 @@ Each rule closes one class of attack on the rendered files: URLs whose host is n
 seems, secrets hidden in URLs, environment references the proxy or compose would resolve where
 no secret belongs, numbers that overflow or lose their integer meaning, compromised LiteLLM
 releases named in an image tag, and generated names that collide. They run after the semantic
-rules (`check_hostile`) and on the built mesh (`check_hostile_mesh`), reading the data
-defensively as those do.
+rules (`check_hostile`, over `RULES`) and on the built mesh (`check_hostile_mesh`, over
+`MESH_RULES`), reading the data defensively as those do; each declares its codes with `@emits`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
@@ -21,6 +22,7 @@ from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.render.names import collisions, compose_claims
+from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
 from jarvis_config.validate.semantics import (
     TEXT_FIELDS,
@@ -52,26 +54,29 @@ COMPROMISED_PIN = re.compile(COMPROMISED, re.IGNORECASE)
 
 def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]:
     """Every hostile-value problem of the document, sorted."""
-    view = View(doc, environ)
-    values = list(_walk(doc.data))  # walked once: large meshes hold many values
-    strings = [
-        (path, value)
-        for path, value in values
-        if isinstance(value, str) and path and not _is_secret_path(path)
-    ]
-    found = {
-        *url_shape(view, strings),
-        *url_secrets(view, strings),
-        *litellm_env_refs(view, strings),
-        *stray_env_refs(view, strings),
-        *compromised_pins(view, strings),
-        *huge_numbers(view, values),
-        *mesh_size(view),
-    }
-    return sorted(found)
+    view, walk = View(doc, environ), Walk.of(doc.data)
+    return sorted({problem for rule in RULES for problem in rule(view, walk)})
 
 
 Strings = list[tuple[PathParts, str]]  # every string outside the secret fields, with its path
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The document's values with their paths, walked once: large meshes hold many values."""
+
+    values: list[tuple[PathParts, Any]]
+    strings: Strings
+
+    @classmethod
+    def of(cls, data: Any) -> Walk:
+        values = list(_walk(data))
+        strings = [
+            (path, value)
+            for path, value in values
+            if isinstance(value, str) and path and not _is_secret_path(path)
+        ]
+        return cls(values, strings)
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -102,9 +107,10 @@ def url_fault(url: str) -> str | None:
     return None if fault is None else f"names a host that {fault}"
 
 
-def url_shape(view: View, strings: Strings) -> Iterator[Problem]:
+@emits("bad-url")
+def url_shape(view: View, walk: Walk) -> Iterator[Problem]:
     """api_base values must parse strictly: what the proxy connects to is what a reader sees."""
-    for path, value in strings:
+    for path, value in walk.strings:
         if path[-1] != "api_base" or "${" in value:
             continue
         fault = url_fault(value)
@@ -135,8 +141,9 @@ def url_secret(url: str) -> str | None:
     return None
 
 
-def url_secrets(view: View, strings: Strings) -> Iterator[Problem]:
-    for path, value in strings:
+@emits("secret-in-url")
+def url_secrets(view: View, walk: Walk) -> Iterator[Problem]:
+    for path, value in walk.strings:
         where = url_secret(value.strip()) if "://" in value else None
         if where is not None:
             yield _problem(
@@ -152,10 +159,11 @@ def url_secrets(view: View, strings: Strings) -> Iterator[Problem]:
 # --- environment references ------------------------------------------------------------------
 
 
-def litellm_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
+@emits("litellm-env-ref")
+def litellm_env_refs(view: View, walk: Walk) -> Iterator[Problem]:
     """The proxy replaces any string starting with os.environ/ by that variable at start-up:
     outside a secret field that would send the secret wherever the value goes."""
-    for path, value in strings:
+    for path, value in walk.strings:
         if "os.environ/" in value:
             yield _problem(
                 view.doc.locate(path),
@@ -167,9 +175,10 @@ def litellm_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
             )
 
 
-def stray_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
+@emits("env-ref-not-supported")
+def stray_env_refs(view: View, walk: Walk) -> Iterator[Problem]:
     """${...} where the tool does not interpolate (the text fields have their own rule)."""
-    for path, value in strings:
+    for path, value in walk.strings:
         if "${" in value and path[-1] not in TEXT_FIELDS and "os.environ/" not in value:
             yield _problem(
                 view.doc.locate(path),
@@ -184,8 +193,9 @@ def stray_env_refs(view: View, strings: Strings) -> Iterator[Problem]:
 # --- numbers and releases --------------------------------------------------------------------
 
 
-def huge_numbers(view: View, values: list[tuple[PathParts, Any]]) -> Iterator[Problem]:
-    for path, value in values:
+@emits("number-too-large")
+def huge_numbers(view: View, walk: Walk) -> Iterator[Problem]:
+    for path, value in walk.values:
         if _is_number(value) and abs(value) > MAX_MAGNITUDE:
             yield _problem(
                 view.doc.locate(path),
@@ -197,7 +207,8 @@ def huge_numbers(view: View, values: list[tuple[PathParts, Any]]) -> Iterator[Pr
             )
 
 
-def mesh_size(view: View) -> Iterator[Problem]:
+@emits("mesh-too-large")
+def mesh_size(view: View, walk: Walk) -> Iterator[Problem]:
     """Bound the build: the number of nodes, and of deployments (models on nodes) counted
     before any is made, stopping as soon as the budget is passed."""
     nodes = view.entries("nodes")
@@ -244,9 +255,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compromised_pins(view: View, strings: Strings) -> Iterator[Problem]:
+@emits("compromised-litellm")
+def compromised_pins(view: View, walk: Walk) -> Iterator[Problem]:
     """1.82.7 and 1.82.8 in any image tag, or pinned in a spelling pip reads as one."""
-    for path, value in strings:
+    for path, value in walk.strings:
         if path == ("gateway", "litellm_version"):
             # compromised_litellm (semantics) reports the plain spelling itself.
             plain = value.strip().lstrip("vV") in COMPROMISED_LITELLM_VERSIONS
@@ -274,9 +286,10 @@ def _names_compromised(path: PathParts, value: str) -> bool:
 
 
 def check_hostile_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
-    return sorted({*derived_ports(mesh, doc), *name_collisions(mesh, doc)})
+    return sorted({problem for rule in MESH_RULES for problem in rule(mesh, doc)})
 
 
+@emits("derived-port-out-of-range")
 def derived_ports(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     """Ports computed from a runtime's port (one per model) must stay valid ports."""
     for d in mesh.deployments:
@@ -293,6 +306,7 @@ def derived_ports(mesh: Mesh, doc: Document) -> Iterator[Problem]:
             )
 
 
+@emits("name-collision")
 def name_collisions(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     """Generated identifiers must be unique across the mesh: both sources are named."""
     for first, second in collisions(compose_claims(mesh)):
@@ -309,3 +323,17 @@ def name_collisions(mesh: Mesh, doc: Document) -> Iterator[Problem]:
             second.path,
             "rename one of them so the generated names differ",
         )
+
+
+Rule = Callable[[View, Walk], Iterator[Problem]]
+MeshRule = Callable[[Mesh, Document], Iterator[Problem]]
+RULES: tuple[Rule, ...] = (
+    url_shape,
+    url_secrets,
+    litellm_env_refs,
+    stray_env_refs,
+    compromised_pins,
+    huge_numbers,
+    mesh_size,
+)
+MESH_RULES: tuple[MeshRule, ...] = (derived_ports, name_collisions)

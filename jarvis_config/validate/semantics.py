@@ -340,6 +340,7 @@ def _keys(view: View) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in keys.items() if _is_name(k) and isinstance(v, dict)}
 
 
+@emits("unknown-key-model")
 def key_models(view: View) -> Iterator[Problem]:
     """Each name in a key's `models` list is a model or an alias."""
     for name, spec in _keys(view).items():
@@ -356,6 +357,7 @@ def key_models(view: View) -> Iterator[Problem]:
             )
 
 
+@emits("shared-key-variable")
 def shared_key_variables(view: View) -> Iterator[Problem]:
     """Two keys (or a key and the master key) reading one variable would be one key."""
     gateway = view.section("gateway")
@@ -789,6 +791,7 @@ MEASURED_START_UP = (
 )
 
 
+@emits("gateway-slow-start")
 def gateway_start_up(mesh: Mesh, doc: Document) -> Iterator[Problem]:
     count = len(mesh.deployments)
     if count > GATEWAY_DEPLOYMENT_LIMIT:

@@ -11,27 +11,38 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pytest
 
-from jarvis_config import load, pipeline
+from jarvis_config import live, load, pipeline
 from jarvis_config.load import load_path, load_text
-from jarvis_config.validate import schema, semantics
+from jarvis_config.validate import hostile, schema, semantics
 from jarvis_config.validate.codes import CODES, catalogue_markdown, declared
 from tests.kit import CASES, ROOT
 
 SOURCES = [
     ROOT / "jarvis_config" / "load.py",
     *sorted((ROOT / "jarvis_config").rglob("validate/*.py")),
+    *sorted((ROOT / "jarvis_config").rglob("live/*.py")),
 ]
 CODE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-EMITTERS = {"Problem", "_problem", "_Refused", "_add"}
+EMITTERS = {"Problem", "_problem", "_Refused", "_add", "problem_at"}
 REPORTED = re.compile(r"^\S+?(?::\d+:\d+)?: (?:error|warning)\[([^\]]+)\]", re.MULTILINE)
 
 
 def _name(func: ast.expr) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _is_code_message_hint(value: ast.expr | None) -> TypeGuard[ast.Tuple]:
+    """A returned (code, message, hint) tuple, not a path such as ("nodes", name, ...)."""
+    if not isinstance(value, ast.Tuple) or len(value.elts) != 3:
+        return False
+    message = value.elts[1]
+    return isinstance(message, ast.JoinedStr) or (
+        isinstance(message, ast.Constant) and isinstance(message.value, str)
+    )
 
 
 def _literals(tree: ast.AST) -> Iterator[str]:
@@ -40,7 +51,7 @@ def _literals(tree: ast.AST) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _name(node.func) in EMITTERS:
             candidates = node.args
-        elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
+        elif isinstance(node, ast.Return) and _is_code_message_hint(node.value):
             candidates = node.value.elts[:1]
         else:
             continue
@@ -62,8 +73,9 @@ def _rules(module: object) -> list[Callable[..., Any]]:
 
 
 def declared_codes() -> set[str]:
-    rules = _rules(semantics) + _rules(schema)
-    return set(load.EMITS) | {code for rule in rules for code in declared(rule)}
+    rules = _rules(semantics) + _rules(schema) + _rules(hostile)
+    found = {code for rule in rules for code in declared(rule)}
+    return set(load.EMITS) | set(live.EMITS) | found
 
 
 def corpus_codes() -> set[str]:
@@ -72,10 +84,16 @@ def corpus_codes() -> set[str]:
 
 
 def test_the_source_scan_finds_the_emitted_codes() -> None:
-    """Guards the scanner itself: it must see codes from each stage."""
-    assert {"yaml-syntax", "duplicate-key", "wrong-type", "alias-cycle", "bad-address"} <= (
-        source_codes()
-    )
+    """Guards the scanner itself: it must see codes from each stage, and doctor's."""
+    assert {
+        "yaml-syntax",
+        "duplicate-key",
+        "wrong-type",
+        "alias-cycle",
+        "bad-address",
+        "bad-url",
+        "model-not-served",
+    } <= source_codes()
 
 
 @pytest.mark.parametrize(
@@ -96,7 +114,8 @@ def test_every_catalogue_code_is_declared_by_a_rule() -> None:
 
 
 def test_every_semantic_rule_declares_its_codes() -> None:
-    assert [rule.__name__ for rule in semantics.RULES if not declared(rule)] == []
+    rules = [*semantics.RULES, *hostile.RULES, *hostile.MESH_RULES]
+    assert [rule.__name__ for rule in rules if not declared(rule)] == []
     assert [h.__name__ for h in schema.HANDLERS.values() if not declared(h)] == []
 
 
@@ -120,6 +139,10 @@ def test_each_rule_emits_only_what_it_declares(case: Path) -> None:
     for rule in semantics.RULES:
         emitted = {problem.code for problem in rule(view)}
         assert emitted <= set(declared(rule)), rule.__name__
+    walk = hostile.Walk.of(doc.data)
+    for hostile_rule in hostile.RULES:
+        emitted = {problem.code for problem in hostile_rule(view, walk)}
+        assert emitted <= set(declared(hostile_rule)), hostile_rule.__name__
 
 
 EXAMPLES = [
