@@ -45,6 +45,9 @@ MAX_DEPLOYMENTS = 50_000
 SECRET_WORDS = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
 # A long mix of letters and digits in a URL path: the shape of an API key, not of a route.
 KEY_SHAPED = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{32,}$")
+# A provider token anywhere inside a URL's query value or path segment, whatever surrounds it
+# ("sk-...%kl", "token=sk-...&"): the literal-secret shapes, unanchored.
+TOKEN_INSIDE = re.compile(r"(?<![A-Za-z0-9])" + TOKEN_LIKE.pattern.strip("^$"))
 # 1.82.7 or 1.82.8 anywhere in an image tag (main-v1.82.7, v1.82.8-stable, 1.82.07...), and
 # a pin that pip reads as one of them (1.82.07, 1.82.7.0, 1.82.7+local).
 COMPROMISED = r"v?0*1\.0*82\.0*[78](?![0-9])"
@@ -133,10 +136,10 @@ def url_secret(url: str) -> str | None:
     if parts.username or parts.password or "@" in parts.netloc:
         return "a user name or password"
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if SECRET_WORDS.search(name) or TOKEN_LIKE.match(value) or KEY_SHAPED.match(value):
+        if SECRET_WORDS.search(name) or TOKEN_INSIDE.search(value) or KEY_SHAPED.match(value):
             return f"the query parameter {name!r}"
     for segment in parts.path.split("/"):
-        if TOKEN_LIKE.match(segment) or KEY_SHAPED.match(segment):
+        if TOKEN_INSIDE.search(segment) or KEY_SHAPED.match(segment):
             return "a path segment that looks like a key"
     return None
 

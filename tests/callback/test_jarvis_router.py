@@ -292,8 +292,8 @@ def test_a_strict_pin_failure_drops_python_reprs_from_the_cause(homelab: ModuleT
         model="llama3:8b",
     )
     detail = failure(homelab, data, cause).detail
-    assert "Cannot connect to host mini:11434 [Connect call failed ('10.0.1.11', 11434)]" in detail
-    assert "object at 0x" not in detail and "<" not in detail
+    assert detail.endswith("it could not be reached (connection refused or lost)")
+    assert "object at 0x" not in detail and "<" not in detail and "10.0.1.11" not in detail
 
 
 def test_other_failures_keep_the_proxys_own_error(homelab: ModuleType, roles: ModuleType) -> None:

@@ -64,8 +64,13 @@ def _build(cli: CliRunner, mesh: dict[str, Any], scratch: Path) -> dict[str, byt
 
 
 def _parsed(files: dict[str, bytes]) -> dict[str, Any]:
+    """Each YAML or JSON file parsed; a Kubernetes file (several documents) as their list."""
     return {
-        name: yaml.load(content, Loader=_StrictLoader)
+        name: (
+            list(yaml.load_all(content, Loader=_StrictLoader))
+            if name.startswith("kubernetes/")
+            else yaml.load(content, Loader=_StrictLoader)
+        )
         for name, content in files.items()
         if name.endswith((".yaml", ".json"))
     }

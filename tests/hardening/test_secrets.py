@@ -78,6 +78,8 @@ def test_secrets_reach_the_outputs_as_references(example: Path, tmp_path: Path) 
     for name in referenced(example):
         in_gateway = f"os.environ/{name}" in gateway
         in_compose = any(
-            f"${{{name}}}".encode() in c for r, c in files.items() if r.startswith("compose/")
+            f"${{{name}}}".encode() in c or f"${{{name}:".encode() in c
+            for r, c in files.items()
+            if r.startswith("compose/")
         )
         assert in_gateway or in_compose, f"${name} is referenced nowhere in the outputs"
