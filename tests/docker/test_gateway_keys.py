@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.kit import EXAMPLES_DIR as EXAMPLES
 from tests.docker.stack import ComposeProject, container_copy, fake_services, write_env
 from tests.e2e.harness import build
+from tests.kit import EXAMPLES_DIR as EXAMPLES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

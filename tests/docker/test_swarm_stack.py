@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from jarvis_config.model.servers import MODELS_DIR_VAR
-from tests.kit import EXAMPLES_DIR as EXAMPLES
 from tests.docker.stack import ContainerCopy, container_copy, write_env
 from tests.docker.swarm import SwarmStack, node_labels, single_node_swarm
 from tests.docker.test_gateway_stack import PINNED_REQUESTS, gateway_client, pinned_answers
 from tests.e2e.harness import build
+from tests.kit import EXAMPLES_DIR as EXAMPLES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
