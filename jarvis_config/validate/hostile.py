@@ -32,6 +32,7 @@ from jarvis_config.validate.semantics import (
     _is_secret_path,
     _problem,
     _walk,
+    env_ref_not_supported,
 )
 
 # Numbers beyond 2**53 lose precision in JSON readers and overflow derived values.
@@ -183,14 +184,7 @@ def stray_env_refs(view: View, walk: Walk) -> Iterator[Problem]:
     """${...} where the tool does not interpolate (the text fields have their own rule)."""
     for path, value in walk.strings:
         if "${" in value and path[-1] not in TEXT_FIELDS and "os.environ/" not in value:
-            yield _problem(
-                view.doc.locate(path),
-                "env-ref-not-supported",
-                f"{subject(path)} cannot read the environment; only master_key "
-                "and api_key take ${VAR} references",
-                path,
-                "write the value itself",
-            )
+            yield env_ref_not_supported(view.doc, path)
 
 
 # --- numbers and releases --------------------------------------------------------------------

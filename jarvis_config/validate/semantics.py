@@ -687,14 +687,19 @@ def misplaced_env_refs(view: View) -> Iterator[Problem]:
     """${VAR} works in secret fields only; elsewhere it would be written out literally."""
     for path, value in _walk(view.doc.data):
         if isinstance(value, str) and "${" in value and path and path[-1] in TEXT_FIELDS:
-            yield _problem(
-                view.doc.locate(path),
-                "env-ref-not-supported",
-                f"{subject(path)} cannot read the environment; only master_key "
-                "and api_key take ${VAR} references",
-                path,
-                "write the value itself",
-            )
+            yield env_ref_not_supported(view.doc, path)
+
+
+def env_ref_not_supported(doc: Document, path: PathParts) -> Problem:
+    """A `${VAR}` reference in a field the tool writes out as it stands."""
+    return _problem(
+        doc.locate(path),
+        "env-ref-not-supported",
+        f"{subject(path)} cannot read the environment; only master_key "
+        "and api_key take ${VAR} references",
+        path,
+        "write the value itself",
+    )
 
 
 @emits("secret-like-value")
