@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -80,21 +80,28 @@ def test_130_when_interrupted_in_process(tmp_path: Path, monkeypatch: pytest.Mon
 
 @pytest.mark.slow
 def test_130_when_a_real_process_gets_sigint(tmp_path: Path) -> None:
-    """A real Ctrl-C: SIGINT to the process while it reads a config that never ends (a FIFO
-    nobody writes to)."""
-    fifo = tmp_path / "jarvis.yaml"
-    os.mkfifo(fifo)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jarvis_config", "validate", str(fifo)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        time.sleep(3)  # start-up on a contended machine; the open() blocks until signalled
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    """A real Ctrl-C: SIGINT to `doctor` while it waits on a runtime that accepts connections
+    and never answers (a listening socket nobody reads), long before its timeout."""
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(8)
+        config = tmp_path / "jarvis.yaml"
+        config.write_text(
+            "version: 1\nnodes:\n  n1:\n    address: 127.0.0.1\n"
+            f"    runtimes: {{ollama: {{port: {frozen.getsockname()[1]}}}}}\n",
+            encoding="utf-8",
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jarvis_config", "doctor", str(config), "--timeout", "60"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            time.sleep(3)  # start-up on a contended machine; the probe then waits for an answer
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
     assert process.returncode == 130, stderr
     assert stderr.decode() == "interrupted\n"

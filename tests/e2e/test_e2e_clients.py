@@ -17,11 +17,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 
 from tests.e2e.harness import Gateway, chat, served
 from tests.kit import ROOT
+
+openai = pytest.importorskip(
+    "openai", reason="the end-to-end tests drive the gateway with the openai SDK (the test extra)"
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "clients"  # served by the gateway fixture (conftest.py)

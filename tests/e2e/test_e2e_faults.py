@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import openai
 import pytest
 
 from jarvis_config.model.mesh import RESILIENCE_DEFAULTS
 from tests.e2e.harness import Gateway, chat
+
+openai = pytest.importorskip(
+    "openai", reason="the end-to-end tests drive the gateway with the openai SDK (the test extra)"
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EXAMPLE = "homelab"  # served by the gateway fixture (conftest.py)

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 import yaml
 from fuzzkit import assert_clean_answer, fuzz_settings, no_hang
 from hypothesis import event, given

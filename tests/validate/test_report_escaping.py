@@ -12,6 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
