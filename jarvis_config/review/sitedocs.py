@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jarvis_config.model.mesh import ApiKey, Limits, Mesh, Model, Node
+from jarvis_config.model.mesh import Limits, Mesh, Model, Node
 from jarvis_config.render.templating import render_template
 
 PAGES = ("README.md", "models.md", "nodes.md")
@@ -71,10 +71,6 @@ class GatewayView:
 
 
 # --- views ------------------------------------------------------------------------------------
-
-
-def _key_limits(key: ApiKey) -> Limits:
-    return Limits(key.rpm, key.tpm, key.max_parallel_requests)
 
 
 def limits_sentence(limits: Limits) -> str:

@@ -20,7 +20,7 @@ from jarvis_config.model.catalog import (
     DEFAULT_LITELLM_VERSION,
     RUNTIME_DEFAULT_PORTS,
 )
-from jarvis_config.model.hosts import host_fault, is_ip
+from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import ENV_REF, NAME, Mesh
 from jarvis_config.problems import Location, Problem, Severity, json_path
 from jarvis_config.validate.codes import emits
@@ -582,10 +582,6 @@ def _address_fault(address: str) -> tuple[str, str, str] | None:
         f"is not a host name or IP address: it {strict}",
         "write a host name such as ai-max.lan or an IP address such as 192.168.1.30",
     )
-
-
-def _is_ip(text: str) -> bool:
-    return is_ip(text)  # strict: no zone id, no whitespace, brackets only around IPv6
 
 
 @emits("memory-over-budget")
