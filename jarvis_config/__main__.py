@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from jarvis_config.cli import main
+import sys
 
-main()
+from jarvis_config.entry import main
+
+sys.exit(main())

@@ -1,6 +1,7 @@
 """The command line: a thin click layer. Each command parses its options and calls one function
 in `jarvis_config.commands.<name>` that returns an exit code; errors become messages and exit
-codes in `run` alone.
+codes in `outcome.finish` alone (through `run`). The console entry point is `entry.main`: it
+runs plain `validate` calls without click and hands every other call to `main` here.
 
 Exit codes: 0 ok; 1 invalid config, failed build or drift; 2 usage error; 3 internal error (a
 bug in this tool); 130 interrupted. Command modules are imported when their command runs, so
@@ -17,11 +18,9 @@ from pathlib import Path
 import click
 
 from jarvis_config import __version__
-from jarvis_config.errors import JarvisConfigError
+from jarvis_config.outcome import finish
 from jarvis_config.render import TARGETS
-from jarvis_config.report import REPORTERS, render_problems
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from jarvis_config.report import REPORTERS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 FORMAT = click.option(
@@ -57,27 +56,8 @@ class RegistryChoice(click.Choice[str]):
 
 
 def run(ctx: click.Context, action: Callable[[], int]) -> None:
-    """The one place where errors turn into messages and exit codes."""
-    try:
-        code = action()
-    except JarvisConfigError as exc:
-        if exc.problems:
-            click.echo(render_problems(exc.problems), err=True)
-        click.echo(f"error: {exc}", err=True)
-        code = EXIT_INVALID
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        code = EXIT_INTERRUPTED
-    except Exception as exc:  # a bug in this tool: say so plainly, trace only on request
-        if ctx.find_root().params.get("traceback"):
-            raise
-        click.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "  hint: this is a bug in jarvis-config; rerun with --traceback and report it",
-            err=True,
-        )
-        code = EXIT_INTERNAL
-    ctx.exit(code)
+    """Run a command; `outcome.finish` turns its errors into messages and exit codes."""
+    ctx.exit(finish(action, traceback=bool(ctx.find_root().params.get("traceback"))))
 
 
 @click.group(context_settings=CONTEXT)

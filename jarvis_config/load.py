@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from jarvis_config import resources
 from jarvis_config.problems import Location, Problem, json_path, whole_file
 from jarvis_config.safeio import NotRegularFile, TooLarge, read_regular
+from jarvis_config.validate.schema_data import SCHEMA
 from jarvis_config.validate.wording import closest
 
 try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
@@ -73,14 +72,22 @@ _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float"))
 
 
-@dataclass
 class Document:
     """The merged input: plain data plus where each value (and each mapping key) came from."""
 
-    data: dict[str, Any]
-    files: tuple[str, ...]
-    positions: dict[PathParts, Location] = field(default_factory=dict)
-    key_positions: dict[PathParts, Location] = field(default_factory=dict)
+    def __init__(
+        self,
+        data: dict[str, Any],
+        files: tuple[str, ...],
+        positions: dict[PathParts, Location] | None = None,
+        key_positions: dict[PathParts, Location] | None = None,
+    ) -> None:
+        self.data = data
+        self.files = files
+        self.positions: dict[PathParts, Location] = {} if positions is None else positions
+        self.key_positions: dict[PathParts, Location] = (
+            {} if key_positions is None else key_positions
+        )
 
     def locate(self, path: Iterable[str | int]) -> Location:
         """The value at `path`, or its nearest ancestor that has a position."""
@@ -272,7 +279,7 @@ def _not_a_mesh(root: yaml.MappingNode, name: str) -> Problem | None:
     if not root.value or any(key.tag == _MERGE_TAG for key, _ in root.value):
         return None
     keys = [str(key.value) for key, _ in root.value if isinstance(key, yaml.ScalarNode)]
-    sections = list(resources.schema()["properties"])
+    sections = list(SCHEMA["properties"])
     if len(keys) < len(root.value) or any(k in sections or closest(k, sections) for k in keys):
         return None
     shown = ", ".join(repr(key) for key in keys[:4]) + (", ..." if len(keys) > 4 else "")

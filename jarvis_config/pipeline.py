@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
@@ -20,14 +20,13 @@ from jarvis_config.validate.semantics import check_mesh, check_semantics
 STRICT_NOTE = "--strict makes this an error"
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(NamedTuple):
     """What loading and validating one config produced: the loaded document (its positions),
     the mesh model (None when there are errors) and every problem found, sorted."""
 
     document: Document | None
     mesh: Mesh | None
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem]
 
 
 def compile_config(
@@ -40,7 +39,7 @@ def compile_config(
     compiled = compile_document(document, strict=strict, environ=environ)
     if not problems:
         return compiled
-    return replace(compiled, problems=sorted(set(problems + compiled.problems)))
+    return compiled._replace(problems=sorted(set(problems + compiled.problems)))
 
 
 def compile_document(
@@ -76,7 +75,7 @@ def _noting_strict(problem: Problem) -> Problem:
     if problem.is_error:
         return problem
     hint = f"{problem.hint}; {STRICT_NOTE}" if problem.hint else STRICT_NOTE
-    return replace(problem, hint=hint)
+    return problem._replace(hint=hint)
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

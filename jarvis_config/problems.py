@@ -1,9 +1,14 @@
-"""Problems as values: what every stage reports instead of raising at the first fault."""
+"""Problems as values: what every stage reports instead of raising at the first fault.
+
+Values on `validate`'s path are NamedTuples, not dataclasses: `validate` runs as a pre-commit
+hook, and each frozen dataclass compiles its methods at import (about 1 ms apiece here, over
+20 of them), where a NamedTuple class costs a fifth of that (docs/benchmarks.md, "Start-up").
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 
 class Severity(enum.StrEnum):
@@ -12,8 +17,7 @@ class Severity(enum.StrEnum):
     NOTE = "note"  # worth knowing, nothing to fix (doctor: a model the mesh does not use)
 
 
-@dataclass(frozen=True, order=True)
-class Location:
+class Location(NamedTuple):
     """Where a value stands in the input: 1-based line and column; line 0 means the file as
     a whole (it is missing, unreadable, or not YAML at all), printed as the file name alone."""
 
@@ -33,18 +37,42 @@ def whole_file(file: str) -> Location:
     return Location(file, 0, 0)
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding, printed as `FILE:LINE:COL: error[CODE]: message (at $.path)` + hint.
     `path` is None for problems of the file itself (YAML syntax, encoding), which have no
-    place in the document's data."""
+    place in the document's data.
+
+    Problems are equal, hashed and sorted by where, what code, what message and which path:
+    the hint and the severity don't make a finding another one (two rules reporting the same
+    finding, one of them with a hint, are one problem)."""
 
     location: Location
     code: str
     message: str
     path: str | None = None
-    hint: str | None = field(default=None, compare=False)
-    severity: Severity = field(default=Severity.ERROR, compare=False)
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self[:4] == other[:4]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:4])
+
+    def __lt__(self, other: tuple[Any, ...]) -> bool:
+        return self[:4] < other[:4]
+
+    def __le__(self, other: tuple[Any, ...]) -> bool:
+        return self[:4] <= other[:4]
+
+    def __gt__(self, other: tuple[Any, ...]) -> bool:
+        return self[:4] > other[:4]
+
+    def __ge__(self, other: tuple[Any, ...]) -> bool:
+        return self[:4] >= other[:4]
 
     @property
     def is_error(self) -> bool:
@@ -52,7 +80,7 @@ class Problem:
 
     def as_error(self) -> Problem:
         """The same problem as an error (`--strict` promotes warnings)."""
-        return replace(self, severity=Severity.ERROR)
+        return self._replace(severity=Severity.ERROR)
 
 
 def json_path(parts: tuple[str | int, ...]) -> str:

@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.errors import DriftError, InvalidConfigError
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem
 from jarvis_config.report import render_problems
 
 
 def report(problems: Sequence[Problem], fmt: str = "text") -> None:
     if problems:
-        click.echo(render_problems(problems, fmt), err=fmt == "text")
+        echo(render_problems(problems, fmt), err=fmt == "text")
 
 
 def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> Mesh:
@@ -44,7 +43,7 @@ def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: 
 
     stale = drift(out, files)
     if stale:
-        click.echo("\n".join(stale))
+        echo("\n".join(stale))
         raise DriftError(f"{out} is stale; run: {rebuild}")
-    click.echo(f"{out} is up to date ({len(files)} {noun})")
+    echo(f"{out} is up to date ({len(files)} {noun})")
     return 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.commands.common import report
+from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem, has_errors
 
 
@@ -20,7 +19,7 @@ def validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
     if fmt == "text":
         warnings = len(problems) - errors
         verdict = "invalid" if errors else "valid"
-        click.echo(
+        echo(
             f"{len(paths)} config{'s' if len(paths) != 1 else ''} {verdict}: "
             f"{errors} error{'s' if errors != 1 else ''}, "
             f"{warnings} warning{'s' if warnings != 1 else ''}",

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from jarvis_config.model.catalog import (
     DEFAULT_LITELLM_VERSION,
@@ -41,8 +40,7 @@ ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$(?!\n)")
 
 
-@dataclass(frozen=True, order=True)
-class EnvRef:
+class EnvRef(NamedTuple):
     """A secret or setting read from the environment at deploy time, never written literally."""
 
     var: str
@@ -56,15 +54,13 @@ class EnvRef:
         return "${" + self.var + "}"
 
 
-@dataclass(frozen=True)
-class Runtime:
+class Runtime(NamedTuple):
     kind: str
     port: int
     api_key: EnvRef | None = None
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     name: str
     address: str
     roles: tuple[str, ...]
@@ -80,8 +76,7 @@ class Node:
         return (node_tag(self.name), *(role_tag(role) for role in self.roles))
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     name: str
     kind: str
     api_key: EnvRef | None
@@ -89,16 +84,14 @@ class Provider:
     api_version: str | None
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     rpm: int | None = None
     tpm: int | None = None
     max_parallel_requests: int | None = None
     timeout: float | None = None
 
 
-@dataclass(frozen=True)
-class ApiKey:
+class ApiKey(NamedTuple):
     """A client's key to the gateway (gateway.keys): enforced by the callback's custom auth."""
 
     name: str
@@ -109,8 +102,7 @@ class ApiKey:
     max_parallel_requests: int | None = None
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     name: str
     category: str
     source: str
@@ -131,8 +123,7 @@ class Model:
         return self.provider is not None
 
 
-@dataclass(frozen=True)
-class Deployment:
+class Deployment(NamedTuple):
     """One LiteLLM deployment: a model on one node (or at one provider)."""
 
     id: str  # stable, e.g. "llama3@ai-max"; also the per-node model group name
@@ -155,14 +146,12 @@ class Deployment:
     )
 
 
-@dataclass(frozen=True)
-class Alias:
+class Alias(NamedTuple):
     name: str
     target: str  # a model name (alias chains are resolved here)
 
 
-@dataclass(frozen=True)
-class Routing:
+class Routing(NamedTuple):
     strategy: str
     node_pinning: str
     fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
@@ -177,16 +166,14 @@ class Routing:
     list_pinned_models: bool = False
 
 
-@dataclass(frozen=True)
-class Ingress:
+class Ingress(NamedTuple):
     """Where the gateway is published in a Kubernetes cluster (gateway.ingress)."""
 
     host: str
     class_name: str | None = None
 
 
-@dataclass(frozen=True)
-class Gateway:
+class Gateway(NamedTuple):
     port: int
     master_key: EnvRef | None
     replicas: int
@@ -197,8 +184,7 @@ class Gateway:
     keys: tuple[ApiKey, ...] = ()
 
 
-@dataclass(frozen=True)
-class Mesh:
+class _MeshFields(NamedTuple):
     gateway: Gateway
     nodes: tuple[Node, ...]
     providers: tuple[Provider, ...]
@@ -206,7 +192,12 @@ class Mesh:
     aliases: tuple[Alias, ...]
     routing: Routing
     deployments: tuple[Deployment, ...]
-    referenced_env_vars: tuple[str, ...] = field(default=())  # every ${VAR} in the config, sorted
+    referenced_env_vars: tuple[str, ...] = ()  # every ${VAR} in the config, sorted
+
+
+class Mesh(_MeshFields):
+    """The whole mesh, with lookups by name. A subclass of its fields' NamedTuple, so that it
+    has a __dict__ for the indexes below (a NamedTuple itself has none)."""
 
     def node(self, name: str) -> Node:
         return self._nodes_by_name[name]
@@ -336,9 +327,9 @@ def with_api_bases(mesh: Mesh, api_base: Callable[[Deployment], str | None]) -> 
     """The same mesh with every node deployment reached at another address (a target where
     the gateway finds the runtimes by service name rather than by the nodes' addresses)."""
     deployments = tuple(
-        replace(d, api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
+        d._replace(api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
     )
-    return replace(mesh, deployments=deployments)
+    return mesh._replace(deployments=deployments)
 
 
 def _node(name: str, spec: Mapping[str, Any]) -> Node:

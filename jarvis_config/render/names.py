@@ -10,15 +10,14 @@ sources. A renderer with stricter rules (Kubernetes names are lowercase) passes 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jarvis_config.model.mesh import Mesh, Node
 
 PathParts = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """One generated identifier and what produced it."""
 
     kind: str  # what the identifier names: "Swarm service", "output folder", ...

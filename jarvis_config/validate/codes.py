@@ -13,8 +13,7 @@ themselves, a shell line starting with `$ ` that reproduces it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -27,8 +26,7 @@ _LEVELS = tuple(zip("abcdefg", "bcdefgh", strict=True))
 _HOSTED = 'providers:\n  openai: {kind: openai, api_key: "${OPENAI_API_KEY}"}\n'
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     """One problem code: its single cause, and a config (or shell line) that triggers it."""
 
     meaning: str

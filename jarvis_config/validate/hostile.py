@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from jarvis_config.load import Document, PathParts
@@ -65,8 +64,7 @@ def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]
 Strings = list[tuple[PathParts, str]]  # every string outside the secret fields, with its path
 
 
-@dataclass(frozen=True)
-class Walk:
+class Walk(NamedTuple):
     """The document's values with their paths, walked once: large meshes hold many values."""
 
     values: list[tuple[PathParts, Any]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -60,20 +59,21 @@ MODEL_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
 class View:
     """The document's sections, read defensively: malformed parts come back empty."""
 
-    doc: Document
-    environ: Mapping[str, str]
-    # Rules ask for sections per node and per model: filter each section once, not each time.
-    _sections: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
-    _entries: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
-    # ... and index nodes by runtime and role once: per model, a scan of every node made
-    # role placements cost models x nodes.
-    _hosting: dict[str, list[str]] = field(default_factory=dict, compare=False)
-    _by_role: dict[str, dict[str, list[str]]] = field(default_factory=dict, compare=False)
-    _targets: dict[str, set[str]] = field(default_factory=dict, compare=False)
+    def __init__(self, doc: Document, environ: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.environ = environ
+        # Rules ask for sections per node and per model: filter each section once, not each
+        # time.
+        self._sections: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, dict[str, dict[str, Any]]] = {}
+        # ... and index nodes by runtime and role once: per model, a scan of every node made
+        # role placements cost models x nodes.
+        self._hosting: dict[str, list[str]] = {}
+        self._by_role: dict[str, dict[str, list[str]]] = {}
+        self._targets: dict[str, set[str]] = {}
 
     def section(self, name: str) -> dict[str, Any]:
         """A section; for named sections only entries with valid names (the schema reports
