@@ -2,10 +2,11 @@
 
 Three comparisons: a config against an already built output folder (`-o OUT`), two configs
 (`OLD NEW`), or a config against itself at a git revision (`--against REV`). The report is a
-semantic summary (nodes, models and where they run, aliases, fallbacks, limits, routing, the
-gateway, the environment variables referenced) followed by the unified diff of the rendered
-outputs. Two configs are compared through the facts of their `Mesh`; a built folder holds no
-config, so it is compared with the new build through the facts both renders carry.
+semantic summary (nodes, models with where they run and what they may be asked, aliases,
+fallbacks, limits, routing, the gateway, its client keys, the environment variables referenced)
+followed by the unified diff of the rendered outputs. Two configs are compared through the
+facts of their `Mesh`; a built folder holds no config, so it is compared with the new build
+through the facts both renders carry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from typing import Any
 from jarvis_config.render.markdown import code, fence, md
 from jarvis_config.review.facts import Facts
 
-SECTIONS = ("nodes", "models", "aliases", "fallbacks", "limits", "routing", "gateway", "env")
+SECTIONS = (
+    "nodes",
+    "models",
+    "aliases",
+    "fallbacks",
+    "limits",
+    "routing",
+    "gateway",
+    "keys",
+    "env",
+)
 SECTION_TITLES = {
     "nodes": "Nodes",
     "models": "Models",
@@ -27,6 +38,7 @@ SECTION_TITLES = {
     "limits": "Limits",
     "routing": "Routing",
     "gateway": "Gateway",
+    "keys": "Client keys",
     "env": "Secrets and environment variables",
 }
 MARKDOWN_DIFF_LIMIT = 50_000  # a pull-request comment holds 65,536 characters at most
@@ -39,7 +51,7 @@ class Prose:
     text: str
 
 
-Value = str | tuple[str, ...] | Prose
+Value = str | tuple[str, ...] | Prose | None  # None: not declared (capabilities)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class Change:
 def _show(value: Value, name: Callable[[str], str], prose: Callable[[str], str]) -> str:
     if isinstance(value, Prose):
         return prose(value.text)
+    if value is None:
+        return prose("undeclared")
     if isinstance(value, tuple):
         return ", ".join(name(v) for v in value) if value else "none"
     return name(value) if value else "none"
@@ -82,6 +96,7 @@ def compare(old: Facts, new: Facts) -> list[Change]:
     changes += _mapping("limits", "limits of {}", _prose(old.limits), _prose(new.limits))
     changes += _settings("routing", old.routing, new.routing)
     changes += _settings("gateway", old.gateway, new.gateway)
+    changes += _mapping("keys", "client key {}", _prose(old.keys), _prose(new.keys))
     changes += _env(old.env, new.env)
     return changes
 

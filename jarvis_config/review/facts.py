@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from jarvis_config.model.mesh import Limits, Mesh, Model, Node
+from jarvis_config.model.mesh import ApiKey, Limits, Mesh, Model, Node
 
 LITELLM_CONFIG = "litellm/config.yaml"
+KEY_LIMITS = ("rpm", "tpm", "max_parallel_requests")
 ROUTES = "litellm/routes.json"
 _ENV_PATTERNS = (
     re.compile(r"os\.environ/([A-Za-z_][A-Za-z0-9_]*)"),
@@ -44,6 +45,8 @@ class ModelFacts:
     runtime: str = ""
     source: str = field(default="", metadata={"changed": "model {} source: {} (was {})"})
     context_window: str = ""
+    # What requests may use (tools, vision, ...); None: undeclared, so nothing is checked.
+    capabilities: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Facts:
     limits: Mapping[str, str] = field(default_factory=dict)
     routing: Mapping[str, str] = field(default_factory=dict)
     gateway: Mapping[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)  # client key name -> summary
     env: tuple[str, ...] = ()
 
 
@@ -67,6 +71,19 @@ def limits_summary(limits: Limits) -> str:
         ("timeout", limits.timeout),
     ]
     return ", ".join(f"{key} {_num(value)}" for key, value in parts if value is not None)
+
+
+def key_summary(env: str, models: Sequence[str], limits: Mapping[str, Any]) -> str:
+    """'env JARVIS_KEY_N8N; models chat, fast; rpm 600': a client key by the variable that
+    holds it (never its value), what it may call and its limits."""
+    parts = [f"env {env}", f"models {', '.join(models)}" if models else "every model"]
+    shown = [f"{name} {_num(limits[name])}" for name in KEY_LIMITS if limits.get(name) is not None]
+    return "; ".join(parts + ([", ".join(shown)] if shown else []))
+
+
+def _api_key_summary(key: ApiKey) -> str:
+    limits = {name: getattr(key, name) for name in KEY_LIMITS}
+    return key_summary(key.key.var, key.models, limits)
 
 
 def _num(value: float | int | None) -> str:
@@ -93,6 +110,7 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
             "allowed_fails": _num(mesh.routing.allowed_fails),
         },
         gateway=_gateway_facts(mesh),
+        keys={key.name: _api_key_summary(key) for key in mesh.gateway.keys},
         env=mesh.referenced_env_vars,
     )
 
@@ -114,6 +132,7 @@ def _model_facts(model: Model) -> ModelFacts:
         runtime=model.runtime or "",
         source=model.source,
         context_window=_num(model.context_window),
+        capabilities=model.capabilities,
     )
 
 
@@ -142,13 +161,14 @@ def facts_of_files(files: Mapping[str, bytes]) -> Facts:
     config = _yaml(files.get(LITELLM_CONFIG))
     entries = _config_entries(config)
     models = _mapping(table.get("models"))
+    declared = _mapping(table.get("capabilities"))
     return Facts(
         nodes={
             name: NodeFacts(roles=tuple(_mapping(spec).get("roles", ())))
             for name, spec in sorted(_mapping(table.get("nodes")).items())
         },
         models={
-            name: _model_from_files(name, _mapping(spec), entries)
+            name: _model_from_files(name, _mapping(spec), entries, declared.get(name))
             for name, spec in sorted(models.items())
         },
         aliases={str(k): str(v) for k, v in sorted(_mapping(table.get("aliases")).items())},
@@ -161,6 +181,7 @@ def facts_of_files(files: Mapping[str, bytes]) -> Facts:
         },
         routing=_routing_from_files(table, config),
         gateway=_gateway_from_files(config),
+        keys=_keys_from_files(table),
         env=env_references(files),
     )
 
@@ -207,9 +228,10 @@ def _config_entries(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def _model_from_files(
-    name: str, spec: Mapping[str, Any], entries: Mapping[str, Mapping[str, Any]]
+    name: str, spec: Mapping[str, Any], entries: Mapping[str, Mapping[str, Any]], declared: Any
 ) -> ModelFacts:
     entry = entries.get(name, {})
+    capabilities = tuple(str(c) for c in declared) if isinstance(declared, list) else None
     info, params = _mapping(entry.get("model_info")), _mapping(entry.get("litellm_params"))
     source = str(params.get("model", ""))
     return ModelFacts(
@@ -219,7 +241,18 @@ def _model_from_files(
         runtime=str(info.get("runtime", "")),
         source=source.split("/", 1)[-1],
         context_window=_num(info.get("context_window")),
+        capabilities=capabilities,
     )
+
+
+def _keys_from_files(table: Mapping[str, Any]) -> dict[str, str]:
+    keys = {}
+    for name, spec in sorted(_mapping(table.get("keys")).items()):
+        entry = _mapping(spec)
+        models = entry.get("models")
+        listed = [str(m) for m in models] if isinstance(models, list) else []
+        keys[str(name)] = key_summary(str(entry.get("env", "")), listed, entry)
+    return keys
 
 
 def _declared(models: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:

@@ -12,7 +12,7 @@ import pytest
 
 from jarvis_config.commands import diff as diff_command
 from jarvis_config.review import diff
-from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts
+from jarvis_config.review.facts import Facts, ModelFacts, NodeFacts, facts_of_files
 from tests.kit import HOMELAB, ROOT, check_golden, example_params, git
 
 NEXT = Path(__file__).resolve().parent / "homelab-next.yaml"
@@ -216,3 +216,53 @@ def test_a_fault_setting_change_is_reported() -> None:
         "routing health check interval: 0 (was 10)",
         "routing timeout: 120 (was 45)",
     ]
+
+
+CLIENTS = ROOT / "examples" / "clients" / "jarvis.yaml"
+KEY_AND_CAPABILITY_EDITS = (
+    ("models: [fast], rpm: 3}", "models: [fast, chat], rpm: 30}"),
+    ('    agents: {key: "${JARVIS_KEY_AGENTS}", max_parallel_requests: 16}\n', ""),
+    ("    capabilities: [tools]\n", "    capabilities: [tools, vision]\n"),
+    ("    capabilities: []\n", ""),
+)
+KEY_AND_CAPABILITY_CHANGES = [
+    "model phi3-mini capabilities: tools, vision (was tools)",
+    "model tinyllama capabilities: undeclared (was none)",
+    "client key agents removed (was env JARVIS_KEY_AGENTS; every model; max_parallel_requests 16)",
+    "client key trial: env JARVIS_KEY_TRIAL; models fast, chat; rpm 30 "
+    "(was env JARVIS_KEY_TRIAL; models fast; rpm 3)",
+]
+
+
+def edited_clients(tmp_path: Path) -> Path:
+    text = CLIENTS.read_text(encoding="utf-8")
+    for before, after in KEY_AND_CAPABILITY_EDITS:
+        assert text.count(before) == 1, before
+        text = text.replace(before, after)
+    path = tmp_path / "jarvis.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def _client_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("JARVIS_KEY_N8N", "JARVIS_KEY_AGENTS", "JARVIS_KEY_TRIAL", "OPENAI_API_KEY"):
+        monkeypatch.setenv(var, "sk-test")
+
+
+@pytest.mark.usefixtures("_client_keys")
+def test_client_keys_and_capabilities_show_between_two_configs(tmp_path: Path) -> None:
+    old = diff_command.config_side(CLIENTS)
+    new = diff_command.config_side(edited_clients(tmp_path))
+    changes = diff.build_report(old, new).changes
+    lines = [c.render(str, str) for c in changes if c.section in ("keys", "models")]
+    assert lines == KEY_AND_CAPABILITY_CHANGES
+
+
+@pytest.mark.usefixtures("_client_keys")
+def test_client_keys_and_capabilities_show_against_a_built_folder(tmp_path: Path) -> None:
+    old = diff_command.config_side(CLIENTS)
+    new = diff_command.config_side(edited_clients(tmp_path))
+    from_files = diff.compare(facts_of_files(old.files), facts_of_files(new.files))
+    lines = [c.render(str, str) for c in from_files if c.section in ("keys", "models")]
+    assert lines == KEY_AND_CAPABILITY_CHANGES
