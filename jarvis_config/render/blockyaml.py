@@ -132,6 +132,7 @@ def _float_text(exact: str) -> str:
     return pyyaml_scalar(float(exact))
 
 
+@lru_cache(maxsize=1 << 12, typed=True)  # typed: the key True is not the key 1
 def _key_text(key: Any) -> str:
     if type(key) is int:
         return str(key)
@@ -151,23 +152,48 @@ def is_block(value: Any) -> bool:
     return isinstance(value, Mapping | list | tuple) and bool(value)
 
 
-def _lines(value: Any, indent: int, first: str) -> Iterator[str]:
+def _lines(value: Any, indent: int, first: str) -> list[str]:
     """The lines of the non-empty mapping or list `value` at column `indent`; the first line
     starts with `first` instead of the indent (a `- ` of the enclosing list)."""
+    out: list[str] = []
+    _write_block(value, indent, first, out)
+    return out
+
+
+def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
+    """Append the lines of `value` to `out`. One list for the whole value, not a generator per
+    level: a nested generator hands each line up through every level above it, which made
+    the writer's cost grow with the depth of a manifest."""
     pad = " " * indent
+    inner = indent + 2
     lead = first
     if type(value) is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            if is_block(item):
-                yield f"{lead}{_key_text(key)}:"
-                yield from _lines(item, indent + 2, " " * (indent + 2))
+            kind = type(item)
+            if kind is str:
+                text = _str_text(item)
+                if text is None:
+                    raise Unwritable
+                out.append(f"{lead}{_key_text(key)}: {text}")
+            elif (kind is dict or kind is list or kind is tuple) and item:
+                out.append(f"{lead}{_key_text(key)}:")
+                _write_block(item, inner, " " * inner, out)
+            elif is_block(item):
+                out.append(f"{lead}{_key_text(key)}:")
+                _write_block(item, inner, " " * inner, out)
             else:
-                yield f"{lead}{_key_text(key)}: {scalar_text(item)}"
+                out.append(f"{lead}{_key_text(key)}: {scalar_text(item)}")
             lead = pad
     else:
         for item in value:
-            if is_block(item):
-                yield from _lines(item, indent + 2, lead + "- ")
+            kind = type(item)
+            if kind is str:
+                text = _str_text(item)
+                if text is None:
+                    raise Unwritable
+                out.append(f"{lead}- {text}")
+            elif ((kind is dict or kind is list or kind is tuple) and item) or is_block(item):
+                _write_block(item, inner, lead + "- ", out)
             else:
-                yield f"{lead}- {scalar_text(item)}"
+                out.append(f"{lead}- {scalar_text(item)}")
             lead = pad
