@@ -13,7 +13,7 @@ compare both writers on generated data, so the two never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -175,10 +175,7 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
                 if text is None:
                     raise Unwritable
                 out.append(f"{lead}{_key_text(key)}: {text}")
-            elif (kind is dict or kind is list or kind is tuple) and item:
-                out.append(f"{lead}{_key_text(key)}:")
-                _write_block(item, inner, " " * inner, out)
-            elif is_block(item):
+            elif ((kind is dict or kind is list or kind is tuple) and item) or is_block(item):
                 out.append(f"{lead}{_key_text(key)}:")
                 _write_block(item, inner, " " * inner, out)
             else:
