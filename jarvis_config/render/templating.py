@@ -20,7 +20,7 @@ import jinja2
 
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
-from jarvis_config.render import blockyaml
+from jarvis_config.render import blockyaml, jsontext
 from jarvis_config.render.markdown import cell, code, fence, md
 
 
@@ -42,7 +42,7 @@ def _check_defined(value: Any) -> None:
 def to_json(value: Any) -> str:
     """`value` as stable, indented JSON (sorted keys, ASCII only)."""
     _check_defined(value)
-    return json.dumps(blockyaml.plain(value), indent=2, sort_keys=True)
+    return jsontext.dumps(value)
 
 
 def to_inline_json(value: Any) -> str:
