@@ -77,6 +77,12 @@ def dump(value: Any, indent: int = 0) -> str:
         return pyyaml_dump(value, indent)
 
 
+def dump_str(value: str) -> str:
+    """`dump` of one string, without the type dispatch."""
+    text = _str_text(value)
+    return pyyaml_dump(value) if text is None else text
+
+
 def pyyaml_dump(value: Any, indent: int = 0) -> str:
     """What `dump` writes, written by PyYAML itself: the reference `dump` matches, and what
     it falls back to."""
