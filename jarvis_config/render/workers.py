@@ -47,6 +47,7 @@ def in_child(work: Callable[[], Files]) -> Iterator[Callable[[], Files]]:
     """Start `work` in a forked child; yields the function that waits for its files. A child
     not waited for (the build failed or was interrupted first) is stopped on the way out."""
     read_end, write_end = os.pipe()
+    _widen(write_end)
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
@@ -76,6 +77,15 @@ def in_child(work: Callable[[], Files]) -> Iterator[Callable[[], Files]]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+
+
+def _widen(pipe: int) -> None:
+    """A 1 MiB pipe where Linux allows it: the child's files (40 MB at 10,000 deployments) then
+    cross in 1 MiB steps, not 64 KiB ones, each a switch between the two processes."""
+    with contextlib.suppress(AttributeError, ImportError, OSError):
+        import fcntl
+
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 def _run_child(work: Callable[[], Files], write_end: int) -> None:
