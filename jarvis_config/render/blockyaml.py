@@ -148,6 +148,7 @@ def _key_text(key: Any) -> str:
 
 
 _CONTAINERS = (dict, list, tuple)
+_SCALARS = frozenset({int, bool, float, type(None)})
 
 
 def is_block(value: Any) -> bool:
@@ -169,11 +170,13 @@ def _lines(value: Any, indent: int, first: str) -> list[str]:
 def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
     """Append the lines of `value` to `out`. One list for the whole value, not a generator per
     level: a nested generator hands each line up through every level above it, which made
-    the writer's cost grow with the depth of a manifest."""
+    the writer's cost grow with the depth of a manifest. Exact types are tested before the
+    abstract ones (Mapping): an ABC check costs more than writing a line."""
     pad = " " * indent
     inner = indent + 2
     lead = first
-    if type(value) is dict or isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
             kind = type(item)
             if kind is str:
@@ -181,11 +184,11 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
                 if text is None:
                     raise Unwritable
                 out.append(f"{lead}{_key_text(key)}: {text}")
-            elif ((kind is dict or kind is list or kind is tuple) and item) or is_block(item):
+            elif kind in _SCALARS or not is_block(item):
+                out.append(f"{lead}{_key_text(key)}: {scalar_text(item)}")
+            else:
                 out.append(f"{lead}{_key_text(key)}:")
                 _write_block(item, inner, " " * inner, out)
-            else:
-                out.append(f"{lead}{_key_text(key)}: {scalar_text(item)}")
             lead = pad
     else:
         for item in value:
@@ -195,8 +198,8 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
                 if text is None:
                     raise Unwritable
                 out.append(f"{lead}- {text}")
-            elif ((kind is dict or kind is list or kind is tuple) and item) or is_block(item):
-                _write_block(item, inner, lead + "- ", out)
-            else:
+            elif kind in _SCALARS or not is_block(item):
                 out.append(f"{lead}- {scalar_text(item)}")
+            else:
+                _write_block(item, inner, lead + "- ", out)
             lead = pad
