@@ -54,11 +54,14 @@ def render_text(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, s
     from jarvis_config.render import workers  # here: the CLI reads TARGETS at start-up
 
     chosen = list(targets) if targets else list(TARGETS)
-    first, *others = _independent_groups(chosen)
+    *others, last = _independent_groups(chosen)
     if others and workers.can_fork(len(mesh.deployments)):
+        # The child pays for the fork and for sending its files back, so it takes the groups
+        # before the last; in the registry's order the last is kubernetes, the heaviest
+        # target (it renders the gateway's config a second time, for the cluster).
         rest = [name for group in others for name in group]
         with workers.in_child(lambda: _render_group(mesh, rest)) as rest_files:
-            files = _render_group(mesh, first)
+            files = _render_group(mesh, last)
             files.update(rest_files())
     else:
         files = _render_group(mesh, chosen)

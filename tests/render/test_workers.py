@@ -8,7 +8,7 @@ import os
 import pytest
 
 from jarvis_config.errors import RenderError
-from jarvis_config.render import _independent_groups, kubernetes, render_text, workers
+from jarvis_config.render import _independent_groups, compose, render_text, workers
 from tests.kit import compile_mesh
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
@@ -47,9 +47,12 @@ def test_a_forked_render_writes_what_one_process_writes(
 @pytest.mark.usefixtures("forking")
 def test_an_error_in_the_child_is_raised_in_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object) -> dict[str, str]:
-        raise RenderError("template 'kubernetes/manifests.yaml.j2' failed: boom")
+        if os.getpid() == build:
+            pytest.fail("compose was rendered in the build's own process, not in the child")
+        raise RenderError("template 'compose/stack.yaml.j2' failed: boom")
 
-    monkeypatch.setattr(kubernetes, "render", broken)
+    build = os.getpid()
+    monkeypatch.setattr(compose, "render", broken)
     with pytest.raises(RenderError, match="boom"):
         render_text(compile_mesh("homelab"))
 
@@ -57,9 +60,12 @@ def test_an_error_in_the_child_is_raised_in_the_build(monkeypatch: pytest.Monkey
 @pytest.mark.usefixtures("forking")
 def test_a_child_that_dies_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     def dies(*args: object) -> dict[str, str]:
+        if os.getpid() == build:
+            pytest.fail("compose was rendered in the build's own process, not in the child")
         os._exit(9)
 
-    monkeypatch.setattr(kubernetes, "render", dies)
+    build = os.getpid()
+    monkeypatch.setattr(compose, "render", dies)
     with pytest.raises(RenderError, match="stopped before it finished"):
         render_text(compile_mesh("homelab"))
 
