@@ -29,8 +29,12 @@ from jarvis_config.render.markdown import cell, code, fence, md
 def to_yaml(value: Any, indent: int = 0) -> str:
     """`value` as YAML: block style for mappings and lists (each line indented by `indent`
     spaces), a one-line scalar otherwise. Keys keep the order the renderer gave them."""
-    if type(value) is str and not indent:  # most calls: one string in a line of a template
-        return blockyaml.dump_str(value)
+    if not indent:  # most calls: one string or number in a line of a template
+        kind = type(value)
+        if kind is str:
+            return blockyaml.dump_str(value)
+        if kind is int:
+            return str(value)
     _check_defined(value)
     text = blockyaml.dump(value, indent)
     # An empty mapping or list is written in flow style (`{}`) on one line: under a key it
