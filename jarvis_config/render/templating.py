@@ -73,6 +73,8 @@ def indent_text(text: str, width: int) -> str:
     ConfigMap holds a large mesh's whole gateway config: 0.5 million lines)."""
     if _OTHER_LINE_BREAKS.search(text):
         return jinja2.filters.do_indent(text, width, True)
+    if width <= 0:
+        return text  # what Jinja writes then; and the loop below needs a non-empty pad
     pad = " " * width
     indented = pad + text.replace("\n", "\n" + pad)
     blank = f"\n{pad}\n"
