@@ -35,6 +35,7 @@ import math
 import os
 import platform
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,9 +63,21 @@ from jarvis_config.write import write_tree  # noqa: E402
 
 SIZES = (10, 100, 1000, 2000, 5000, 10000, 20000)
 GATEWAY_FILES = ("config.yaml", "routes.json")
+
+
+def cpu_time() -> float:
+    """CPU time of this process and of its children waited for: a large build renders part
+    of its targets in a forked child, whose time process_time() would leave out."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 # In-process timings use this clock: wall time by default; `--clock cpu` takes this process's
-# CPU time instead, which other work on a shared machine moves far less.
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+# CPU time instead (its render child's included), which other work on a shared machine moves
+# far less.
+CLOCKS = {"wall": time.perf_counter, "cpu": cpu_time}
 clock = CLOCKS["wall"]
 ENV = {"JARVIS_MASTER_KEY": "sk-bench-master", "OPENAI_API_KEY": "sk-bench-openai"}
 

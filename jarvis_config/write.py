@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fcntl
+import functools
 import glob
 import os
 import shutil
@@ -27,6 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from jarvis_config.errors import WriteError
 from jarvis_config.safeio import describe_mode, read_regular
@@ -237,18 +239,54 @@ def _check_replaceable(out: Path, force: bool) -> None:
 
 
 def _fill(staging: Path, files: Mapping[str, bytes]) -> None:
+    """Write every file, then make them all durable before the swap. One sync of the whole
+    file system costs one journal commit; an fsync per file cost one commit each, which was
+    most of the write stage of a large build (800 files: about 0.4 s of 0.6 s)."""
+    syncs_at_once = _syncfs_available()
     for relative, content in files.items():
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if not syncs_at_once:
+                handle.flush()
+                os.fsync(handle.fileno())
         # Scripts and modules stay read/write for the owner, readable for the containers.
         os.chmod(target, 0o644)
     for folder in sorted({p for rel in files for p in (staging / rel).parents}, reverse=True):
         if folder.is_relative_to(staging):
             os.chmod(folder, 0o755)
+    if syncs_at_once:
+        _syncfs(staging)
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library, or None where it cannot be found (loaded once: finding it may run
+    ldconfig)."""
+    import ctypes.util  # here, not at the top: `validate` never writes and skips the import
+
+    libc_name = ctypes.util.find_library("c")
+    return None if libc_name is None else ctypes.CDLL(libc_name, use_errno=True)
+
+
+def _syncfs_available() -> bool:
+    libc = _libc()
+    return libc is not None and hasattr(libc, "syncfs")
+
+
+def _syncfs(folder: Path) -> None:
+    """Flush the file system holding `folder` to disk (Linux syncfs): its files' data and
+    metadata, the folders' entries included."""
+    import ctypes
+
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _libc().syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error))
+    finally:
+        os.close(fd)
 
 
 def _swap_in(staging: Path, out: Path) -> None:
@@ -266,12 +304,9 @@ def _swap_in(staging: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2; False where the system lacks it."""
-    import ctypes.util  # here, not at the top: `validate` never writes and skips the import
-
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
+    libc = _libc()
+    if libc is None:
         return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False

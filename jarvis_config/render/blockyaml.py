@@ -13,7 +13,7 @@ compare both writers on generated data, so the two never disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +77,12 @@ def dump(value: Any, indent: int = 0) -> str:
         return pyyaml_dump(value, indent)
 
 
+def dump_str(value: str) -> str:
+    """`dump` of one string, without the type dispatch."""
+    text = _str_text(value)
+    return pyyaml_dump(value) if text is None else text
+
+
 def pyyaml_dump(value: Any, indent: int = 0) -> str:
     """What `dump` writes, written by PyYAML itself: the reference `dump` matches, and what
     it falls back to."""
@@ -132,6 +138,7 @@ def _float_text(exact: str) -> str:
     return pyyaml_scalar(float(exact))
 
 
+@lru_cache(maxsize=1 << 12, typed=True)  # typed: the key True is not the key 1
 def _key_text(key: Any) -> str:
     if type(key) is int:
         return str(key)
@@ -141,6 +148,7 @@ def _key_text(key: Any) -> str:
 
 
 _CONTAINERS = (dict, list, tuple)
+_SCALARS = frozenset({int, bool, float, type(None)})
 
 
 def is_block(value: Any) -> bool:
@@ -151,23 +159,47 @@ def is_block(value: Any) -> bool:
     return isinstance(value, Mapping | list | tuple) and bool(value)
 
 
-def _lines(value: Any, indent: int, first: str) -> Iterator[str]:
+def _lines(value: Any, indent: int, first: str) -> list[str]:
     """The lines of the non-empty mapping or list `value` at column `indent`; the first line
     starts with `first` instead of the indent (a `- ` of the enclosing list)."""
+    out: list[str] = []
+    _write_block(value, indent, first, out)
+    return out
+
+
+def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
+    """Append the lines of `value` to `out`. One list for the whole value, not a generator per
+    level: a nested generator hands each line up through every level above it, which made
+    the writer's cost grow with the depth of a manifest. Exact types are tested before the
+    abstract ones (Mapping): an ABC check costs more than writing a line."""
     pad = " " * indent
+    inner = indent + 2
     lead = first
-    if type(value) is dict or isinstance(value, Mapping):
+    kind = type(value)
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
-            if is_block(item):
-                yield f"{lead}{_key_text(key)}:"
-                yield from _lines(item, indent + 2, " " * (indent + 2))
+            kind = type(item)
+            if kind is str:
+                text = _str_text(item)
+                if text is None:
+                    raise Unwritable
+                out.append(f"{lead}{_key_text(key)}: {text}")
+            elif kind in _SCALARS or not is_block(item):
+                out.append(f"{lead}{_key_text(key)}: {scalar_text(item)}")
             else:
-                yield f"{lead}{_key_text(key)}: {scalar_text(item)}"
+                out.append(f"{lead}{_key_text(key)}:")
+                _write_block(item, inner, " " * inner, out)
             lead = pad
     else:
         for item in value:
-            if is_block(item):
-                yield from _lines(item, indent + 2, lead + "- ")
+            kind = type(item)
+            if kind is str:
+                text = _str_text(item)
+                if text is None:
+                    raise Unwritable
+                out.append(f"{lead}- {text}")
+            elif kind in _SCALARS or not is_block(item):
+                out.append(f"{lead}- {scalar_text(item)}")
             else:
-                yield f"{lead}- {scalar_text(item)}"
+                _write_block(item, inner, lead + "- ", out)
             lead = pad

@@ -98,11 +98,12 @@ def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
         files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
             "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=replica_upstreams(mesh)
         )
+    servers = {node.name: node_servers(mesh, node) for node in mesh.nodes}  # for both stacks
     for node in mesh.nodes:
-        stack = node_stack(mesh, node)
+        stack = node_stack(mesh, node, servers=servers[node.name])
         if stack.services:
             files[f"compose/nodes/{node.name}/compose.yaml"] = _compose(stack)
-    stack = swarm_stack(mesh, swarm_configs(needed))
+    stack = swarm_stack(mesh, swarm_configs(needed), servers)
     files[SWARM_FILE] = render_template("compose/stack.yaml.j2", stack=stack)
     files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=stack_env_vars(mesh))
     return dict(sorted(files.items()))
@@ -251,12 +252,14 @@ def http_check(port: int, path: str) -> tuple[str, ...]:
 # --- the nodes -------------------------------------------------------------------------------
 
 
-def node_stack(mesh: Mesh, node: Node, prefix: str = "") -> Stack:
+def node_stack(
+    mesh: Mesh, node: Node, prefix: str = "", servers: tuple[Server, ...] | None = None
+) -> Stack:
     """The runtimes of one node; `prefix` goes before every service name (the swarm stack
-    holds all nodes in one namespace)."""
+    holds all nodes in one namespace); `servers` are the node's when the caller has them."""
     services: list[Service] = []
     volumes: set[str] = set()
-    for server in node_servers(mesh, node):
+    for server in node_servers(mesh, node) if servers is None else servers:
         service = server_service(server, prefix)
         services.append(service)
         services.extend(
@@ -321,10 +324,15 @@ COMPOSE_HEALTH: dict[str, Callable[[Server], tuple[str, ...]]] = {
 # --- the swarm stack -------------------------------------------------------------------------
 
 
-def swarm_stack(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Stack:
+def swarm_stack(
+    mesh: Mesh,
+    configs: tuple[tuple[str, str], ...],
+    servers: Mapping[str, tuple[Server, ...]] | None = None,
+) -> Stack:
     """The whole mesh as one `docker stack deploy` stack: node services pinned to their
     machine by node labels, the gateway as one replicated service behind swarm's ingress.
-    `configs` are (swarm config name, file) for the files of the `litellm` target."""
+    `configs` are (swarm config name, file) for the files of the `litellm` target; `servers`
+    each node's servers when the caller has them."""
     services = [swarm_gateway(mesh, configs)]
     if mesh.gateway.replicas > 1:
         services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
@@ -333,7 +341,8 @@ def swarm_stack(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Stack:
         services.append(replace(postgres_service(), constraints=(_label(DATABASE_LABEL),)))
         volumes.add("postgres-data")
     for node in mesh.nodes:
-        stack = node_stack(mesh, node, prefix=f"{node.name}-")
+        on_node = None if servers is None else servers[node.name]
+        stack = node_stack(mesh, node, prefix=f"{node.name}-", servers=on_node)
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
     return Stack(

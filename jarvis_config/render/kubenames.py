@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jarvis_config.errors import RenderError
 from jarvis_config.model.mesh import Mesh
-from jarvis_config.model.servers import node_servers
+from jarvis_config.model.servers import Server, node_servers
 
 MAX_LENGTH = 63
 DIGEST_LENGTH = 8
@@ -30,14 +31,21 @@ class KubeNames:
     names: dict[Source, str]
 
     @classmethod
-    def for_mesh(cls, mesh: Mesh, fixed: tuple[str, ...]) -> KubeNames:
+    def for_mesh(
+        cls,
+        mesh: Mesh,
+        fixed: tuple[str, ...],
+        servers: Mapping[str, tuple[Server, ...]] | None = None,
+    ) -> KubeNames:
         """Names for every node and every object of a node; `fixed` are the target's own
-        object names (the gateway's), which no generated name may take."""
+        object names (the gateway's), which no generated name may take. `servers` holds each
+        node's servers when the caller has them already."""
         labels: list[Source] = []  # node label values: a namespace of their own
         objects: list[Source] = []
         for node in mesh.nodes:
             labels.append(("node", node.name))
-            for server in node_servers(mesh, node):
+            on_node = servers[node.name] if servers is not None else node_servers(mesh, node)
+            for server in on_node:
                 objects.append(("server", node.name, server.name))
                 objects.extend(("pull", node.name, model) for model, _ in server.pulls)
         return cls({**allocate(labels, ()), **allocate(objects, fixed)})

@@ -59,8 +59,9 @@ NEEDS: tuple[str, ...] = ()
 
 
 def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
+    servers = {node.name: node_servers(mesh, node) for node in mesh.nodes}
     names = KubeNames.for_mesh(
-        mesh, fixed=(NAMESPACE, GATEWAY_NAME, CONFIG_MAP, "redis", "postgres")
+        mesh, fixed=(NAMESPACE, GATEWAY_NAME, CONFIG_MAP, "redis", "postgres"), servers=servers
     )
     files = {
         "namespace.yaml": _file(
@@ -79,7 +80,7 @@ def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str
     if mesh.gateway.database:
         files["postgres.yaml"] = _file(postgres_manifests())
     for node in mesh.nodes:
-        documents = node_manifests(mesh, node, names)
+        documents = node_manifests(node, servers[node.name], names)
         if documents:
             files[f"nodes/{node.name}.yaml"] = _file(documents)
     files["kustomization.yaml"] = _file([kustomization(sorted(files))])
@@ -217,9 +218,11 @@ def service(
 # --- the nodes -------------------------------------------------------------------------------
 
 
-def node_manifests(mesh: Mesh, node: Node, names: KubeNames) -> list[dict[str, Any]]:
+def node_manifests(
+    node: Node, servers: tuple[Server, ...], names: KubeNames
+) -> list[dict[str, Any]]:
     documents: list[dict[str, Any]] = []
-    for server in node_servers(mesh, node):
+    for server in servers:
         name = names.server(node.name, server.name)
         documents.append(server_deployment(node, server, name, names))
         documents.append(
@@ -321,7 +324,12 @@ def cluster_mesh(mesh: Mesh, names: KubeNames) -> Mesh:
 def _gateway_file(mesh: Mesh, names: KubeNames) -> str:
     files = litellm.render(cluster_mesh(mesh, names))
     data = {path.removeprefix(f"{litellm.OUT_DIR}/"): text for path, text in sorted(files.items())}
-    checksum = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in data.items()).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for name, text in data.items():  # piece by piece: the files run to megabytes
+        digest.update(f"{name}\0".encode())
+        digest.update(text.encode())
+        digest.update(b"\0")
+    checksum = digest.hexdigest()
     config_map = _meta(CONFIG_MAP, "litellm", "gateway")["metadata"]
     documents = [
         gateway_deployment(mesh, checksum),

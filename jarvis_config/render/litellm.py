@@ -59,11 +59,12 @@ CAPABILITY_FLAGS = {
 
 
 def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
-    config = gateway_config(mesh)
+    routing = plan(mesh)  # both files follow the one plan
+    config = gateway_config(mesh, routing)
     return {
         f"{OUT_DIR}/config.yaml": render_template("litellm/config.yaml.j2", **config),
         f"{OUT_DIR}/routes.json": render_template(
-            "litellm/routes.json.j2", table=routes.routing_table(mesh)
+            "litellm/routes.json.j2", table=routes.routing_table(mesh, routing)
         ),
         f"{OUT_DIR}/{CALLBACK_MODULE}.py": callback_source(),
     }
@@ -75,9 +76,10 @@ def callback_source() -> str:
     return source.read_text(encoding="utf-8")
 
 
-def gateway_config(mesh: Mesh) -> dict[str, Any]:
-    """The proxy's config.yaml as data, in the order it is written."""
-    routing = plan(mesh)
+def gateway_config(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, Any]:
+    """The proxy's config.yaml as data, in the order it is written; `routing` is the mesh's
+    routing plan when the caller has made it already."""
+    routing = plan(mesh) if routing is None else routing
     return {
         "model_list": [
             deployment_entry(d, mesh.routing.health_check_timeout) for d in mesh.deployments

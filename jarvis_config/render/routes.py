@@ -21,8 +21,9 @@ PINNING_MEANING = {
 }
 
 
-def routing_table(mesh: Mesh) -> dict[str, Any]:
-    routing = plan(mesh)
+def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, Any]:
+    """The routing table of `mesh`; `routing` is its routing plan when already made."""
+    routing = plan(mesh) if routing is None else routing
     return {
         "format": FORMAT,
         "request_field": REQUEST_FIELD,

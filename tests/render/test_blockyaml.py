@@ -154,4 +154,5 @@ def test_every_example_builds_the_same_bytes_through_pyyaml_alone(
     mesh = compile_mesh(example)
     fast = render_targets(mesh)
     monkeypatch.setattr(blockyaml, "dump", blockyaml.pyyaml_dump)
+    monkeypatch.setattr(blockyaml, "dump_str", blockyaml.pyyaml_dump)
     assert render_targets(mesh) == fast

@@ -107,3 +107,12 @@ def test_undefined_names_are_errors_not_empty_strings() -> None:
 def test_a_missing_template_is_a_render_error() -> None:
     with pytest.raises(RenderError, match=r"template 'litellm/nope\.j2' is missing"):
         templating.render_template("litellm/nope.j2")
+
+
+_LINES = st.text(st.sampled_from("ab \n\n\r\x0c\x85\u2028"), max_size=30)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_LINES, st.sampled_from([0, 2, 4]))
+def test_indent_text_writes_what_jinjas_indent_writes(text: str, width: int) -> None:
+    assert templating.indent_text(text, width) == jinja2.filters.do_indent(text, width, True)
