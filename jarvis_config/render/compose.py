@@ -22,6 +22,7 @@ from jarvis_config.model.catalog import (
     POSTGRES_IMAGE,
     REDIS_IMAGE,
     gateway_image,
+    gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Mesh, Node
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
@@ -43,15 +44,16 @@ NEEDS = ("litellm",)  # the Swarm configs carry digests of the LiteLLM files
 ROLE_LABEL = "jarvis.role.{role}"
 GATEWAY_LABEL = "jarvis.gateway"
 DATABASE_LABEL = "jarvis.database"
-SWARM_GATEWAY_START = "300s"
+HEALTH_INTERVAL, HEALTH_RETRIES = 10, 5  # seconds between checks; failures that count
+COMPOSE_GATEWAY_START, SWARM_GATEWAY_START = 20, 300  # start periods, seconds, at the least
 
 
 @dataclass(frozen=True)
 class Healthcheck:
     test: tuple[str, ...]
-    interval: str = "10s"
+    interval: str = f"{HEALTH_INTERVAL}s"
     timeout: str = "5s"
-    retries: int = 5
+    retries: int = HEALTH_RETRIES
     start_period: str = "20s"
 
 
@@ -154,9 +156,20 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
         environment=proxy_environment(mesh),
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
         depends_on=tuple(depends),
-        healthcheck=Healthcheck(test=http_check(port, "/health/liveliness")),
+        healthcheck=Healthcheck(
+            test=http_check(port, "/health/liveliness"),
+            start_period=gateway_start_period(mesh, COMPOSE_GATEWAY_START),
+        ),
         limits=GATEWAY_LIMITS,
     )
+
+
+def gateway_start_period(mesh: Mesh, least: int) -> str:
+    """The gateway healthcheck's start period: `least` seconds, or longer when the gateway's
+    deployments take longer to start on a busy host (`gateway_start_seconds`), less the
+    failing checks allowed after the start period."""
+    after = HEALTH_RETRIES * HEALTH_INTERVAL
+    return f"{max(least, gateway_start_seconds(len(mesh.deployments)) - after)}s"
 
 
 def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
@@ -361,7 +374,9 @@ def swarm_gateway(mesh: Mesh, configs: tuple[tuple[str, str], ...]) -> Service:
         # Swarm replaces a task that turns unhealthy, so a start-up slower than the start
         # period (a busy machine, a large mesh) would restart the proxy forever; failures
         # inside the start period do not count, and the first success ends it early.
-        healthcheck=replace(proxy.healthcheck, start_period=SWARM_GATEWAY_START),
+        healthcheck=replace(
+            proxy.healthcheck, start_period=gateway_start_period(mesh, SWARM_GATEWAY_START)
+        ),
         ports=((port, port),),
         volumes=(),
         depends_on=(),

@@ -22,10 +22,14 @@ import pytest
 import yaml
 
 from jarvis_config import pipeline
-from jarvis_config.model.catalog import gpu_memory_share
+from jarvis_config.model.catalog import (
+    GATEWAY_START_BUSY_FACTOR,
+    gateway_start_seconds,
+    gpu_memory_share,
+)
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
 from jarvis_config.model.servers import LOCAL_RUNTIMES
-from jarvis_config.render import litellm, render_text
+from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
 from tests.kit import ROOT, check_golden, compile_mesh, example_params
@@ -350,3 +354,42 @@ def test_gpu_share_rounds_down_and_defaults_to_vllms_own() -> None:
     shares = [gpu_memory_share(m, node) for m in mesh.models if m.runtime == "vllm"]
     assert shares == [0.5, 0.33]
     assert gpu_memory_share(mesh.models[-1], node) == 0.9  # llama3: no memory_gb given
+
+
+# The stock proxy's start-up CPU seconds measured per number of deployments (docs/benchmarks.md,
+# "Proxy start-up"; 10,000 from the scale issue's run).
+MEASURED_START_CPU = {100: 12.3, 1000: 19.5, 2000: 29.3, 5000: 82.8, 10000: 224.0}
+
+
+@pytest.mark.parametrize("deployments", sorted(MEASURED_START_CPU))
+def test_the_gateway_start_budget_covers_the_measured_start_on_a_busy_host(
+    deployments: int,
+) -> None:
+    budget = gateway_start_seconds(deployments)
+    assert budget >= 0.85 * GATEWAY_START_BUSY_FACTOR * MEASURED_START_CPU[deployments]
+    assert budget >= gateway_start_seconds(deployments - 100)
+
+
+def seconds(text: str) -> int:
+    assert text.endswith("s"), text
+    return int(text.removesuffix("s"))
+
+
+@pytest.mark.parametrize("deployments", [14, 2000, 5000, 10000])
+def test_gateway_health_checks_wait_for_a_large_mesh_to_start(deployments: int) -> None:
+    """Swarm replaces a gateway that turns unhealthy: its checks must allow the start-up
+    of its deployments, or a large mesh's gateway is restarted forever."""
+    mesh = compile_mesh("homelab")
+    many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
+    mesh = mesh._replace(deployments=many)
+    budget = gateway_start_seconds(deployments)
+    port = mesh.gateway.port
+    for service, least in (
+        (compose.proxy_service(mesh, "litellm", port), 20),
+        (compose.swarm_gateway(mesh, ()), 300),
+    ):
+        check = service.healthcheck
+        assert check is not None
+        allowed = seconds(check.start_period) + check.retries * seconds(check.interval)
+        assert seconds(check.start_period) >= least
+        assert allowed >= budget, (service.name, check)
