@@ -58,12 +58,26 @@ def _resolves_to_str(text: str) -> bool:
 
 @lru_cache(maxsize=1 << 16)
 def _str_text(value: str) -> str | None:
-    """How PyYAML writes the one-line string `value`, or None when only PyYAML may say."""
+    """How PyYAML writes the one-line string `value`, or None when only PyYAML may say.
+    Remembered: a build writes the same names, labels and images thousands of times."""
+    text = _STR_TEXTS.get(value)
+    if text is None:
+        text = _new_str_text(value)
+        if text is not None and len(_STR_TEXTS) < _MAX_REMEMBERED:
+            _STR_TEXTS[value] = text
+    return text
+
+
+def _new_str_text(value: str) -> str | None:
     if len(value) > _MAX_SCALAR or _LINE_BREAKS.search(value):
         return None
     if _PLAIN.match(value) and _resolves_to_str(value):
         return value
     return pyyaml_scalar(value)
+
+
+_MAX_REMEMBERED = 1 << 20  # strings; bounded for a long-running process
+_STR_TEXTS: dict[str, str] = {}
 
 
 def dump(value: Any, indent: int = 0) -> str:
@@ -176,11 +190,12 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
     inner = indent + 2
     lead = first
     kind = type(value)
+    texts = _STR_TEXTS
     if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
             kind = type(item)
             if kind is str:
-                text = _str_text(item)
+                text = texts.get(item) or _str_text(item)
                 if text is None:
                     raise Unwritable
                 out.append(f"{lead}{_key_text(key)}: {text}")
@@ -194,7 +209,7 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
         for item in value:
             kind = type(item)
             if kind is str:
-                text = _str_text(item)
+                text = texts.get(item) or _str_text(item)
                 if text is None:
                     raise Unwritable
                 out.append(f"{lead}- {text}")
