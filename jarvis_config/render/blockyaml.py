@@ -152,13 +152,19 @@ def _float_text(exact: str) -> str:
     return pyyaml_scalar(float(exact))
 
 
-@lru_cache(maxsize=1 << 12, typed=True)  # typed: the key True is not the key 1
 def _key_text(key: Any) -> str:
     if type(key) is int:
         return str(key)
     if type(key) is not str or not 0 < len(key) <= _MAX_KEY:
         raise Unwritable
-    return scalar_text(key)
+    text = scalar_text(key)
+    if len(_KEY_TEXTS) < _MAX_REMEMBERED:
+        _KEY_TEXTS[key] = text
+    return text
+
+
+# Only string keys: a lookup with another type never matches one (True == 1, never "1").
+_KEY_TEXTS: dict[str, str] = {}
 
 
 _CONTAINERS = (dict, list, tuple)
@@ -190,19 +196,20 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
     inner = indent + 2
     lead = first
     kind = type(value)
-    texts = _STR_TEXTS
+    texts, keys, append = _STR_TEXTS, _KEY_TEXTS, out.append
     if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
+            name = keys.get(key) or _key_text(key)
             kind = type(item)
             if kind is str:
                 text = texts.get(item) or _str_text(item)
                 if text is None:
                     raise Unwritable
-                out.append(f"{lead}{_key_text(key)}: {text}")
+                append(f"{lead}{name}: {text}")
             elif kind in _SCALARS or not is_block(item):
-                out.append(f"{lead}{_key_text(key)}: {scalar_text(item)}")
+                append(f"{lead}{name}: {scalar_text(item)}")
             else:
-                out.append(f"{lead}{_key_text(key)}:")
+                append(f"{lead}{name}:")
                 _write_block(item, inner, " " * inner, out)
             lead = pad
     else:
@@ -212,9 +219,9 @@ def _write_block(value: Any, indent: int, first: str, out: list[str]) -> None:
                 text = texts.get(item) or _str_text(item)
                 if text is None:
                     raise Unwritable
-                out.append(f"{lead}- {text}")
+                append(f"{lead}- {text}")
             elif kind in _SCALARS or not is_block(item):
-                out.append(f"{lead}- {scalar_text(item)}")
+                append(f"{lead}- {scalar_text(item)}")
             else:
                 _write_block(item, inner, lead + "- ", out)
             lead = pad
