@@ -84,8 +84,7 @@ NEEDS: tuple[str, ...] = ()
 
 def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
     servers = {node.name: node_servers(mesh, node) for node in mesh.nodes}
-    fixed = (NAMESPACE, GATEWAY_NAME, CONFIG_MAP, *map(part_name, range(MAX_PARTS)))
-    names = KubeNames.for_mesh(mesh, fixed=(*fixed, "redis", "postgres"), servers=servers)
+    names = KubeNames.for_mesh(mesh, fixed=reserved_names(), servers=servers)
     files = {
         "namespace.yaml": _file(
             [
@@ -108,6 +107,13 @@ def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str
             files[f"nodes/{node.name}.yaml"] = _file(documents)
     files["kustomization.yaml"] = _file([kustomization(sorted(files))])
     return {f"{OUT_DIR}/{path}": text for path, text in sorted(files.items())}
+
+
+def reserved_names() -> tuple[str, ...]:
+    """The target's own object names, which no node's object may take: every ConfigMap the
+    gateway's files may need among them."""
+    parts = (part_name(i) for i in range(MAX_PARTS))
+    return (NAMESPACE, GATEWAY_NAME, CONFIG_MAP, *parts, "redis", "postgres")
 
 
 def _file(
