@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from jarvis_config.errors import RenderError
 from jarvis_config.model.catalog import (
     POSTGRES_IMAGE,
     REDIS_IMAGE,
@@ -43,6 +44,29 @@ NODE_LABEL = "jarvis-config/node"
 HOST_STORAGE = "/var/lib/jarvis"
 GATEWAY_NAME = "litellm"
 CONFIG_MAP = "litellm-config"
+# Kubernetes refuses a ConfigMap whose data (keys and values) exceeds 1 MiB, and `kubectl apply`
+# (client-side, as the deploy docs run it) copies each object into its annotation
+# `kubectl.kubernetes.io/last-applied-configuration`, and an object's annotations may hold
+# 256 KiB in all. JSON's escapes grow the files by about an eighth (routes.json's quotes): a
+# budget of 192 KiB, counted as UTF-8 bytes of keys and values, keeps a third in hand.
+CONFIG_MAP_BUDGET = 192 * 1024
+# Over the budget the files are cut into chunks `<file>.000`, `<file>.001`, ... packed into the
+# ConfigMaps `litellm-config-000`, ...: three digits, so name order is chunk order.
+MAX_PARTS = 1000
+PARTS_MOUNT = "/etc/litellm-parts"
+# What the gateway's init container runs: each file's chunks, in name order, into one file. A
+# ConfigMap volume also holds kubelet's own entries (`..data`, `..2025_01_01_...`): skipped.
+# The first chunk truncates, so a rerun of the init container in the same pod writes the same.
+ASSEMBLE_SCRIPT = """\
+import os, sys
+parts, out = sys.argv[1:]
+for key in sorted(os.listdir(parts)):
+    if not key.startswith("."):
+        name, index = key.rsplit(".", 1)
+        with open(os.path.join(out, name), "ab" if int(index) else "wb") as target:
+            with open(os.path.join(parts, key), "rb") as chunk:
+                target.write(chunk.read())
+"""
 REDIS_PORT = 6379
 POSTGRES_PORT = 5432
 POSTGRES_STORAGE = "10Gi"
@@ -60,9 +84,7 @@ NEEDS: tuple[str, ...] = ()
 
 def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str]:
     servers = {node.name: node_servers(mesh, node) for node in mesh.nodes}
-    names = KubeNames.for_mesh(
-        mesh, fixed=(NAMESPACE, GATEWAY_NAME, CONFIG_MAP, "redis", "postgres"), servers=servers
-    )
+    names = KubeNames.for_mesh(mesh, fixed=reserved_names(), servers=servers)
     files = {
         "namespace.yaml": _file(
             [
@@ -85,6 +107,13 @@ def render(mesh: Mesh, needed: Mapping[str, str] | None = None) -> dict[str, str
             files[f"nodes/{node.name}.yaml"] = _file(documents)
     files["kustomization.yaml"] = _file([kustomization(sorted(files))])
     return {f"{OUT_DIR}/{path}": text for path, text in sorted(files.items())}
+
+
+def reserved_names() -> tuple[str, ...]:
+    """The target's own object names, which no node's object may take: every ConfigMap the
+    gateway's files may need among them."""
+    parts = (part_name(i) for i in range(MAX_PARTS))
+    return (NAMESPACE, GATEWAY_NAME, CONFIG_MAP, *parts, "redis", "postgres")
 
 
 def _file(
@@ -330,16 +359,73 @@ def _gateway_file(mesh: Mesh, names: KubeNames) -> str:
         digest.update(text.encode())
         digest.update(b"\0")
     checksum = digest.hexdigest()
-    config_map = _meta(CONFIG_MAP, "litellm", "gateway")["metadata"]
+    config_maps = gateway_config_maps(data)
+    parts = tuple(metadata["name"] for metadata, _ in config_maps) if len(config_maps) > 1 else ()
     documents = [
-        gateway_deployment(mesh, checksum),
+        gateway_deployment(mesh, checksum, parts),
         service(GATEWAY_NAME, labels(GATEWAY_NAME, "litellm", "gateway"), mesh.gateway.port),
     ]
     if mesh.gateway.replicas > 1:
         documents.append(disruption_budget())
     if mesh.gateway.ingress is not None:
         documents.append(ingress(mesh))
-    return _file(documents, config_maps=((config_map, data),))
+    return _file(documents, config_maps=config_maps)
+
+
+def part_name(index: int) -> str:
+    return f"{CONFIG_MAP}-{index:03d}"
+
+
+def data_size(data: Mapping[str, str]) -> int:
+    return sum(len(key.encode()) + len(text.encode()) for key, text in data.items())
+
+
+def gateway_config_maps(
+    data: dict[str, str],
+) -> tuple[tuple[dict[str, Any], dict[str, str]], ...]:
+    """(metadata, data) of the gateway's ConfigMaps: `litellm-config` with the files when they
+    fit the budget, else their chunks over `litellm-config-000`, `-001`, ..."""
+    if data_size(data) <= CONFIG_MAP_BUDGET:
+        return ((_meta(CONFIG_MAP, "litellm", "gateway")["metadata"], data),)
+    return tuple(
+        (_meta(part_name(i), "litellm", "gateway")["metadata"], chunks)
+        for i, chunks in enumerate(split_files(data, CONFIG_MAP_BUDGET))
+    )
+
+
+def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
+    """The files cut at line ends into chunks `<file>.<NNN>`, as few ConfigMaps' data as hold
+    them within `budget` bytes each: each chunk fills what the current ConfigMap has left.
+    Plain text, not compressed: compressed bytes differ between zlib builds."""
+    maps: list[dict[str, str]] = [{}]
+    room = budget
+    for name, text in files.items():
+        encoded = text.encode()  # cut as bytes: b"\n" is never inside a UTF-8 character
+        start = index = 0
+        while start < len(encoded):
+            key = f"{name}.{index:03d}"
+            end = _cut(encoded, start, start + room - len(key.encode()))
+            if end <= start:  # not one whole line fits what is left: the next ConfigMap
+                if not maps[-1]:
+                    raise RenderError(f"a line of {name} is longer than a ConfigMap may hold")
+                maps.append({})
+                room = budget
+                continue
+            maps[-1][key] = encoded[start:end].decode()
+            room -= len(key.encode()) + end - start
+            start, index = end, index + 1
+    # Each chunk of a file but its last fills a ConfigMap: a file has no more chunks than maps.
+    if len(maps) > MAX_PARTS:
+        raise RenderError("the gateway's files need more ConfigMaps than one Deployment mounts")
+    return maps
+
+
+def _cut(encoded: bytes, start: int, limit: int) -> int:
+    """Where a chunk from `start` ends: the rest of the file when it fits before `limit`,
+    else just after the last line end before it (`start` when there is none)."""
+    if len(encoded) <= limit:
+        return len(encoded)
+    return encoded.rfind(b"\n", start, limit) + 1 or start
 
 
 def gateway_env(mesh: Mesh) -> list[dict[str, Any]]:
@@ -358,7 +444,9 @@ def gateway_env(mesh: Mesh) -> list[dict[str, Any]]:
     return env
 
 
-def gateway_deployment(mesh: Mesh, checksum: str) -> dict[str, Any]:
+def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The gateway; with `parts` (the ConfigMaps holding its files' chunks), an init container
+    first puts the files back together where the one ConfigMap would be mounted."""
     port = mesh.gateway.port
     container: dict[str, Any] = {
         "name": "litellm",
@@ -370,10 +458,9 @@ def gateway_deployment(mesh: Mesh, checksum: str) -> dict[str, Any]:
         "resources": GATEWAY_RESOURCES,
         "volumeMounts": [{"name": "config", "mountPath": LITELLM_MOUNT, "readOnly": True}],
     }
-    pod = {
-        "containers": [container],
-        "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}],
-    }
+    pod: dict[str, Any] = {"containers": [container], "volumes": config_volumes(parts)}
+    if parts:
+        pod = {"initContainers": [assemble_container(mesh)], **pod}
     # The checksum changes with the config, so `kubectl apply` rolls the pods onto it.
     annotations = {"jarvis-config/config-checksum": checksum}
     return deployment(
@@ -383,6 +470,34 @@ def gateway_deployment(mesh: Mesh, checksum: str) -> dict[str, Any]:
         replicas=mesh.gateway.replicas,
         annotations=annotations,
     )
+
+
+def config_volumes(parts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The volume `config` mounted at /etc/litellm: the ConfigMap, or with `parts` a folder
+    the init container fills from the volume `config-parts`, all the parts projected."""
+    if not parts:
+        return [{"name": "config", "configMap": {"name": CONFIG_MAP}}]
+    sources = [{"configMap": {"name": name}} for name in parts]
+    return [
+        {"name": "config", "emptyDir": {}},
+        {"name": "config-parts", "projected": {"sources": sources}},
+    ]
+
+
+def assemble_container(mesh: Mesh) -> dict[str, Any]:
+    """Concatenates the chunks of the projected ConfigMaps into the files, in the gateway's
+    own image (it has python3), with the gateway's resources: an init container's requests
+    then add nothing to what the pod asks of the node."""
+    return {
+        "name": "assemble-config",
+        "image": gateway_image(mesh.gateway),
+        "command": ["python3", "-c", ASSEMBLE_SCRIPT, PARTS_MOUNT, LITELLM_MOUNT],
+        "resources": {kind: dict(amounts) for kind, amounts in GATEWAY_RESOURCES.items()},
+        "volumeMounts": [
+            {"name": "config-parts", "mountPath": PARTS_MOUNT, "readOnly": True},
+            {"name": "config", "mountPath": LITELLM_MOUNT},
+        ],
+    }
 
 
 def disruption_budget() -> dict[str, Any]:

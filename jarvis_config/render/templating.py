@@ -83,10 +83,25 @@ def indent_text(text: str, width: int) -> str:
     return indented.removesuffix(pad) if indented.endswith("\n" + pad) else indented
 
 
+def literal_header(text: str, indicator: int) -> str:
+    """The header of a YAML literal block that reads back as exactly `text` (a file, or a
+    chunk of one, ending in a line break): `|`, with the indentation indicator when the first
+    line that holds anything starts with a space (the parser would take that space for the
+    block's indentation), and keep-chomping when it ends in empty lines (the default drops
+    them). `indicator` is how much deeper the content sits than its key."""
+    header = "|"
+    if text.lstrip("\n").startswith(" "):
+        header += str(indicator)
+    if text.endswith("\n\n") or text == "\n":
+        header += "+"
+    return header
+
+
 # Every filter of every template: serializers for the targets, escapes for the docs pages.
 FILTERS: dict[str, Callable[..., str]] = {
     "yaml": to_yaml,
     "indent_text": indent_text,
+    "literal_header": literal_header,
     "json": to_json,
     "json_inline": to_inline_json,
     "md": md,

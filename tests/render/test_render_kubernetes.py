@@ -8,6 +8,8 @@ are valid and collision-free, no secret value is written, and the output matches
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,10 @@ import pytest
 import yaml
 
 from jarvis_config import pipeline
+from jarvis_config.errors import RenderError
 from jarvis_config.model.mesh import Mesh, build_mesh
-from jarvis_config.render import kubernetes
-from tests.kit import check_golden, compile_mesh, example_params
+from jarvis_config.render import kubenames, kubernetes
+from tests.kit import ROOT, check_golden, compile_mesh, example_params
 
 EXAMPLES = example_params()
 KUBERNETES_VERSION = "1.33.0"
@@ -48,6 +51,20 @@ def objects(docs: Documents, *kinds: str) -> list[dict[str, Any]]:
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = workload["spec"]["template"]["spec"]
     return spec
+
+
+def mounted_config_maps(pod: dict[str, Any]) -> list[str]:
+    """The ConfigMaps a pod mounts, directly or through a projected volume."""
+    names = []
+    for volume in pod.get("volumes", []):
+        sources = [volume, *volume.get("projected", {}).get("sources", [])]
+        names += [source["configMap"]["name"] for source in sources if "configMap" in source]
+    return names
+
+
+def gateway(docs: Documents) -> dict[str, Any]:
+    (found,) = [d for d in objects(docs, "Deployment") if d["metadata"]["name"] == "litellm"]
+    return found
 
 
 @pytest.fixture(scope="module", params=EXAMPLES)
@@ -119,9 +136,8 @@ def test_config_maps_exist_and_secret_keys_are_in_the_env_example(
     listed = {line[:-1] for line in files[".env.example"].splitlines() if line.endswith("=")}
     for workload in objects(docs, *WORKLOADS):
         pod = pod_spec(workload)
-        for volume in pod.get("volumes", []):
-            if "configMap" in volume:
-                assert volume["configMap"]["name"] in config_maps
+        for name in mounted_config_maps(pod):
+            assert name in config_maps
         for env in (e for c in pod["containers"] for e in c.get("env", [])):
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref is not None:
@@ -264,3 +280,137 @@ def test_the_checksum_follows_the_config() -> None:
 
     assert checksum("llama3:8b") == checksum("llama3:8b")
     assert checksum("llama3:8b") != checksum("llama3:70b")
+
+
+def test_a_small_mesh_keeps_one_config_map_and_no_init_container(
+    rendered: tuple[Mesh, dict[str, str], Documents],
+) -> None:
+    _, _, docs = rendered
+    (config_map,) = objects(docs, "ConfigMap")
+    assert config_map["metadata"]["name"] == kubernetes.CONFIG_MAP
+    assert set(config_map["data"]) == {"config.yaml", "routes.json", "jarvis_router.py"}
+    assert "initContainers" not in pod_spec(gateway(docs))
+
+
+# --- a mesh whose gateway files outgrow one ConfigMap ----------------------------------------
+
+
+def large_mesh(tmp_path: Path) -> Mesh:
+    """benchmarks/synth.py's role-placed shape: 400 deployments, about 0.5 MB of files."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import synth
+
+    data = synth.replicated(400, 10, pinning="strict")
+    return compile_mesh(synth.write_data(tmp_path / "large.yaml", data))
+
+
+def unlimited(mesh: Mesh, monkeypatch: pytest.MonkeyPatch) -> Documents:
+    """The manifests as they would be were a ConfigMap's size not limited: one ConfigMap."""
+    with monkeypatch.context() as patch:
+        patch.setattr(kubernetes, "CONFIG_MAP_BUDGET", 1 << 40)
+        return documents(kubernetes.render(mesh))
+
+
+def assemble(docs: Documents, tmp_path: Path) -> dict[str, bytes]:
+    """Run the gateway's init container as rendered, over a folder laid out as kubelet lays
+    out a projected ConfigMap volume; return the files it wrote."""
+    pod = pod_spec(gateway(docs))
+    (init,) = pod["initContainers"]
+    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+    (litellm,) = pod["containers"]
+    assert litellm["volumeMounts"] == [
+        {"name": "config", "mountPath": mounts["config"], "readOnly": True}
+    ]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["config"] == {"name": "config", "emptyDir": {}}
+    assert mounted_config_maps(pod) == [d["metadata"]["name"] for d in objects(docs, "ConfigMap")]
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    timestamped = parts / "..2025_01_01_00_00_00.000000000"
+    timestamped.mkdir(parents=True)
+    out.mkdir()
+    for config_map in objects(docs, "ConfigMap"):
+        for key, text in config_map["data"].items():
+            (timestamped / key).write_bytes(text.encode())
+            (parts / key).symlink_to(Path("..data") / key)
+    (parts / "..data").symlink_to(timestamped.name)
+    interpreter, *arguments, parts_mount, config_mount = init["command"]
+    assert interpreter == "python3"
+    assert (parts_mount, config_mount) == (mounts["config-parts"], mounts["config"])
+    subprocess.run([sys.executable, *arguments, str(parts), str(out)], check=True, timeout=60)
+    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+
+
+def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mesh = large_mesh(tmp_path)
+    docs = documents(kubernetes.render(mesh))
+    config_maps = objects(docs, "ConfigMap")
+    whole = unlimited(mesh, monkeypatch)
+    (single,) = objects(whole, "ConfigMap")
+    assert kubernetes.data_size(single["data"]) > kubernetes.CONFIG_MAP_BUDGET  # the premise
+    assert [c["metadata"]["name"] for c in config_maps] == [
+        kubernetes.part_name(i) for i in range(len(config_maps))
+    ]
+    assert len(config_maps) >= 2
+    for config_map in config_maps:
+        size = kubernetes.data_size(config_map["data"])
+        assert size <= kubernetes.CONFIG_MAP_BUDGET < 1 << 20, config_map["metadata"]["name"]
+    # As few as hold the files: each but the last is full to within a line.
+    for config_map in config_maps[:-1]:
+        assert kubernetes.data_size(config_map["data"]) > kubernetes.CONFIG_MAP_BUDGET - 1024
+    (kustomization,) = docs[f"{kubernetes.OUT_DIR}/kustomization.yaml"]
+    assert "gateway.yaml" in kustomization["resources"]
+    # The checksum hashes the files, not their chunks: the pods roll as they did.
+    assert annotation(gateway(docs)) == annotation(gateway(whole))
+    kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="the test extra")
+    for doc in objects(docs):
+        if doc["kind"] != "Kustomization":
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def annotation(workload: dict[str, Any]) -> str:
+    return str(workload["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
+
+
+def test_the_init_container_puts_the_files_back_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mesh = large_mesh(tmp_path)
+    (single,) = objects(unlimited(mesh, monkeypatch), "ConfigMap")
+    assembled = assemble(documents(kubernetes.render(mesh)), tmp_path)
+    assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
+
+
+@pytest.mark.parametrize("budget", [2048, 5000])
+def test_small_budgets_cut_files_anywhere_between_lines_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """Many chunks: some start with indented lines or empty ones, some end in empty lines;
+    each reads back from its literal block as cut, and the files reassemble exactly."""
+    mesh = compile_mesh("homelab")
+    (single,) = objects(documents(kubernetes.render(mesh)), "ConfigMap")
+    monkeypatch.setattr(kubernetes, "CONFIG_MAP_BUDGET", budget)
+    docs = documents(kubernetes.render(mesh))
+    chunks = {k: v for c in objects(docs, "ConfigMap") for k, v in c["data"].items()}
+    assert any(text.startswith(" ") for text in chunks.values())
+    assert any(text.endswith("\n\n") for text in chunks.values())
+    for config_map in objects(docs, "ConfigMap"):
+        assert kubernetes.data_size(config_map["data"]) <= budget
+    assembled = assemble(docs, tmp_path)
+    assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
+
+
+def test_a_line_longer_than_a_config_map_is_an_error() -> None:
+    with pytest.raises(RenderError, match="longer than a ConfigMap"):
+        kubernetes.split_files({"routes.json": "x" * 100 + "\n"}, 64)
+
+
+def test_the_part_names_are_reserved_against_generated_names() -> None:
+    """A node `litellm-config` running a server named `000` would read `litellm-config-000`."""
+    source = ("server", "litellm-config", "000")
+    names = kubenames.allocate([source], kubernetes.reserved_names())
+    assert names[source] != "litellm-config-000"
+    assert {"litellm-config", "litellm-config-000", "litellm-config-999"} <= set(
+        kubernetes.reserved_names()
+    )
