@@ -26,6 +26,7 @@ from jarvis_config.model.catalog import (
     REDIS_IMAGE,
     RUNTIME_API_SUFFIX,
     gateway_image,
+    gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, with_api_bases
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
@@ -444,6 +445,15 @@ def gateway_env(mesh: Mesh) -> list[dict[str, Any]]:
     return env
 
 
+# The gateway's startup probe allows at least this long; more for a mesh whose deployments
+# take longer to start (the kubelet restarts a container whose startup probe gives up).
+GATEWAY_START = 120
+
+
+def gateway_start_budget(mesh: Mesh) -> int:
+    return max(GATEWAY_START, gateway_start_seconds(len(mesh.deployments)))
+
+
 def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -> dict[str, Any]:
     """The gateway; with `parts` (the ConfigMaps holding its files' chunks), an init container
     first puts the files back together where the one ConfigMap would be mounted."""
@@ -454,7 +464,9 @@ def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -
         "args": ["--config", f"{LITELLM_MOUNT}/config.yaml", "--port", str(port)],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "env": gateway_env(mesh),
-        **http_probes("/health/liveliness", 120, ready_path="/health/readiness"),
+        **http_probes(
+            "/health/liveliness", gateway_start_budget(mesh), ready_path="/health/readiness"
+        ),
         "resources": GATEWAY_RESOURCES,
         "volumeMounts": [{"name": "config", "mountPath": LITELLM_MOUNT, "readOnly": True}],
     }

@@ -20,6 +20,7 @@ import yaml
 
 from jarvis_config import pipeline
 from jarvis_config.errors import RenderError
+from jarvis_config.model.catalog import gateway_start_seconds
 from jarvis_config.model.mesh import Mesh, build_mesh
 from jarvis_config.render import kubenames, kubernetes
 from tests.kit import ROOT, check_golden, compile_mesh, example_params
@@ -414,3 +415,16 @@ def test_the_part_names_are_reserved_against_generated_names() -> None:
     assert {"litellm-config", "litellm-config-000", "litellm-config-999"} <= set(
         kubernetes.reserved_names()
     )
+
+
+@pytest.mark.parametrize("deployments", [14, 2000, 5000, 10000])
+def test_the_gateway_startup_probe_waits_for_a_large_mesh_to_start(deployments: int) -> None:
+    """The kubelet restarts a container whose startup probe gives up: it must allow the
+    start-up of the gateway's deployments (model/catalog.py, gateway_start_seconds)."""
+    mesh = compile_mesh("homelab")
+    many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
+    manifest = kubernetes.gateway_deployment(mesh._replace(deployments=many), "checksum")
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    probe = container["startupProbe"]
+    allowed = probe["periodSeconds"] * probe["failureThreshold"]
+    assert allowed >= max(120, gateway_start_seconds(deployments))
