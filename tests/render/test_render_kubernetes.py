@@ -312,6 +312,18 @@ def unlimited(mesh: Mesh, monkeypatch: pytest.MonkeyPatch) -> Documents:
         return documents(kubernetes.render(mesh))
 
 
+def kubelet_volume(docs: Documents, parts: Path) -> None:
+    """Lay out `parts` as kubelet lays out a projected volume of every ConfigMap: the files in
+    a timestamped folder, `..data` linking to it, and a link per key through `..data`."""
+    timestamped = parts / "..2025_01_01_00_00_00.000000000"
+    timestamped.mkdir(parents=True)
+    for config_map in objects(docs, "ConfigMap"):
+        for key, text in config_map["data"].items():
+            (timestamped / key).write_bytes(text.encode())
+            (parts / key).symlink_to(Path("..data") / key)
+    (parts / "..data").symlink_to(timestamped.name)
+
+
 def assemble(docs: Documents, tmp_path: Path) -> dict[str, bytes]:
     """Run the gateway's init container as rendered, over a folder laid out as kubelet lays
     out a projected ConfigMap volume; return the files it wrote."""
@@ -326,14 +338,8 @@ def assemble(docs: Documents, tmp_path: Path) -> dict[str, bytes]:
     assert volumes["config"] == {"name": "config", "emptyDir": {}}
     assert mounted_config_maps(pod) == [d["metadata"]["name"] for d in objects(docs, "ConfigMap")]
     parts, out = tmp_path / "parts", tmp_path / "out"
-    timestamped = parts / "..2025_01_01_00_00_00.000000000"
-    timestamped.mkdir(parents=True)
+    kubelet_volume(docs, parts)
     out.mkdir()
-    for config_map in objects(docs, "ConfigMap"):
-        for key, text in config_map["data"].items():
-            (timestamped / key).write_bytes(text.encode())
-            (parts / key).symlink_to(Path("..data") / key)
-    (parts / "..data").symlink_to(timestamped.name)
     interpreter, *arguments, parts_mount, config_mount = init["command"]
     assert interpreter == "python3"
     assert (parts_mount, config_mount) == (mounts["config-parts"], mounts["config"])
