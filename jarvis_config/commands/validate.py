@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from jarvis_config import pipeline
-from jarvis_config.commands.common import report
+from jarvis_config.commands.common import report, without_cycle_collection
 from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem, has_errors
 
 
 def validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
+    return without_cycle_collection(lambda: _validate(paths, fmt=fmt, strict=strict))
+
+
+def _validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
     problems: list[Problem] = []
     for path in paths:
         problems += pipeline.compile_config(path, strict=strict).problems
