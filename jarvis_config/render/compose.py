@@ -340,12 +340,12 @@ COMPOSE_HEALTH: dict[str, Callable[[Server], tuple[str, ...]]] = {
 def swarm_stack(
     mesh: Mesh,
     configs: tuple[tuple[str, str], ...],
-    servers: Mapping[str, tuple[Server, ...]] | None = None,
+    servers: Mapping[str, tuple[Server, ...]],
 ) -> Stack:
     """The whole mesh as one `docker stack deploy` stack: node services pinned to their
     machine by node labels, the gateway as one replicated service behind swarm's ingress.
     `configs` are (swarm config name, file) for the files of the `litellm` target; `servers`
-    each node's servers when the caller has them."""
+    each node's servers, made once for the node compose files too."""
     services = [swarm_gateway(mesh, configs)]
     if mesh.gateway.replicas > 1:
         services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
@@ -354,8 +354,7 @@ def swarm_stack(
         services.append(replace(postgres_service(), constraints=(_label(DATABASE_LABEL),)))
         volumes.add("postgres-data")
     for node in mesh.nodes:
-        on_node = None if servers is None else servers[node.name]
-        stack = node_stack(mesh, node, prefix=f"{node.name}-", servers=on_node)
+        stack = node_stack(mesh, node, prefix=f"{node.name}-", servers=servers[node.name])
         services.extend(swarm_node_service(node, s) for s in stack.services)
         volumes.update(stack.volumes)
     return Stack(
