@@ -102,6 +102,9 @@ class ApiKey(NamedTuple):
     max_parallel_requests: int | None = None
 
 
+API_KEY_LIMITS = ("rpm", "tpm", "max_parallel_requests")  # ApiKey's limit fields, in order
+
+
 class Model(NamedTuple):
     name: str
     category: str

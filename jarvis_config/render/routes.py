@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jarvis_config.model.mesh import ApiKey, Mesh
+from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Mesh
 from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
 
 FORMAT = "jarvis-routes/1"
@@ -49,7 +49,7 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
 
 def _key_entry(key: ApiKey) -> dict[str, Any]:
     """A key by the variable holding it (never its value), with its models and limits."""
-    limits = {"rpm": key.rpm, "tpm": key.tpm, "max_parallel_requests": key.max_parallel_requests}
+    limits = {name: getattr(key, name) for name in API_KEY_LIMITS}
     return {
         "env": key.key.var,
         "models": list(key.models) or None,

@@ -16,10 +16,9 @@ from typing import Any
 
 import yaml
 
-from jarvis_config.model.mesh import ApiKey, Limits, Mesh, Model, Node
+from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Limits, Mesh, Model, Node
 
 LITELLM_CONFIG = "litellm/config.yaml"
-KEY_LIMITS = ("rpm", "tpm", "max_parallel_requests")
 ROUTES = "litellm/routes.json"
 _ENV_PATTERNS = (
     re.compile(r"os\.environ/([A-Za-z_][A-Za-z0-9_]*)"),
@@ -77,12 +76,14 @@ def key_summary(env: str, models: Sequence[str], limits: Mapping[str, Any]) -> s
     """'env JARVIS_KEY_N8N; models chat, fast; rpm 600': a client key by the variable that
     holds it (never its value), what it may call and its limits."""
     parts = [f"env {env}", f"models {', '.join(models)}" if models else "every model"]
-    shown = [f"{name} {_num(limits[name])}" for name in KEY_LIMITS if limits.get(name) is not None]
+    shown = [
+        f"{name} {_num(limits[name])}" for name in API_KEY_LIMITS if limits.get(name) is not None
+    ]
     return "; ".join(parts + ([", ".join(shown)] if shown else []))
 
 
 def _api_key_summary(key: ApiKey) -> str:
-    limits = {name: getattr(key, name) for name in KEY_LIMITS}
+    limits = {name: getattr(key, name) for name in API_KEY_LIMITS}
     return key_summary(key.key.var, key.models, limits)
 
 
