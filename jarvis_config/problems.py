@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
+# A place in the document's data: keys and list indexes from the root, ("models", "a", 0).
+PathParts = tuple[str | int, ...]
+
 
 class Severity(enum.StrEnum):
     ERROR = "error"
@@ -83,7 +86,7 @@ class Problem(NamedTuple):
         return self._replace(severity=Severity.ERROR)
 
 
-def json_path(parts: tuple[str | int, ...]) -> str:
+def json_path(parts: PathParts) -> str:
     """A path tuple as JSONPath: ('models', 'llama3') -> $.models.llama3."""
     out = ["$"]
     for part in parts:

@@ -22,9 +22,9 @@ from jarvis_config.live.probes import (
     placed_on,
     same_model,
 )
-from jarvis_config.load import Document, PathParts
+from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh, Model
-from jarvis_config.problems import Problem, Severity, json_path
+from jarvis_config.problems import PathParts, Problem, Severity, json_path
 
 MAX_NAMES = 8  # models named in one message; the rest are counted
 

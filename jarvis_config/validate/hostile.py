@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from jarvis_config.load import Document, PathParts
+from jarvis_config.load import Document
 from jarvis_config.model.catalog import COMPROMISED_LITELLM_VERSIONS, DEFAULT_LITELLM_VERSION
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import Mesh
-from jarvis_config.problems import Problem
-from jarvis_config.render.names import collisions, compose_claims
+from jarvis_config.model.names import collisions, compose_claims
+from jarvis_config.problems import PathParts, Problem
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
 from jarvis_config.validate.semantics import (
