@@ -15,11 +15,14 @@ from typing import Any, NamedTuple
 
 from jarvis_config.model.catalog import (
     DEFAULT_LITELLM_VERSION,
+    LITELLM_IMAGE,
     PROVIDER_LITELLM_PREFIX,
     RUNTIME_API_SUFFIX,
     RUNTIME_DEFAULT_PORTS,
+    RUNTIME_LITELLM_PREFIX,
+    RUNTIME_LITELLM_PREFIX_WITH_KEY,
     SINGLE_MODEL_RUNTIMES,
-    runtime_litellm_prefix,
+    is_ollama_embedding,
 )
 
 # routing's fault-handling settings and their defaults, measured on the stock proxy
@@ -247,6 +250,11 @@ def _group_by(
         if name is not None:
             groups.setdefault(name, []).append(deployment)
     return {name: tuple(members) for name, members in groups.items()}
+
+
+def gateway_image(gateway: Gateway) -> str:
+    """The gateway's container image: its own, or the pinned LiteLLM tag of its version."""
+    return gateway.image or LITELLM_IMAGE.format(version=gateway.litellm_version)
 
 
 def node_tag(node: str) -> str:
@@ -494,6 +502,13 @@ def serving_ports(
     return ports
 
 
+def _runtime_litellm_prefix(runtime: Runtime, category: str) -> str:
+    if is_ollama_embedding(runtime.kind, category):
+        return "ollama"
+    keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
+    return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]
+
+
 def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
     kind = str(model.runtime)
     runtime = node.runtime(kind)
@@ -504,7 +519,7 @@ def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
         node=node.name,
         provider=None,
         runtime=kind,
-        litellm_model=f"{runtime_litellm_prefix(runtime, model.category)}/{model.source}",
+        litellm_model=f"{_runtime_litellm_prefix(runtime, model.category)}/{model.source}",
         api_base=f"http://{_host(node.address)}:{port}{RUNTIME_API_SUFFIX[kind]}",
         api_key=runtime.api_key,
         api_version=None,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jarvis_config.model.catalog import gpu_memory_share, runtime_image
-from jarvis_config.model.mesh import Deployment, EnvRef, Mesh, Node
+from jarvis_config.model.catalog import runtime_image
+from jarvis_config.model.mesh import Deployment, EnvRef, Mesh, Model, Node
 
 LOCAL_RUNTIMES = ("ollama", "vllm", "llamacpp")
 OLLAMA_PORT = 11434  # inside the container; the mesh reaches it on the node's configured port
@@ -170,3 +170,13 @@ RUNTIME_SERVERS: dict[str, Callable[[Mesh, Node, list[Deployment]], list[Server]
     "vllm": vllm_servers,
     "llamacpp": llamacpp_servers,
 }
+
+
+def gpu_memory_share(model: Model, node: Node) -> float:
+    """vLLM's --gpu-memory-utilization for a model: its memory_gb over the node's, rounded
+    down to a hundredth so the shares of a node never add up past what validation allowed;
+    vLLM's own default (0.9) when either size is unknown."""
+    if not model.memory_gb or not node.memory_gb:
+        return 0.9
+    share = int(100 * float(model.memory_gb) / float(node.memory_gb)) / 100
+    return min(0.95, max(0.01, share))

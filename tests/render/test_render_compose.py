@@ -25,10 +25,9 @@ from jarvis_config import pipeline
 from jarvis_config.model.catalog import (
     GATEWAY_START_BUSY_FACTOR,
     gateway_start_seconds,
-    gpu_memory_share,
 )
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
-from jarvis_config.model.servers import LOCAL_RUNTIMES
+from jarvis_config.model.servers import LOCAL_RUNTIMES, gpu_memory_share
 from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
