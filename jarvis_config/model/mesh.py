@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 from jarvis_config.model.catalog import (
     DEFAULT_LITELLM_VERSION,
@@ -43,7 +44,8 @@ ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$(?!\n)")
 
 
-class EnvRef(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class EnvRef:
     """A secret or setting read from the environment at deploy time, never written literally."""
 
     var: str
@@ -57,13 +59,15 @@ class EnvRef(NamedTuple):
         return "${" + self.var + "}"
 
 
-class Runtime(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Runtime:
     kind: str
     port: int
     api_key: EnvRef | None = None
 
 
-class Node(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Node:
     name: str
     address: str
     roles: tuple[str, ...]
@@ -79,7 +83,8 @@ class Node(NamedTuple):
         return (node_tag(self.name), *(role_tag(role) for role in self.roles))
 
 
-class Provider(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Provider:
     name: str
     kind: str
     api_key: EnvRef | None
@@ -87,14 +92,16 @@ class Provider(NamedTuple):
     api_version: str | None
 
 
-class Limits(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Limits:
     rpm: int | None = None
     tpm: int | None = None
     max_parallel_requests: int | None = None
     timeout: float | None = None
 
 
-class ApiKey(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ApiKey:
     """A client's key to the gateway (gateway.keys): enforced by the callback's custom auth."""
 
     name: str
@@ -108,7 +115,8 @@ class ApiKey(NamedTuple):
 API_KEY_LIMITS = ("rpm", "tpm", "max_parallel_requests")  # ApiKey's limit fields, in order
 
 
-class Model(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Model:
     name: str
     category: str
     source: str
@@ -129,7 +137,8 @@ class Model(NamedTuple):
         return self.provider is not None
 
 
-class Deployment(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Deployment:
     """One LiteLLM deployment: a model on one node (or at one provider)."""
 
     id: str  # stable, e.g. "llama3@ai-max"; also the per-node model group name
@@ -152,12 +161,14 @@ class Deployment(NamedTuple):
     )
 
 
-class Alias(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Alias:
     name: str
     target: str  # a model name (alias chains are resolved here)
 
 
-class Routing(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Routing:
     strategy: str
     node_pinning: str
     fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
@@ -172,14 +183,16 @@ class Routing(NamedTuple):
     list_pinned_models: bool = False
 
 
-class Ingress(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Ingress:
     """Where the gateway is published in a Kubernetes cluster (gateway.ingress)."""
 
     host: str
     class_name: str | None = None
 
 
-class Gateway(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Gateway:
     port: int
     master_key: EnvRef | None
     replicas: int
@@ -190,7 +203,11 @@ class Gateway(NamedTuple):
     keys: tuple[ApiKey, ...] = ()
 
 
-class _MeshFields(NamedTuple):
+@dataclass(frozen=True)
+class Mesh:
+    """The whole mesh, with lookups by name. Without slots: the indexes below are cached in
+    the instance's __dict__."""
+
     gateway: Gateway
     nodes: tuple[Node, ...]
     providers: tuple[Provider, ...]
@@ -199,11 +216,6 @@ class _MeshFields(NamedTuple):
     routing: Routing
     deployments: tuple[Deployment, ...]
     referenced_env_vars: tuple[str, ...] = ()  # every ${VAR} in the config, sorted
-
-
-class Mesh(_MeshFields):
-    """The whole mesh, with lookups by name. A subclass of its fields' NamedTuple, so that it
-    has a __dict__ for the indexes below (a NamedTuple itself has none)."""
 
     def node(self, name: str) -> Node:
         return self._nodes_by_name[name]
@@ -338,9 +350,9 @@ def with_api_bases(mesh: Mesh, api_base: Callable[[Deployment], str | None]) -> 
     """The same mesh with every node deployment reached at another address (a target where
     the gateway finds the runtimes by service name rather than by the nodes' addresses)."""
     deployments = tuple(
-        d._replace(api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
+        replace(d, api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
     )
-    return mesh._replace(deployments=deployments)
+    return replace(mesh, deployments=deployments)
 
 
 def _node(name: str, spec: Mapping[str, Any]) -> Node:

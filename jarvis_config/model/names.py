@@ -11,14 +11,15 @@ naming both sources. A test holds these names to the rendered Swarm stack's.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Mesh, Node
 from jarvis_config.model.servers import node_servers
 from jarvis_config.problems import PathParts
 
 
-class Claim(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Claim:
     """One generated identifier and what produced it."""
 
     kind: str  # what the identifier names: "Swarm service", "output folder", ...

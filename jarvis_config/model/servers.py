@@ -21,7 +21,7 @@ OLLAMA_PORT = 11434  # inside the container; the mesh reaches it on the node's c
 MODELS_DIR_VAR = "JARVIS_MODELS_DIR"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretEnv:
     """An environment variable of a server filled from a secret (`var`) at deploy time."""
 
@@ -30,7 +30,7 @@ class SecretEnv:
     required: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Storage:
     """Where a server keeps its models: a named cache, or a host folder (`host_var` names the
     variable that holds its path on the node)."""
@@ -41,7 +41,7 @@ class Storage:
     host_var: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Server:
     name: str  # unique on its node: "ollama", "vllm-<model>", "llamacpp-<model>"
     runtime: str

@@ -250,7 +250,7 @@ def runs_on(table: Table, group: str) -> str:
 
 
 def limits_dict(limits: Limits) -> dict[str, float | int]:
-    return {k: v for k, v in limits._asdict().items() if v is not None}
+    return {k: v for k, v in asdict(limits).items() if v is not None}
 
 
 # --- output -------------------------------------------------------------------------------------

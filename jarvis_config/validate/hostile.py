@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from jarvis_config.load import Document
@@ -64,7 +65,8 @@ def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]
 Strings = list[tuple[PathParts, str]]  # every string outside the secret fields, with its path
 
 
-class Walk(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Walk:
     """The document's values with their paths, walked once: large meshes hold many values."""
 
     values: list[tuple[PathParts, Any]]

@@ -9,6 +9,7 @@ only: LiteLLM needs Prisma engine binaries for it that cannot be fetched on thes
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -380,7 +381,7 @@ def test_gateway_health_checks_wait_for_a_large_mesh_to_start(deployments: int) 
     of its deployments, or a large mesh's gateway is restarted forever."""
     mesh = compile_mesh("homelab")
     many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
-    mesh = mesh._replace(deployments=many)
+    mesh = dataclasses.replace(mesh, deployments=many)
     budget = gateway_start_seconds(deployments)
     port = mesh.gateway.port
     for service, least in (

@@ -7,6 +7,7 @@ are valid and collision-free, no secret value is written, and the output matches
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -429,7 +430,9 @@ def test_the_gateway_startup_probe_waits_for_a_large_mesh_to_start(deployments: 
     start-up of the gateway's deployments (model/catalog.py, gateway_start_seconds)."""
     mesh = compile_mesh("homelab")
     many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
-    manifest = kubernetes.gateway_deployment(mesh._replace(deployments=many), "checksum")
+    manifest = kubernetes.gateway_deployment(
+        dataclasses.replace(mesh, deployments=many), "checksum"
+    )
     (container,) = manifest["spec"]["template"]["spec"]["containers"]
     probe = container["startupProbe"]
     allowed = probe["periodSeconds"] * probe["failureThreshold"]
