@@ -75,8 +75,9 @@ class Group(click.Group):
 @click.version_option(__version__, "-V", "--version", prog_name="jarvis-config")
 @click.option("--traceback", is_flag=True, help="Show Python tracebacks (debugging this tool).")
 def main(traceback: bool) -> None:
-    """Compile a Jarvis inference-mesh config into the LiteLLM gateway config, the node routing
-    table and docker-compose stacks.
+    """Compile a Jarvis inference-mesh config into what the mesh runs on: the LiteLLM gateway
+    config with its node routing table (litellm), docker-compose stacks and a Swarm stack
+    (compose), and Kubernetes manifests (kubernetes).
 
     \b
     Example:
@@ -171,7 +172,8 @@ def build(
     fmt: str,
     strict: bool,
 ) -> None:
-    """Render the gateway config, routing table and compose stacks into OUT.
+    """Render the targets into OUT: the LiteLLM gateway config and routing table, the
+    docker-compose and Swarm stacks, the Kubernetes manifests.
 
     \b
     Example:

@@ -31,7 +31,7 @@ def build(options: BuildOptions) -> int:
 
 
 def _build(options: BuildOptions) -> int:
-    mesh = compile_or_fail(options.path, fmt=options.fmt, strict=options.strict)
+    mesh = compile_or_fail(options.path, fmt=options.fmt, strict=options.strict).mesh
     files = pipeline.render(mesh, options.targets or None)
     if options.check:
         return check_up_to_date(

@@ -55,7 +55,7 @@ def _sides(options: DiffOptions, workdir: Path) -> tuple[Side, Side]:
 
 
 def config_side(path: Path, label: str | None = None) -> Side:
-    mesh = compile_or_fail(path)
+    mesh = compile_or_fail(path).mesh
     return Side(label or str(path), facts_of_mesh(mesh), pipeline.render(mesh))
 
 

@@ -23,7 +23,7 @@ class DocsOptions:
 
 def docs(options: DocsOptions) -> int:
     """Write (or, with check, compare) the generated pages."""
-    pages = render_docs(compile_or_fail(options.path), gateway_url=options.gateway_url)
+    pages = render_docs(compile_or_fail(options.path).mesh, gateway_url=options.gateway_url)
     if options.check:
         return _check(options, pages)
     write_tree(options.out, pages, force=options.force, inputs=(options.path,))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from jarvis_config import pipeline
-from jarvis_config.commands.common import compiled_or_fail, report
+from jarvis_config.commands.common import compile_or_fail, report
 from jarvis_config.errors import CommandError
 from jarvis_config.live.compare import compare
 from jarvis_config.live.completions import probe_completions
@@ -41,9 +41,8 @@ class DoctorOptions:
 
 def doctor(options: DoctorOptions) -> int:
     """0 when the running mesh matches the config, 1 on drift or anything down."""
-    compiled = compiled_or_fail(options.path, fmt=options.fmt)
-    mesh, doc = compiled.mesh, compiled.document
-    assert mesh is not None and doc is not None, "compiled_or_fail raises without them"
+    valid = compile_or_fail(options.path, fmt=options.fmt)
+    mesh, doc = valid.mesh, valid.document
     if options.node is not None and options.node not in {n.name for n in mesh.nodes}:
         names = [n.name for n in mesh.nodes]
         raise CommandError(

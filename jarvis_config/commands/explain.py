@@ -26,7 +26,7 @@ class ExplainOptions:
 
 def explain(options: ExplainOptions) -> int:
     """0 when the gateway would accept the request, 1 when not."""
-    answer = explain_request(compile_or_fail(options.path), options.model, options.node)
+    answer = explain_request(compile_or_fail(options.path).mesh, options.model, options.node)
     if isinstance(answer, Rejection):
         if options.fmt == "json":
             echo(format_json(answer))

@@ -11,5 +11,5 @@ from jarvis_config.review.graph import render_graph
 
 def graph(path: Path, *, fmt: str) -> int:
     """Print the picture of the mesh at `path` in format `fmt`."""
-    echo(render_graph(compile_or_fail(path), fmt), nl=False)
+    echo(render_graph(compile_or_fail(path).mesh, fmt), nl=False)
     return 0

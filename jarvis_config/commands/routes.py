@@ -11,7 +11,7 @@ from jarvis_config.render import routes as routes_target
 
 
 def routes(path: Path, *, as_json: bool) -> int:
-    mesh = compile_or_fail(path)
+    mesh = compile_or_fail(path).mesh
     table = routes_target.routing_table(mesh)
     if as_json:
         echo(json.dumps(table, indent=2, sort_keys=True))

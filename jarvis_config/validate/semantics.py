@@ -65,12 +65,10 @@ class View:
     def __init__(self, doc: Document, environ: Mapping[str, str]) -> None:
         self.doc = doc
         self.environ = environ
-        # Rules ask for sections per node and per model: filter each section once, not each
-        # time.
+        # Built on first use and kept: rules ask per node and per model, and a section
+        # filtered (or every node scanned) on each question would cost models x nodes.
         self._sections: dict[str, dict[str, Any]] = {}
         self._entries: dict[str, dict[str, dict[str, Any]]] = {}
-        # ... and index nodes by runtime and role once: per model, a scan of every node made
-        # role placements cost models x nodes.
         self._hosting: dict[str, list[str]] = {}
         self._by_role: dict[str, dict[str, list[str]]] = {}
         self._targets: dict[str, set[str]] = {}
