@@ -101,3 +101,12 @@ def _cycles_from(start: str, graph: dict[str, set[str]]) -> Iterator[list[str]]:
                     seen.add(imported)
                     following.append([*path, imported])
         frontier = following
+
+
+def test_the_callback_imports_nothing_of_the_package() -> None:
+    """It is copied verbatim into the output and runs inside the proxy, without this package."""
+    for path in (PACKAGE / "callback").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert [name for name in names if name.startswith("jarvis_config")] == [], path
