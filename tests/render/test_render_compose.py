@@ -92,6 +92,7 @@ def test_rendered_files_match_the_golden_files(example: Path, update_golden: boo
     check_golden(example.name, files, owns=("compose/*", ".env.example"), update=update_golden)
 
 
+@pytest.mark.slow  # runs docker-compose on every stack of every example
 def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:
     _, _, out = built
     for name in stack_files(written(out)):
@@ -115,6 +116,7 @@ def test_every_stack_matches_the_compose_spec_schema(built: tuple[Path, Mesh, Pa
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # runs docker-compose on every stack of every example
 def test_a_stack_without_its_secrets_refuses_to_start(built: tuple[Path, Mesh, Path]) -> None:
     _, mesh, out = built
     if mesh.gateway.master_key is None:

@@ -381,6 +381,7 @@ def annotation(workload: dict[str, Any]) -> str:
     return str(workload["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
 
 
+@pytest.mark.slow  # renders a large mesh and reassembles its ConfigMap
 def test_the_init_container_puts_the_files_back_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
