@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Mesh, Node
-from jarvis_config.model.servers import node_servers
 from jarvis_config.problems import PathParts
 
 
@@ -75,6 +74,10 @@ def _swarm_claims(mesh: Mesh, node: Node) -> list[Claim]:
 def node_services(mesh: Mesh, node: Node) -> list[str]:
     """The compose services of a node's stack, unprefixed: a server per runtime (or model),
     and a one-off `pull-<model>` job for each model a server pulls."""
+    # Imported here: only prefix-related node names need the servers, and a hook's
+    # `validate` of any other mesh need not load them.
+    from jarvis_config.model.servers import node_servers
+
     services: list[str] = []
     for server in node_servers(mesh, node):
         services.append(server.name)
