@@ -16,6 +16,7 @@ from tests.render.test_render_kubernetes import (
     documents,
     gateway,
     kubelet_volume,
+    manifests,
     objects,
     pod_spec,
 )
@@ -28,9 +29,9 @@ def test_the_init_container_rebuilds_the_files_in_the_gateway_image(
     engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mesh = compile_mesh("homelab")
-    (single,) = objects(documents(kubernetes.render(mesh)), "ConfigMap")
+    (single,) = objects(documents(manifests(mesh)), "ConfigMap")
     monkeypatch.setattr(kubernetes, "CONFIG_MAP_BUDGET", 5000)  # several parts, small mesh
-    docs = documents(kubernetes.render(mesh))
+    docs = documents(manifests(mesh))
     assert len(objects(docs, "ConfigMap")) > 1
     (init,) = pod_spec(gateway(docs))["initContainers"]
     mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}

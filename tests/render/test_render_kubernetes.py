@@ -23,7 +23,7 @@ from jarvis_config import pipeline
 from jarvis_config.errors import RenderError
 from jarvis_config.model.catalog import gateway_start_seconds
 from jarvis_config.model.mesh import Mesh, build_mesh
-from jarvis_config.render import kubenames, kubernetes
+from jarvis_config.render import kubenames, kubernetes, render_text
 from tests.kit import ROOT, check_golden, compile_mesh, example_params
 
 EXAMPLES = example_params()
@@ -36,6 +36,11 @@ SECRET_VALUES = {"JARVIS_MASTER_KEY": "sk-master-not-in-output", "OPENAI_API_KEY
 
 
 Documents = dict[str, list[dict[str, Any]]]  # file -> its objects
+
+
+def manifests(mesh: Mesh) -> dict[str, str]:
+    """The files of the kubernetes target alone (with the litellm files it needs, not kept)."""
+    return render_text(mesh, ["kubernetes"])
 
 
 def documents(files: dict[str, str]) -> Documents:
@@ -80,7 +85,7 @@ def rendered(request: pytest.FixtureRequest) -> Iterator[tuple[Mesh, dict[str, s
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_rendered_files_match_the_golden_files(example: Path, update_golden: bool) -> None:
-    files = kubernetes.render(compile_mesh(example))
+    files = manifests(compile_mesh(example))
     check_golden(example.name, files, owns=f"{kubernetes.OUT_DIR}/*", update=update_golden)
 
 
@@ -100,7 +105,7 @@ def test_every_manifest_validates_strictly(
 def test_the_strict_validation_refuses_an_unknown_field() -> None:
     """What the test above relies on: a misspelt field is an error, not ignored."""
     kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="the test extra")
-    docs = documents(kubernetes.render(compile_mesh("homelab")))
+    docs = documents(manifests(compile_mesh("homelab")))
     gateway = next(d for d in objects(docs, "Deployment") if d["metadata"]["name"] == "litellm")
     pod_spec(gateway)["containers"][0]["livenesProbe"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -247,7 +252,7 @@ def test_names_that_would_clash_or_break_the_rules_get_a_digest() -> None:
             "m": {"runtime": "vllm", "source": "y", "placement": {"nodes": ["GPU.Box_1"]}},
         },
     )
-    docs = documents(kubernetes.render(mesh))
+    docs = documents(manifests(mesh))
     names = sorted(d["metadata"]["name"] for d in objects(docs, *WORKLOADS))
     # Node `a-pull-b`'s Ollama and node `a`'s pull of model `b-ollama` read alike: both digested.
     assert names[0] == "a-ollama"
@@ -262,7 +267,7 @@ def test_names_that_would_clash_or_break_the_rules_get_a_digest() -> None:
 
 def test_an_ingress_when_asked_for() -> None:
     mesh = _mesh({}, {}, port=4000, ingress={"host": "llm.example.org", "class_name": "nginx"})
-    (ingress,) = objects(documents(kubernetes.render(mesh)), "Ingress")
+    (ingress,) = objects(documents(manifests(mesh)), "Ingress")
     assert ingress["spec"]["ingressClassName"] == "nginx"
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "llm.example.org"
@@ -276,7 +281,7 @@ def test_the_checksum_follows_the_config() -> None:
     def checksum(source: str) -> str:
         nodes = {"box": {"address": "10.0.0.1", "runtimes": {"ollama": {}}}}
         models = {"m": {"runtime": "ollama", "source": source, "placement": {"nodes": ["box"]}}}
-        docs = documents(kubernetes.render(_mesh(nodes, models)))
+        docs = documents(manifests(_mesh(nodes, models)))
         gateway = next(d for d in objects(docs, "Deployment") if d["metadata"]["name"] == "litellm")
         return str(gateway["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
 
@@ -310,7 +315,7 @@ def unlimited(mesh: Mesh, monkeypatch: pytest.MonkeyPatch) -> Documents:
     """The manifests as they would be were a ConfigMap's size not limited: one ConfigMap."""
     with monkeypatch.context() as patch:
         patch.setattr(kubernetes, "CONFIG_MAP_BUDGET", 1 << 40)
-        return documents(kubernetes.render(mesh))
+        return documents(manifests(mesh))
 
 
 def kubelet_volume(docs: Documents, parts: Path) -> None:
@@ -352,7 +357,7 @@ def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mesh = large_mesh(tmp_path)
-    docs = documents(kubernetes.render(mesh))
+    docs = documents(manifests(mesh))
     config_maps = objects(docs, "ConfigMap")
     whole = unlimited(mesh, monkeypatch)
     (single,) = objects(whole, "ConfigMap")
@@ -387,7 +392,7 @@ def test_the_init_container_puts_the_files_back_byte_for_byte(
 ) -> None:
     mesh = large_mesh(tmp_path)
     (single,) = objects(unlimited(mesh, monkeypatch), "ConfigMap")
-    assembled = assemble(documents(kubernetes.render(mesh)), tmp_path)
+    assembled = assemble(documents(manifests(mesh)), tmp_path)
     assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
 
 
@@ -395,15 +400,15 @@ def test_the_init_container_puts_the_files_back_byte_for_byte(
 def test_small_budgets_cut_files_anywhere_between_lines_and_read_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
 ) -> None:
-    """Many chunks: some start with indented lines or empty ones, some end in empty lines;
-    each reads back from its literal block as cut, and the files reassemble exactly."""
+    """Many chunks, some starting with indented lines: each reads back from its literal block
+    as cut, and the files reassemble exactly (tests/render/test_serialize.py covers blocks
+    that start or end with empty lines)."""
     mesh = compile_mesh("homelab")
-    (single,) = objects(documents(kubernetes.render(mesh)), "ConfigMap")
+    (single,) = objects(documents(manifests(mesh)), "ConfigMap")
     monkeypatch.setattr(kubernetes, "CONFIG_MAP_BUDGET", budget)
-    docs = documents(kubernetes.render(mesh))
+    docs = documents(manifests(mesh))
     chunks = {k: v for c in objects(docs, "ConfigMap") for k, v in c["data"].items()}
     assert any(text.startswith(" ") for text in chunks.values())
-    assert any(text.endswith("\n\n") for text in chunks.values())
     for config_map in objects(docs, "ConfigMap"):
         assert kubernetes.data_size(config_map["data"]) <= budget
     assembled = assemble(docs, tmp_path)
