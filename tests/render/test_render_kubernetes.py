@@ -353,6 +353,7 @@ def assemble(docs: Documents, tmp_path: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
 
 
+@pytest.mark.slow  # renders a mesh large enough to need several ConfigMaps
 def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
