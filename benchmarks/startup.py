@@ -1,7 +1,8 @@
-"""Start-up speed, side by side: `jarvis-config validate` against the floor (the same
-interpreter loading the same file with PyYAML's CSafeLoader) and `check-jsonschema
---schemafile`, plus `--help`, `--version` and `schema`. Figures go to docs/benchmarks.md
-("Start-up: validate, the floor and check-jsonschema").
+"""Start-up speed, side by side: `jarvis-config validate` against `check-jsonschema
+--schemafile` on the same file and schema (goal: validate at most 0.6x its time), with the
+floor (the same interpreter loading the same file with PyYAML's CSafeLoader) for scale, plus
+`--help`, `--version` and `schema`. Figures go to docs/benchmarks.md ("Start-up: validate and
+check-jsonschema").
 
     python benchmarks/startup.py                  # homelab, 30 runs each
     python benchmarks/startup.py --runs 50 --importtime
@@ -163,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(commands, times))
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(
-        f"validate / floor: {medians['validate'] / medians['floor']:.2f}x (goal: at most 2x); "
-        f"validate is {medians['check-jsonschema'] / medians['validate']:.2f}x the speed of "
-        "check-jsonschema (goal: faster)"
+        f"validate / check-jsonschema: "
+        f"{medians['validate'] / medians['check-jsonschema']:.2f}x (goal: at most 0.6x); "
+        f"validate / floor: {medians['validate'] / medians['floor']:.2f}x"
     )
     if args.instructions:
         if shutil.which("valgrind") is None:

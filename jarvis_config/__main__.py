@@ -1,9 +1,7 @@
-"""Allow `python -m jarvis_config`."""
+"""Allow `python -m jarvis_config`: the same click group as the console script."""
 
 from __future__ import annotations
 
-import sys
+from jarvis_config.cli import main
 
-from jarvis_config.entry import main
-
-sys.exit(main())
+main()

@@ -1,7 +1,7 @@
-"""The command line: a thin click layer. Each command parses its options and calls one function
-in `jarvis_config.commands.<name>` that returns an exit code; errors become messages and exit
-codes in `outcome.finish` alone (through `run`). The console entry point is `entry.main`: it
-runs plain `validate` calls without click and hands every other call to `main` here.
+"""The command line: a thin click layer, and the console script (`jarvis-config`,
+`python -m jarvis_config`). Each command parses its options and calls one function in
+`jarvis_config.commands.<name>` that returns an exit code; errors become messages and exit codes
+in `outcome.finish` alone (through `run`). This is the only module that imports click.
 
 Exit codes: 0 ok; 1 invalid config, failed build or drift; 2 usage error; 3 internal error (a
 bug in this tool); 130 interrupted. Command modules are imported when their command runs, so
@@ -11,14 +11,13 @@ bug in this tool); 130 interrupted. Command modules are imported when their comm
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from jarvis_config import __version__
-from jarvis_config.outcome import finish
+from jarvis_config.outcome import EXIT_INTERRUPTED, echo, finish
 from jarvis_config.render import TARGETS
 from jarvis_config.report import REPORTERS
 
@@ -60,12 +59,25 @@ def run(ctx: click.Context, action: Callable[[], int]) -> None:
     ctx.exit(finish(action, traceback=bool(ctx.find_root().params.get("traceback"))))
 
 
-@click.group(context_settings=CONTEXT)
+class Group(click.Group):
+    """The command group; a Ctrl-C before a command could answer it (while the command's
+    modules import) exits 130 as it does inside the command, not with click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="jarvis-config")
 @click.option("--traceback", is_flag=True, help="Show Python tracebacks (debugging this tool).")
 def main(traceback: bool) -> None:
-    """Compile a Jarvis inference-mesh config into the LiteLLM gateway config, the node routing
-    table and docker-compose stacks.
+    """Compile a Jarvis inference-mesh config into what the mesh runs on: the LiteLLM gateway
+    config with its node routing table (litellm), docker-compose stacks and a Swarm stack
+    (compose), and Kubernetes manifests (kubernetes).
 
     \b
     Example:
@@ -160,7 +172,8 @@ def build(
     fmt: str,
     strict: bool,
 ) -> None:
-    """Render the gateway config, routing table and compose stacks into OUT.
+    """Render the targets into OUT: the LiteLLM gateway config and routing table, the
+    docker-compose and Swarm stacks, the Kubernetes manifests.
 
     \b
     Example:
@@ -429,7 +442,3 @@ def discover(
 
     options = DiscoverOptions(urls=urls, out=out, timeout=timeout)
     run(ctx, lambda: command(options))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

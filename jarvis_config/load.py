@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from jarvis_config.problems import Location, Problem, json_path, whole_file
+from jarvis_config import resources
+from jarvis_config.problems import Location, PathParts, Problem, json_path, whole_file
 from jarvis_config.safeio import NotRegularFile, TooLarge, read_regular
-from jarvis_config.validate.schema_data import SCHEMA
-from jarvis_config.validate.wording import closest
+from jarvis_config.wording import closest
 
 try:  # libyaml's composer is several times faster; the pure-Python one is the fallback.
     _Loader: type = yaml.CSafeLoader
@@ -63,7 +63,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # Sections that hold named entries: split configs merge them entry by entry.
 NAMED_SECTIONS = ("nodes", "providers", "models", "aliases")
 
-PathParts = tuple[str | int, ...]
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -279,7 +278,7 @@ def _not_a_mesh(root: yaml.MappingNode, name: str) -> Problem | None:
     if not root.value or any(key.tag == _MERGE_TAG for key, _ in root.value):
         return None
     keys = [str(key.value) for key, _ in root.value if isinstance(key, yaml.ScalarNode)]
-    sections = list(SCHEMA["properties"])
+    sections = list(resources.schema()["properties"])
     if len(keys) < len(root.value) or any(k in sections or closest(k, sections) for k in keys):
         return None
     shown = ", ".join(repr(key) for key in keys[:4]) + (", ..." if len(keys) > 4 else "")

@@ -1,7 +1,7 @@
 """How a command's end reaches the user: messages on stdout or stderr, and the exit code.
 
-Click-free, so that the console entry point can run `validate` without importing click
-(`entry.py`); the click layer (`cli.py`) goes through the same two functions.
+Command modules print through `echo` and never import click: `cli.py` is the only click module,
+and it turns every command's end into an exit code through `finish`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from jarvis_config.errors import JarvisConfigError
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
-def echo(message: str, *, err: bool = False) -> None:
-    """One message and a line break, flushed, like click.echo. A character the stream's
-    encoding lacks (a file name on a Latin-1 terminal) is escaped, never a crash."""
+def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
+    """One message and (unless `nl` is false) a line break, flushed, like click.echo. A
+    character the stream's encoding lacks (a file name on a Latin-1 terminal) is escaped,
+    never a crash."""
     stream = sys.stderr if err else sys.stdout
-    text = message + "\n"
+    text = message + "\n" if nl else message
     try:
         stream.write(text)
     except UnicodeEncodeError:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
 
 from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
@@ -20,7 +20,8 @@ from jarvis_config.validate.semantics import check_mesh, check_semantics
 STRICT_NOTE = "--strict makes this an error"
 
 
-class Compiled(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Compiled:
     """What loading and validating one config produced: the loaded document (its positions),
     the mesh model (None when there are errors) and every problem found, sorted."""
 
@@ -39,7 +40,7 @@ def compile_config(
     compiled = compile_document(document, strict=strict, environ=environ)
     if not problems:
         return compiled
-    return compiled._replace(problems=sorted(set(problems + compiled.problems)))
+    return replace(compiled, problems=sorted(set(problems + compiled.problems)))
 
 
 def compile_document(
@@ -75,7 +76,7 @@ def _noting_strict(problem: Problem) -> Problem:
     if problem.is_error:
         return problem
     hint = f"{problem.hint}; {STRICT_NOTE}" if problem.hint else STRICT_NOTE
-    return problem._replace(hint=hint)
+    return replace(problem, hint=hint)
 
 
 def render(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, bytes]:

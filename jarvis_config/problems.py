@@ -1,14 +1,13 @@
-"""Problems as values: what every stage reports instead of raising at the first fault.
-
-Values on `validate`'s path are NamedTuples, not dataclasses: `validate` runs as a pre-commit
-hook, and each frozen dataclass compiles its methods at import (about 1 ms apiece here, over
-20 of them), where a NamedTuple class costs a fifth of that (docs/benchmarks.md, "Start-up").
-"""
+"""Problems as values: what every stage reports instead of raising at the first fault, each
+with where it stands in the input, a catalogued code, a message and a hint."""
 
 from __future__ import annotations
 
 import enum
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field, replace
+
+# A place in the document's data: keys and list indexes from the root, ("models", "a", 0).
+PathParts = tuple[str | int, ...]
 
 
 class Severity(enum.StrEnum):
@@ -17,7 +16,8 @@ class Severity(enum.StrEnum):
     NOTE = "note"  # worth knowing, nothing to fix (doctor: a model the mesh does not use)
 
 
-class Location(NamedTuple):
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
     """Where a value stands in the input: 1-based line and column; line 0 means the file as
     a whole (it is missing, unreadable, or not YAML at all), printed as the file name alone."""
 
@@ -37,7 +37,8 @@ def whole_file(file: str) -> Location:
     return Location(file, 0, 0)
 
 
-class Problem(NamedTuple):
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
     """One finding, printed as `FILE:LINE:COL: error[CODE]: message (at $.path)` + hint.
     `path` is None for problems of the file itself (YAML syntax, encoding), which have no
     place in the document's data.
@@ -50,29 +51,8 @@ class Problem(NamedTuple):
     code: str
     message: str
     path: str | None = None
-    hint: str | None = None
-    severity: Severity = Severity.ERROR
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Problem) and self[:4] == other[:4]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash(self[:4])
-
-    def __lt__(self, other: tuple[Any, ...]) -> bool:
-        return self[:4] < other[:4]
-
-    def __le__(self, other: tuple[Any, ...]) -> bool:
-        return self[:4] <= other[:4]
-
-    def __gt__(self, other: tuple[Any, ...]) -> bool:
-        return self[:4] > other[:4]
-
-    def __ge__(self, other: tuple[Any, ...]) -> bool:
-        return self[:4] >= other[:4]
+    hint: str | None = field(default=None, compare=False)
+    severity: Severity = field(default=Severity.ERROR, compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -80,10 +60,10 @@ class Problem(NamedTuple):
 
     def as_error(self) -> Problem:
         """The same problem as an error (`--strict` promotes warnings)."""
-        return self._replace(severity=Severity.ERROR)
+        return replace(self, severity=Severity.ERROR)
 
 
-def json_path(parts: tuple[str | int, ...]) -> str:
+def json_path(parts: PathParts) -> str:
     """A path tuple as JSONPath: ('models', 'llama3') -> $.models.llama3."""
     out = ["$"]
     for part in parts:

@@ -3,11 +3,12 @@ missing and a leftover file; the golden folders belong to examples that exist.""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
-from tests.kit import GOLDEN, check_golden, mesh_examples
+from tests.kit import GOLDEN, ROOT, check_golden, mesh_examples
 
 
 def _stored(root: Path) -> None:
@@ -45,3 +46,22 @@ def test_every_golden_folder_is_an_example() -> None:
     examples = {p.name for p in mesh_examples()}
     assert {p.name for p in GOLDEN.iterdir() if p.is_dir()} <= examples
     assert {"homelab", "split", "roles", "providers", "ha-gateway"} <= examples
+
+
+def _imports_kit_otherwise(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "kit" or (
+            node.module == "tests" and any(a.name == "kit" for a in node.names)
+        )
+    return isinstance(node, ast.Import) and any(a.name == "kit" for a in node.names)
+
+
+def test_every_test_imports_the_kit_as_tests_kit() -> None:
+    """One spelling, so the kit is one module (not `kit` and `tests.kit` side by side)."""
+    files = sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "benchmarks").rglob("*.py"))
+    other = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if any(map(_imports_kit_otherwise, ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    ]
+    assert other == []

@@ -1,14 +1,16 @@
 """What several commands share: compile a config and print its problems, the --check drift
-report."""
+report, the cycle collector paused while a mesh is built."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jarvis_config import pipeline
 from jarvis_config.errors import DriftError, InvalidConfigError
+from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem
@@ -17,11 +19,10 @@ from jarvis_config.report import render_problems
 
 def without_cycle_collection(action: Callable[[], int]) -> int:
     """Run a command that loads (and renders) a mesh with Python's cycle collector paused.
-    It makes next to no cyclic garbage, but the collector's full passes over the growing
-    document, model and rendered data cost a third of a large build (20,000 deployments:
-    10.6 s -> 7.6 s of CPU) and made it, and validation, grow faster than linearly
-    (`validate` of 20,000 deployments: 1.1-1.5 s -> 0.7 s). Reference counting still frees
-    everything; the collector is back on when the command returns."""
+    The pipeline makes next to no cyclic garbage, but the collector's full passes over the
+    growing document, model and rendered data would make large meshes cost more than linear
+    time. Reference counting still frees everything; the collector is back on when the
+    command returns."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -36,22 +37,23 @@ def report(problems: Sequence[Problem], fmt: str = "text") -> None:
         echo(render_problems(problems, fmt), err=fmt == "text")
 
 
-def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> Mesh:
+@dataclass(frozen=True, slots=True)
+class Valid:
+    """A config that passed validation: its loaded document (positions) and its mesh."""
+
+    document: Document
+    mesh: Mesh
+
+
+def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> Valid:
     """Load and validate one config; print its problems; raise when there are errors."""
-    mesh = compiled_or_fail(path, fmt=fmt, strict=strict).mesh
-    assert mesh is not None, "compiled_or_fail raises without a mesh"
-    return mesh
-
-
-def compiled_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> pipeline.Compiled:
-    """As `compile_or_fail`, keeping the loaded document (its positions) beside the mesh."""
     compiled = pipeline.compile_config(path, strict=strict)
     report(compiled.problems, fmt)
     if compiled.mesh is None or compiled.document is None:
         count = sum(1 for p in compiled.problems if p.is_error)
         # The problems are printed above; the error carries only the summary line.
         raise InvalidConfigError(f"{path}: {count} error{'s' if count != 1 else ''}")
-    return compiled
+    return Valid(compiled.document, compiled.mesh)
 
 
 def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:

@@ -11,10 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-import click
-
 from jarvis_config import pipeline
-from jarvis_config.commands.common import compiled_or_fail, report
+from jarvis_config.commands.common import compile_or_fail, report
 from jarvis_config.errors import CommandError
 from jarvis_config.live.compare import compare
 from jarvis_config.live.completions import probe_completions
@@ -23,8 +21,9 @@ from jarvis_config.live.http import NO_ANSWER
 from jarvis_config.live.probes import DEFAULT_TIMEOUT, Listing, in_parallel, mesh_targets, probe_all
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem, Severity, has_errors
-from jarvis_config.validate.wording import did_you_mean
+from jarvis_config.wording import did_you_mean
 
 DEFAULT_KEY_ENV = "JARVIS_MASTER_KEY"
 
@@ -42,9 +41,8 @@ class DoctorOptions:
 
 def doctor(options: DoctorOptions) -> int:
     """0 when the running mesh matches the config, 1 on drift or anything down."""
-    compiled = compiled_or_fail(options.path, fmt=options.fmt)
-    mesh, doc = compiled.mesh, compiled.document
-    assert mesh is not None and doc is not None, "compiled_or_fail raises without them"
+    valid = compile_or_fail(options.path, fmt=options.fmt)
+    mesh, doc = valid.mesh, valid.document
     if options.node is not None and options.node not in {n.name for n in mesh.nodes}:
         names = [n.name for n in mesh.nodes]
         raise CommandError(
@@ -53,7 +51,7 @@ def doctor(options: DoctorOptions) -> int:
     problems = _diagnose(options, mesh, doc)
     report(problems, options.fmt)
     if options.fmt == "text":
-        click.echo(_summary(problems), err=has_errors(problems))
+        echo(_summary(problems), err=has_errors(problems))
     return 1 if has_errors(problems) else 0
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import click
-
 from jarvis_config import resources
+from jarvis_config.outcome import echo
 
 
 def print_schema() -> int:
-    click.echo(resources.schema_text().rstrip("\n"))
+    echo(resources.schema_text().rstrip("\n"))
     return 0

@@ -15,16 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from jarvis_config.live.probes import (
+    Endpoint,
     Listing,
     Served,
-    Target,
     find_served,
     placed_on,
     same_model,
 )
-from jarvis_config.load import Document, PathParts
+from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh, Model
-from jarvis_config.problems import Problem, Severity, json_path
+from jarvis_config.problems import PathParts, Problem, Severity, json_path
 
 MAX_NAMES = 8  # models named in one message; the rest are counted
 
@@ -54,7 +54,7 @@ def compare(mesh: Mesh, doc: Document, listings: Iterable[Listing]) -> list[Prob
     return sorted(problems)
 
 
-def _runtime_path(target: Target) -> PathParts:
+def _runtime_path(target: Endpoint) -> PathParts:
     return ("nodes", target.node, "runtimes", target.kind)
 
 
@@ -109,7 +109,7 @@ def _not_served(doc: Document, listing: Listing, model: Model) -> Problem:
     )
 
 
-def _context(doc: Document, target: Target, model: Model, served: Served) -> Problem:
+def _context(doc: Document, target: Endpoint, model: Model, served: Served) -> Problem:
     return problem_at(
         doc,
         ("models", model.name, "context_window"),
@@ -122,7 +122,7 @@ def _context(doc: Document, target: Target, model: Model, served: Served) -> Pro
     )
 
 
-def _quantization(doc: Document, target: Target, model: Model, served: Served) -> Problem:
+def _quantization(doc: Document, target: Endpoint, model: Model, served: Served) -> Problem:
     return problem_at(
         doc,
         ("models", model.name, "quantization"),

@@ -16,7 +16,7 @@ from typing import Any
 from jarvis_config.live.compare import problem_at
 from jarvis_config.live.gateway import GatewayCheck
 from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
-from jarvis_config.live.probes import Listing, Target, find_served, in_parallel, placed_on
+from jarvis_config.live.probes import Endpoint, Listing, find_served, in_parallel, placed_on
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Deployment, Mesh
 from jarvis_config.problems import Problem
@@ -80,7 +80,7 @@ def _attempts(
     return attempts
 
 
-def _direct(target: Target, source: str) -> Callable[[float], Any]:
+def _direct(target: Endpoint, source: str) -> Callable[[float], Any]:
     if target.kind == "ollama":
         body: dict[str, Any] = {
             "model": source,

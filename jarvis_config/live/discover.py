@@ -19,7 +19,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from jarvis_config.live.http import ProbeFailure, request_json
-from jarvis_config.live.probes import PROBES, Served, Target, in_parallel
+from jarvis_config.live.probes import PROBES, Endpoint, Served, in_parallel
 from jarvis_config.model.catalog import MODEL_CATEGORIES, SINGLE_MODEL_RUNTIMES
 from jarvis_config.model.mesh import NAME
 
@@ -64,7 +64,7 @@ def _discover_one(url: str, deadline: float) -> Found | str:
     return f"{url}: answers neither as Ollama, llama.cpp nor an OpenAI-compatible server"
 
 
-def _target(url: str) -> Target:
+def _target(url: str) -> Endpoint:
     split = urlsplit(url if "://" in url else f"http://{url}")
     if split.scheme not in ("http", "https") or not split.hostname:
         raise DiscoverError("not an http URL (e.g. http://ai-max.lan:11434)")
@@ -72,13 +72,13 @@ def _target(url: str) -> Target:
         port = split.port or (443 if split.scheme == "https" else 80)
     except ValueError:
         raise DiscoverError("the port is not a number from 1 to 65535") from None
-    return Target(node_name(split.hostname), "", split.hostname, port)
+    return Endpoint(node_name(split.hostname), "", split.hostname, port)
 
 
-def _as_kind(target: Target, kind: str, deadline: float) -> Found | None:
+def _as_kind(target: Endpoint, kind: str, deadline: float) -> Found | None:
     """The runtime at `target` read as `kind`; None when it does not answer like one. A
     refused connection or a timeout ends the whole attempt."""
-    probe = Target(target.node, "vllm" if kind == "openai" else kind, target.address, target.port)
+    probe = Endpoint(target.node, "vllm" if kind == "openai" else kind, target.address, target.port)
     try:
         if kind == "llamacpp":
             request_json(f"{probe.base}/props", deadline=deadline)

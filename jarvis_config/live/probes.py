@@ -34,8 +34,8 @@ class Served:
 
 
 @dataclass(frozen=True)
-class Target:
-    """One server to ask: a runtime of a node at one port."""
+class Endpoint:
+    """One server to ask: a runtime of a node at one port (not a render target)."""
 
     node: str
     kind: str
@@ -59,7 +59,7 @@ class Target:
 class Listing:
     """What one target answered: its models, or why it could not be asked."""
 
-    target: Target
+    target: Endpoint
     models: tuple[Served, ...] = ()
     error: str | None = None
     answered: bool = False  # with an error: the server answered, but not as its kind does
@@ -67,7 +67,7 @@ class Listing:
 
 def mesh_targets(
     mesh: Mesh, node: str | None = None, environ: Mapping[str, str] | None = None
-) -> list[Target]:
+) -> list[Endpoint]:
     """Every server the mesh expects: one per runtime, and for one-model-per-process
     runtimes (vLLM, llama.cpp) one per placed model's port."""
     env = environ or {}
@@ -81,12 +81,12 @@ def mesh_targets(
 
 def _runtime_targets(
     mesh: Mesh, node: Node, runtime: Runtime, env: Mapping[str, str]
-) -> list[Target]:
+) -> list[Endpoint]:
     placed = [d for d in mesh.deployments_on(node.name) if d.runtime == runtime.kind]
     ports = sorted({d.port for d in placed if d.port is not None}) or [runtime.port]
     key = env.get(runtime.api_key.var) if runtime.api_key else None
     return [
-        Target(
+        Endpoint(
             node.name,
             runtime.kind,
             node.address,
@@ -98,7 +98,7 @@ def _runtime_targets(
     ]
 
 
-def probe_all(targets: Sequence[Target], timeout: float = DEFAULT_TIMEOUT) -> list[Listing]:
+def probe_all(targets: Sequence[Endpoint], timeout: float = DEFAULT_TIMEOUT) -> list[Listing]:
     """Ask every target in parallel; whatever has not answered by the deadline is reported
     as not answering within the timeout."""
     deadline = time.monotonic() + timeout
@@ -132,7 +132,7 @@ def in_parallel(jobs: Sequence[Callable[[], R]], deadline: float) -> list[R | No
         return [results.get(i) for i in range(len(jobs))]
 
 
-def probe(target: Target, deadline: float) -> Listing:
+def probe(target: Endpoint, deadline: float) -> Listing:
     try:
         return Listing(target, tuple(PROBES[target.kind](target, deadline)))
     except ProbeFailure as exc:
@@ -142,7 +142,7 @@ def probe(target: Target, deadline: float) -> Listing:
 # --- one probe per runtime kind ------------------------------------------------------------------
 
 
-def _ollama(target: Target, deadline: float) -> list[Served]:
+def _ollama(target: Endpoint, deadline: float) -> list[Served]:
     tags = request_json(f"{target.base}/api/tags", deadline=deadline)
     entries = [m for m in _list(tags, "models") if isinstance(m, dict)]
     served = []
@@ -157,7 +157,7 @@ def _ollama(target: Target, deadline: float) -> list[Served]:
     return served
 
 
-def _ollama_show(target: Target, name: str, deadline: float) -> tuple[int | None, str | None]:
+def _ollama_show(target: Endpoint, name: str, deadline: float) -> tuple[int | None, str | None]:
     """(context window, quantization) from /api/show: the model's num_ctx parameter when
     set, else the context length it was trained with."""
     try:
@@ -183,7 +183,7 @@ def _ollama_context(shown: Mapping[str, Any]) -> int | None:
     return next((_int(v) for k, v in sorted(info.items()) if k.endswith(".context_length")), None)
 
 
-def _openai(target: Target, deadline: float) -> list[Served]:
+def _openai(target: Endpoint, deadline: float) -> list[Served]:
     listed = request_json(f"{target.base}/v1/models", deadline=deadline, key=target.key)
     return [
         Served(
@@ -196,7 +196,7 @@ def _openai(target: Target, deadline: float) -> list[Served]:
     ]
 
 
-def _llamacpp(target: Target, deadline: float) -> list[Served]:
+def _llamacpp(target: Endpoint, deadline: float) -> list[Served]:
     """The llama.cpp server: /props holds the context it was started with (n_ctx); its
     /v1/models names the model. Either alone is enough."""
     try:
@@ -226,7 +226,7 @@ def _props_name(props: Mapping[str, Any]) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-PROBES: dict[str, Callable[[Target, float], list[Served]]] = {
+PROBES: dict[str, Callable[[Endpoint, float], list[Served]]] = {
     "ollama": _ollama,
     "vllm": _openai,
     "llamacpp": _llamacpp,
@@ -234,7 +234,7 @@ PROBES: dict[str, Callable[[Target, float], list[Served]]] = {
 }
 
 
-def placed_on(mesh: Mesh, target: Target) -> list[Deployment]:
+def placed_on(mesh: Mesh, target: Endpoint) -> list[Deployment]:
     """The deployments the gateway sends to this target."""
     return [
         d

@@ -2,16 +2,12 @@
 
 Runtimes (default ports, API paths, container images), hosted providers, their LiteLLM
 provider prefixes, the pinned images of the stacks, and the GPU-share maths. The normaliser in
-`mesh.py` and the renderers read these tables; adding a runtime or a provider kind starts here
+`mesh.py` and the renderers read these tables (plain values: this module imports no model
+type); adding a runtime or a provider kind starts here
 (and in the JSON Schema's enums).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from jarvis_config.model.mesh import Gateway, Model, Node, Runtime
 
 DEFAULT_LITELLM_VERSION = "1.108.7"
 COMPROMISED_LITELLM_VERSIONS = ("1.82.7", "1.82.8")
@@ -89,35 +85,14 @@ RUNTIME_GPU_IMAGES: dict[str, str] = {
 }
 
 
-def gateway_image(gateway: Gateway) -> str:
-    return gateway.image or LITELLM_IMAGE.format(version=gateway.litellm_version)
-
-
 def runtime_image(kind: str, *, gpu: bool) -> str:
     return (RUNTIME_GPU_IMAGES.get(kind) if gpu else None) or RUNTIME_IMAGES[kind]
-
-
-def gpu_memory_share(model: Model, node: Node) -> float:
-    """vLLM's --gpu-memory-utilization for a model: its memory_gb over the node's, rounded
-    down to a hundredth so the shares of a node never add up past what validation allowed;
-    vLLM's own default (0.9) when either size is unknown."""
-    if not model.memory_gb or not node.memory_gb:
-        return 0.9
-    share = int(100 * float(model.memory_gb) / float(node.memory_gb)) / 100
-    return min(0.95, max(0.01, share))
 
 
 def is_ollama_embedding(runtime: str | None, category: str) -> bool:
     """An embedding model on Ollama, which LiteLLM serves only through its `ollama/` provider
     (its /api/embed); under `ollama_chat/` an embeddings request fails inside the gateway."""
     return runtime == "ollama" and category == "embedding"
-
-
-def runtime_litellm_prefix(runtime: Runtime, category: str) -> str:
-    if is_ollama_embedding(runtime.kind, category):
-        return "ollama"
-    keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
-    return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]
 
 
 # How long the stock proxy takes to start against its deployments (docs/benchmarks.md, "Proxy

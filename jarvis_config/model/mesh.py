@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 from jarvis_config.model.catalog import (
     DEFAULT_LITELLM_VERSION,
+    LITELLM_IMAGE,
     PROVIDER_LITELLM_PREFIX,
     RUNTIME_API_SUFFIX,
     RUNTIME_DEFAULT_PORTS,
+    RUNTIME_LITELLM_PREFIX,
+    RUNTIME_LITELLM_PREFIX_WITH_KEY,
     SINGLE_MODEL_RUNTIMES,
-    runtime_litellm_prefix,
+    is_ollama_embedding,
 )
 
 # routing's fault-handling settings and their defaults, measured on the stock proxy
@@ -40,7 +44,8 @@ ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$(?!\n)")
 
 
-class EnvRef(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class EnvRef:
     """A secret or setting read from the environment at deploy time, never written literally."""
 
     var: str
@@ -54,13 +59,15 @@ class EnvRef(NamedTuple):
         return "${" + self.var + "}"
 
 
-class Runtime(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Runtime:
     kind: str
     port: int
     api_key: EnvRef | None = None
 
 
-class Node(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Node:
     name: str
     address: str
     roles: tuple[str, ...]
@@ -76,7 +83,8 @@ class Node(NamedTuple):
         return (node_tag(self.name), *(role_tag(role) for role in self.roles))
 
 
-class Provider(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Provider:
     name: str
     kind: str
     api_key: EnvRef | None
@@ -84,14 +92,16 @@ class Provider(NamedTuple):
     api_version: str | None
 
 
-class Limits(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Limits:
     rpm: int | None = None
     tpm: int | None = None
     max_parallel_requests: int | None = None
     timeout: float | None = None
 
 
-class ApiKey(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ApiKey:
     """A client's key to the gateway (gateway.keys): enforced by the callback's custom auth."""
 
     name: str
@@ -105,7 +115,8 @@ class ApiKey(NamedTuple):
 API_KEY_LIMITS = ("rpm", "tpm", "max_parallel_requests")  # ApiKey's limit fields, in order
 
 
-class Model(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Model:
     name: str
     category: str
     source: str
@@ -126,7 +137,8 @@ class Model(NamedTuple):
         return self.provider is not None
 
 
-class Deployment(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Deployment:
     """One LiteLLM deployment: a model on one node (or at one provider)."""
 
     id: str  # stable, e.g. "llama3@ai-max"; also the per-node model group name
@@ -149,12 +161,14 @@ class Deployment(NamedTuple):
     )
 
 
-class Alias(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Alias:
     name: str
     target: str  # a model name (alias chains are resolved here)
 
 
-class Routing(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Routing:
     strategy: str
     node_pinning: str
     fallbacks: tuple[tuple[str, tuple[str, ...]], ...]
@@ -169,14 +183,16 @@ class Routing(NamedTuple):
     list_pinned_models: bool = False
 
 
-class Ingress(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Ingress:
     """Where the gateway is published in a Kubernetes cluster (gateway.ingress)."""
 
     host: str
     class_name: str | None = None
 
 
-class Gateway(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Gateway:
     port: int
     master_key: EnvRef | None
     replicas: int
@@ -187,7 +203,11 @@ class Gateway(NamedTuple):
     keys: tuple[ApiKey, ...] = ()
 
 
-class _MeshFields(NamedTuple):
+@dataclass(frozen=True)
+class Mesh:
+    """The whole mesh, with lookups by name. Without slots: the indexes below are cached in
+    the instance's __dict__."""
+
     gateway: Gateway
     nodes: tuple[Node, ...]
     providers: tuple[Provider, ...]
@@ -196,11 +216,6 @@ class _MeshFields(NamedTuple):
     routing: Routing
     deployments: tuple[Deployment, ...]
     referenced_env_vars: tuple[str, ...] = ()  # every ${VAR} in the config, sorted
-
-
-class Mesh(_MeshFields):
-    """The whole mesh, with lookups by name. A subclass of its fields' NamedTuple, so that it
-    has a __dict__ for the indexes below (a NamedTuple itself has none)."""
 
     def node(self, name: str) -> Node:
         return self._nodes_by_name[name]
@@ -247,6 +262,11 @@ def _group_by(
         if name is not None:
             groups.setdefault(name, []).append(deployment)
     return {name: tuple(members) for name, members in groups.items()}
+
+
+def gateway_image(gateway: Gateway) -> str:
+    """The gateway's container image: its own, or the pinned LiteLLM tag of its version."""
+    return gateway.image or LITELLM_IMAGE.format(version=gateway.litellm_version)
 
 
 def node_tag(node: str) -> str:
@@ -330,9 +350,9 @@ def with_api_bases(mesh: Mesh, api_base: Callable[[Deployment], str | None]) -> 
     """The same mesh with every node deployment reached at another address (a target where
     the gateway finds the runtimes by service name rather than by the nodes' addresses)."""
     deployments = tuple(
-        d._replace(api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
+        replace(d, api_base=api_base(d)) if d.node is not None else d for d in mesh.deployments
     )
-    return mesh._replace(deployments=deployments)
+    return replace(mesh, deployments=deployments)
 
 
 def _node(name: str, spec: Mapping[str, Any]) -> Node:
@@ -494,6 +514,13 @@ def serving_ports(
     return ports
 
 
+def _runtime_litellm_prefix(runtime: Runtime, category: str) -> str:
+    if is_ollama_embedding(runtime.kind, category):
+        return "ollama"
+    keyed = RUNTIME_LITELLM_PREFIX_WITH_KEY.get(runtime.kind) if runtime.api_key else None
+    return keyed or RUNTIME_LITELLM_PREFIX[runtime.kind]
+
+
 def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
     kind = str(model.runtime)
     runtime = node.runtime(kind)
@@ -504,7 +531,7 @@ def _node_deployment(model: Model, node: Node, port: int) -> Deployment:
         node=node.name,
         provider=None,
         runtime=kind,
-        litellm_model=f"{runtime_litellm_prefix(runtime, model.category)}/{model.source}",
+        litellm_model=f"{_runtime_litellm_prefix(runtime, model.category)}/{model.source}",
         api_base=f"http://{_host(node.address)}:{port}{RUNTIME_API_SUFFIX[kind]}",
         api_key=runtime.api_key,
         api_version=None,

@@ -36,7 +36,7 @@ RING_FALLBACKS = 4
 Chain = tuple[str, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeRoute:
     """Where a model runs on one node: the group a pin to that node is sent to."""
 
@@ -45,7 +45,7 @@ class NodeRoute:
     roles: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleGroup:
     """A routing group over the nodes of one role that serve a model (two nodes or more)."""
 
@@ -54,7 +54,7 @@ class RoleGroup:
     members: tuple[str, ...]  # per-node groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelRoute:
     model: str
     provider: str | None
@@ -71,7 +71,7 @@ class ModelRoute:
         return tuple(route.group for route in self.nodes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoutingPlan:
     pinning: str
     strategy: str

@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jarvis_config.model.catalog import gpu_memory_share, runtime_image
-from jarvis_config.model.mesh import Deployment, EnvRef, Mesh, Node
+from jarvis_config.model.catalog import runtime_image
+from jarvis_config.model.mesh import Deployment, EnvRef, Mesh, Model, Node
 
 LOCAL_RUNTIMES = ("ollama", "vllm", "llamacpp")
 OLLAMA_PORT = 11434  # inside the container; the mesh reaches it on the node's configured port
 MODELS_DIR_VAR = "JARVIS_MODELS_DIR"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretEnv:
     """An environment variable of a server filled from a secret (`var`) at deploy time."""
 
@@ -30,7 +30,7 @@ class SecretEnv:
     required: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Storage:
     """Where a server keeps its models: a named cache, or a host folder (`host_var` names the
     variable that holds its path on the node)."""
@@ -41,7 +41,7 @@ class Storage:
     host_var: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Server:
     name: str  # unique on its node: "ollama", "vllm-<model>", "llamacpp-<model>"
     runtime: str
@@ -170,3 +170,13 @@ RUNTIME_SERVERS: dict[str, Callable[[Mesh, Node, list[Deployment]], list[Server]
     "vllm": vllm_servers,
     "llamacpp": llamacpp_servers,
 }
+
+
+def gpu_memory_share(model: Model, node: Node) -> float:
+    """vLLM's --gpu-memory-utilization for a model: its memory_gb over the node's, rounded
+    down to a hundredth so the shares of a node never add up past what validation allowed;
+    vLLM's own default (0.9) when either size is unknown."""
+    if not model.memory_gb or not node.memory_gb:
+        return 0.9
+    share = int(100 * float(model.memory_gb) / float(node.memory_gb)) / 100
+    return min(0.95, max(0.01, share))

@@ -39,7 +39,7 @@ class Target(Protocol):
 def target(name: str) -> Target:
     """The module of a target; a clear error for an unknown name."""
     if name not in TARGETS:
-        from jarvis_config.validate.wording import did_you_mean
+        from jarvis_config.wording import did_you_mean
 
         raise RenderError(
             f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))}"

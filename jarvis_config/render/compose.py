@@ -24,10 +24,9 @@ from jarvis_config.model.catalog import (
     LOAD_BALANCER_IMAGE,
     POSTGRES_IMAGE,
     REDIS_IMAGE,
-    gateway_image,
     gateway_start_seconds,
 )
-from jarvis_config.model.mesh import Mesh, Node
+from jarvis_config.model.mesh import Mesh, Node, gateway_image
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
 from jarvis_config.render.envfile import optional_ref, required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR

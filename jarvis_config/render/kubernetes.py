@@ -27,10 +27,9 @@ from jarvis_config.model.catalog import (
     POSTGRES_IMAGE,
     REDIS_IMAGE,
     RUNTIME_API_SUFFIX,
-    gateway_image,
     gateway_start_seconds,
 )
-from jarvis_config.model.mesh import Deployment, Mesh, Node, with_api_bases
+from jarvis_config.model.mesh import Deployment, Mesh, Node, gateway_image, with_api_bases
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
 from jarvis_config.render import litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT

@@ -20,7 +20,7 @@ from typing import Any
 from jarvis_config.model.mesh import Deployment, Limits, Mesh
 from jarvis_config.model.routing import ROLE_PIN_PREFIX
 from jarvis_config.render.routes import REQUEST_FIELD, routing_table
-from jarvis_config.validate.wording import closest, did_you_mean
+from jarvis_config.wording import closest, did_you_mean
 
 Table = dict[str, Any]  # the routing table (routes.json) the gateway's callback reads
 
@@ -250,7 +250,7 @@ def runs_on(table: Table, group: str) -> str:
 
 
 def limits_dict(limits: Limits) -> dict[str, float | int]:
-    return {k: v for k, v in limits._asdict().items() if v is not None}
+    return {k: v for k, v in asdict(limits).items() if v is not None}
 
 
 # --- output -------------------------------------------------------------------------------------

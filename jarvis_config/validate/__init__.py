@@ -1,3 +1,3 @@
-"""Stage 2, validate: the JSON Schema (`schema`), then the semantic rules (`semantics`), every
-problem in one run; `wording` holds the message helpers they share. `pipeline.validate` runs
-them in order."""
+"""Stage 2, validate: the JSON Schema (`schema`, through jsonschema), then the semantic rules
+(`semantics`, `hostile`), every problem in one run; `codes` catalogues the problem codes.
+`pipeline` runs them in order."""

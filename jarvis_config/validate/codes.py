@@ -13,7 +13,8 @@ themselves, a shell line starting with `$ ` that reproduces it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -26,7 +27,8 @@ _LEVELS = tuple(zip("abcdefg", "bcdefgh", strict=True))
 _HOSTED = 'providers:\n  openai: {kind: openai, api_key: "${OPENAI_API_KEY}"}\n'
 
 
-class Code(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Code:
     """One problem code: its single cause, and a config (or shell line) that triggers it."""
 
     meaning: str

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-from jarvis_config.load import Document, PathParts
+from jarvis_config.load import Document
 from jarvis_config.model.catalog import COMPROMISED_LITELLM_VERSIONS, DEFAULT_LITELLM_VERSION
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import Mesh
-from jarvis_config.problems import Problem
-from jarvis_config.render.names import collisions, compose_claims
+from jarvis_config.model.names import collisions, compose_claims
+from jarvis_config.problems import PathParts, Problem
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
 from jarvis_config.validate.semantics import (
@@ -64,7 +65,8 @@ def check_hostile(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]
 Strings = list[tuple[PathParts, str]]  # every string outside the secret fields, with its path
 
 
-class Walk(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Walk:
     """The document's values with their paths, walked once: large meshes hold many values."""
 
     values: list[tuple[PathParts, Any]]

@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from jarvis_config.load import Document, PathParts
+from jarvis_config import resources
+from jarvis_config.load import Document
 from jarvis_config.model.catalog import SOURCE_EXAMPLES
 from jarvis_config.model.mesh import ENV_REF, NAME
-from jarvis_config.problems import Location, Problem, json_path
+from jarvis_config.problems import Location, PathParts, Problem, json_path
 from jarvis_config.validate.codes import emits
-from jarvis_config.validate.gate import proves_valid
-from jarvis_config.validate.schema_data import SCHEMA
-from jarvis_config.validate.wording import closest
+from jarvis_config.wording import closest
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -63,19 +62,17 @@ def _is_integer(_checker: Any, value: Any) -> bool:
 
 @cache
 def _validator() -> Draft202012Validator:
-    # Imported here: jsonschema costs more to import than a valid mesh costs to check, and
-    # the gate spares valid documents from it.
+    """The schema file's validator, built once per process. Imported here: only commands
+    that check a config pay for jsonschema (`--help`, `schema` and `init` do not)."""
     from jsonschema import Draft202012Validator, validators
 
     strict = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
     validator = validators.extend(Draft202012Validator, type_checker=strict)
-    return cast(Draft202012Validator, validator(SCHEMA))
+    return cast(Draft202012Validator, validator(resources.schema()))
 
 
 def check_schema(doc: Document) -> list[Problem]:
     """Every schema fault of the document, one problem per fault."""
-    if proves_valid(doc.data, SCHEMA):
-        return []
     errors = list(_validator().iter_errors(doc.data))
     # A value of the wrong type also fails its other keywords; the type error says it all.
     mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
@@ -128,7 +125,7 @@ def _indent_hint(path: PathParts, value: Any) -> str | None:
     """`memory_gb: 5` one level too far left parses as a model named memory_gb: say so."""
     if len(path) != 2 or path[0] not in ENTRY_KINDS or isinstance(value, (dict, list)):
         return None
-    entry = _resolve(SCHEMA["properties"][path[0]]["additionalProperties"])
+    entry = _resolve(resources.schema()["properties"][path[0]]["additionalProperties"])
     if path[1] not in entry.get("properties", {}):
         return None
     kind = ENTRY_KINDS[str(path[0])]
@@ -494,6 +491,6 @@ def _nested_home(schema: Mapping[str, Any], key: str) -> str | None:
 def _resolve(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        resolved: Mapping[str, Any] = SCHEMA["$defs"][ref.removeprefix("#/$defs/")]
+        resolved: Mapping[str, Any] = resources.schema()["$defs"][ref.removeprefix("#/$defs/")]
         return resolved
     return schema

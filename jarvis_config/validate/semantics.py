@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
-from jarvis_config.load import Document, PathParts
+from jarvis_config.load import Document
 from jarvis_config.model.catalog import (
     COMPROMISED_LITELLM_VERSIONS,
     DEFAULT_LITELLM_VERSION,
@@ -21,10 +21,10 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import ENV_REF, NAME, Mesh
-from jarvis_config.problems import Location, Problem, Severity, json_path
+from jarvis_config.problems import Location, PathParts, Problem, Severity, json_path
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import misspelt, subject
-from jarvis_config.validate.wording import closest
+from jarvis_config.wording import closest
 
 FALLBACK_KEYS = {"fallbacks": "fallback", "context_window_fallbacks": "context window fallback"}
 # Plain-text fields: an env reference there would reach the rendered files literally.
@@ -65,12 +65,10 @@ class View:
     def __init__(self, doc: Document, environ: Mapping[str, str]) -> None:
         self.doc = doc
         self.environ = environ
-        # Rules ask for sections per node and per model: filter each section once, not each
-        # time.
+        # Built on first use and kept: rules ask per node and per model, and a section
+        # filtered (or every node scanned) on each question would cost models x nodes.
         self._sections: dict[str, dict[str, Any]] = {}
         self._entries: dict[str, dict[str, dict[str, Any]]] = {}
-        # ... and index nodes by runtime and role once: per model, a scan of every node made
-        # role placements cost models x nodes.
         self._hosting: dict[str, list[str]] = {}
         self._by_role: dict[str, dict[str, list[str]]] = {}
         self._targets: dict[str, set[str]] = {}

@@ -29,6 +29,9 @@ from hypothesis import strategies as st
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.write import MARKER, STAGING_STAMP, read_tree
 
+# Slow, as every fuzz test (docs/hardening.md): outside the contributors' fast tier, CI runs it.
+pytestmark = pytest.mark.slow
+
 CliRunner = Callable[..., Any]
 BASE: dict[str, Any] = {
     "version": 1,

@@ -13,7 +13,11 @@ from hardkit import run_cli, tree
 from tests.kit import ROOT, mesh_examples
 
 SEEDS = ("0", "1", "4242", "random")
-EXAMPLES = [pytest.param(p, id=p.name) for p in mesh_examples()]
+# homelab in the fast tier; every other example, a build per hash seed each, with the slow tests.
+EXAMPLES = [
+    pytest.param(p, id=p.name, marks=() if p.name == "homelab" else pytest.mark.slow)
+    for p in mesh_examples()
+]
 
 
 def build(config: Path, out: Path, seed: str) -> dict[str, bytes]:
@@ -32,6 +36,7 @@ def test_examples_build_byte_identical_across_hash_seeds(example: Path, tmp_path
         assert not changed, f"PYTHONHASHSEED={seed} changed {changed}"
 
 
+@pytest.mark.slow  # a 24-node mesh built three times
 def test_a_split_synthetic_mesh_builds_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
     """Many nodes, roles and models give hash order every chance to show."""
     sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -85,6 +85,7 @@ def test_render_and_write_keep_files_inside_out_even_without_validation(
     assert not outside, outside
 
 
+@pytest.mark.slow  # 300 generated paths
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from jarvis_config.model.catalog import gpu_memory_share, runtime_image
+from jarvis_config.model.catalog import runtime_image
 from jarvis_config.model.mesh import EnvRef, build_mesh
+from jarvis_config.model.servers import gpu_memory_share
 
 
 def mesh_data(**overrides: Any) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
-from kit import ROOT, TEST_ENV, mesh_examples
 
 from jarvis_config import pipeline
 from jarvis_config.review.sitedocs import render_docs
+from tests.kit import ROOT, TEST_ENV, mesh_examples
 
 VALID = sorted(p for p in (ROOT / "tests" / "cases" / "valid").iterdir() if p.is_dir())
 INPUTS = [pytest.param(p, id=f"case-{p.name}") for p in VALID] + [

@@ -9,6 +9,7 @@ only: LiteLLM needs Prisma engine binaries for it that cannot be fetched on thes
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -25,10 +26,9 @@ from jarvis_config import pipeline
 from jarvis_config.model.catalog import (
     GATEWAY_START_BUSY_FACTOR,
     gateway_start_seconds,
-    gpu_memory_share,
 )
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
-from jarvis_config.model.servers import LOCAL_RUNTIMES
+from jarvis_config.model.servers import LOCAL_RUNTIMES, gpu_memory_share
 from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
 from jarvis_config.write import write_tree
@@ -92,6 +92,7 @@ def test_rendered_files_match_the_golden_files(example: Path, update_golden: boo
     check_golden(example.name, files, owns=("compose/*", ".env.example"), update=update_golden)
 
 
+@pytest.mark.slow  # runs docker-compose on every stack of every example
 def test_every_stack_passes_docker_compose_config(built: tuple[Path, Mesh, Path]) -> None:
     _, _, out = built
     for name in stack_files(written(out)):
@@ -115,6 +116,7 @@ def test_every_stack_matches_the_compose_spec_schema(built: tuple[Path, Mesh, Pa
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # runs docker-compose on every stack of every example
 def test_a_stack_without_its_secrets_refuses_to_start(built: tuple[Path, Mesh, Path]) -> None:
     _, mesh, out = built
     if mesh.gateway.master_key is None:
@@ -381,7 +383,7 @@ def test_gateway_health_checks_wait_for_a_large_mesh_to_start(deployments: int) 
     of its deployments, or a large mesh's gateway is restarted forever."""
     mesh = compile_mesh("homelab")
     many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
-    mesh = mesh._replace(deployments=many)
+    mesh = dataclasses.replace(mesh, deployments=many)
     budget = gateway_start_seconds(deployments)
     port = mesh.gateway.port
     for service, least in (

@@ -7,6 +7,7 @@ are valid and collision-free, no secret value is written, and the output matches
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -352,6 +353,7 @@ def assemble(docs: Documents, tmp_path: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
 
 
+@pytest.mark.slow  # renders a mesh large enough to need several ConfigMaps
 def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -385,6 +387,7 @@ def annotation(workload: dict[str, Any]) -> str:
     return str(workload["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
 
 
+@pytest.mark.slow  # renders a large mesh and reassembles its ConfigMap
 def test_the_init_container_puts_the_files_back_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,7 +437,9 @@ def test_the_gateway_startup_probe_waits_for_a_large_mesh_to_start(deployments: 
     start-up of the gateway's deployments (model/catalog.py, gateway_start_seconds)."""
     mesh = compile_mesh("homelab")
     many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
-    manifest = kubernetes.gateway_deployment(mesh._replace(deployments=many), "checksum")
+    manifest = kubernetes.gateway_deployment(
+        dataclasses.replace(mesh, deployments=many), "checksum"
+    )
     (container,) = manifest["spec"]["template"]["spec"]["containers"]
     probe = container["startupProbe"]
     allowed = probe["periodSeconds"] * probe["failureThreshold"]

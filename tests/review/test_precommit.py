@@ -52,7 +52,7 @@ def test_manifest_ids_and_entries_point_at_real_commands() -> None:
     by_id = {hook["id"]: hook for hook in hooks()}
     assert sorted(by_id) == ["jarvis-config-build-check", "jarvis-config-validate"]
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'jarvis-config = "jarvis_config.entry:main"' in pyproject
+    assert 'jarvis-config = "jarvis_config.cli:main"' in pyproject
     for hook in by_id.values():
         assert hook["language"] == "python", "installed from this repository's package"
         words = shlex.split(hook["entry"])

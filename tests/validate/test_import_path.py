@@ -1,11 +1,8 @@
 """What `validate` imports, checked without timing it: its start-up is a pre-commit hook's speed.
 
-A valid mesh is checked by the schema gate, the semantic rules and the mesh model alone: no
-jsonschema (only an invalid document needs its error messages), no Jinja2, renderers, writer or
-review modules, and nothing of the gateway (LiteLLM) or Docker. Nor click (the entry point reads
-a plain `validate` call itself), dataclasses (each compiles its methods at import) or
-importlib.resources (the gate's schema is Python data). `--help`, `--version` and `schema`
-import even less.
+Each command imports what it needs when it runs: `validate` (valid mesh or not) loads no Jinja2,
+renderers, writer or review modules, and nothing of the gateway (LiteLLM) or Docker. `--help`,
+`--version` and `schema` import no pipeline stage at all.
 """
 
 from __future__ import annotations
@@ -20,10 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
-from jarvis_config.entry import main
-sys.argv = ["jarvis-config", *sys.argv[1:]]
+from jarvis_config.cli import main
 try:
-    main()
+    main(sys.argv[1:], "jarvis-config")
 except SystemExit:
     pass
 print("MODULES=" + json.dumps(sorted(sys.modules)))
@@ -48,43 +44,28 @@ def imported(*args: str) -> list[str]:
     return modules
 
 
-# The identifiers renderers generate, checked for collisions at validation: no templates.
-ALLOWED = {"jarvis_config.render.names"}
-
-
 def offending(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
     """Modules under any prefix: "a" is a and its submodules, "a." its submodules only."""
     return [
         m
         for m in modules
-        if m not in ALLOWED
-        and any(
+        if any(
             m.startswith(p) if p.endswith(".") else m == p or m.startswith(p + ".")
             for p in prefixes
         )
     ]
 
 
-# What a hook's call of validate never needs, valid mesh or not.
-NOT_FOR_THE_HOOK = ("click", "dataclasses", "importlib.resources")
-
-
-def test_validate_of_a_valid_mesh_imports_no_jsonschema_nor_renderers() -> None:
+def test_validate_of_a_valid_mesh_imports_no_renderers() -> None:
     modules = imported("validate", "examples/homelab", "--format", "github")
     assert "jarvis_config.validate.semantics" in modules  # the probe did validate
-    assert offending(modules, (*NEVER_EVEN_ON_ERRORS, *NOT_FOR_THE_HOOK, "jsonschema")) == []
+    assert offending(modules, NEVER_EVEN_ON_ERRORS) == []
 
 
-def test_validate_of_an_invalid_mesh_adds_only_jsonschema() -> None:
+def test_validate_of_an_invalid_mesh_imports_no_renderers() -> None:
     modules = imported("validate", "tests/cases/invalid/bad-category")
     assert "jsonschema" in modules
-    assert offending(modules, (*NEVER_EVEN_ON_ERRORS, "click")) == []
-
-
-def test_validate_in_another_form_goes_through_click() -> None:
-    modules = imported("--traceback", "validate", "examples/homelab")
-    assert "click" in modules
-    assert "jarvis_config.validate.semantics" in modules
+    assert offending(modules, NEVER_EVEN_ON_ERRORS) == []
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["schema"]], ids=" ".join)

@@ -148,6 +148,7 @@ sections = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # 500 generated documents
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sections)
 def test_no_input_shape_raises(data: dict[str, Any]) -> None:

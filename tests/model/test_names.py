@@ -1,7 +1,5 @@
-"""The collision check renderers share (`render.names`), and the identifiers of every example.
-
-A Kubernetes renderer will call `collisions` with its own claims and `fold=str.lower`; these
-tests pin that contract, and check that no example's generated identifiers repeat.
+"""The collision check of generated identifiers (`model.names`): it names both sources, the
+compose target generates exactly the service names it claims, and no example repeats one.
 """
 
 from __future__ import annotations
@@ -10,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kit import compile_mesh, example_params
 
 from jarvis_config import pipeline
-from jarvis_config.render.names import Claim, collisions, compose_claims
+from jarvis_config.model.names import Claim, collisions, compose_claims, node_services
+from tests.kit import compile_mesh, example_params
 
 
 def test_collisions_name_both_sources_and_ignore_one_source_claiming_twice() -> None:
@@ -32,17 +30,7 @@ def test_collisions_name_both_sources_and_ignore_one_source_claiming_twice() -> 
     assert (first.source, second.source) == (claims[0].source, claims[1].source)
 
 
-def test_a_renderer_with_stricter_names_folds_them() -> None:
-    """Kubernetes object names are lowercase: `Mini` and `mini` meet there."""
-    claims = [
-        Claim("Deployment", "mini-ollama", "node 'mini'", ("nodes", "mini")),
-        Claim("Deployment", "Mini-ollama", "node 'Mini'", ("nodes", "Mini")),
-    ]
-    assert collisions(claims) == []
-    assert len(collisions(claims, fold=str.lower)) == 1
-
-
-def test_case_insensitive_claims_meet_without_fold() -> None:
+def test_case_insensitive_claims_meet() -> None:
     claims = [
         Claim("output folder", "compose/nodes/mini", "node 'mini'", ("nodes", "mini"), True),
         Claim("output folder", "compose/nodes/MINI", "node 'MINI'", ("nodes", "MINI"), True),
@@ -58,3 +46,12 @@ def test_no_example_repeats_a_generated_identifier(example: Path) -> None:
     configs = [c["source"] for s in stack["services"].values() for c in s.get("configs", [])]
     assert len(set(stack.get("configs", {}))) == len(stack.get("configs", {}))
     assert set(configs) <= set(stack.get("configs", {}))
+
+
+@pytest.mark.parametrize("example", example_params())
+def test_the_claimed_services_are_the_rendered_swarm_services(example: Path) -> None:
+    mesh = compile_mesh(example)
+    stack = yaml.safe_load(pipeline.render(mesh)["compose/swarm/stack.yaml"])
+    claimed = {f"{n.name}-{s}" for n in mesh.nodes for s in node_services(mesh, n)}
+    fixed = {"gateway", "redis", "postgres"}
+    assert set(stack["services"]) - fixed == claimed

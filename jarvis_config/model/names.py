@@ -1,23 +1,24 @@
-"""Stage 4 (shared): the identifiers renderers generate, and a check that none collide.
+"""Model (shared by validate and render): the identifiers the compose target generates, and a
+check that none collide.
 
 Names built by joining user names (`{node}-vllm-{model}` in the Swarm stack, a folder per
 node) can coincide for different sources: Docker would keep one of two services with the same
-key, a case-insensitive checkout one of two folders. Each renderer lists what it generates as
-`Claim`s; `collisions` finds pairs that meet, so validation can refuse them naming both
-sources. A renderer with stricter rules (Kubernetes names are lowercase) passes `fold`.
+key, a case-insensitive checkout one of two folders. `compose_claims` lists what the compose
+target generates as `Claim`s; `collisions` finds pairs that meet, so validation can refuse them
+naming both sources. A test holds these names to the rendered Swarm stack's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Mesh, Node
+from jarvis_config.problems import PathParts
 
-PathParts = tuple[str | int, ...]
 
-
-class Claim(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Claim:
     """One generated identifier and what produced it."""
 
     kind: str  # what the identifier names: "Swarm service", "output folder", ...
@@ -31,16 +32,13 @@ class Claim(NamedTuple):
         return self.kind, self.identifier.lower() if self.case_insensitive else self.identifier
 
 
-def collisions(
-    claims: Iterable[Claim], fold: Callable[[str], str] = lambda name: name
-) -> list[tuple[Claim, Claim]]:
+def collisions(claims: Iterable[Claim]) -> list[tuple[Claim, Claim]]:
     """(first, second) for each claim whose identifier an earlier claim of another source
-    already took, compared after `fold`."""
+    already took."""
     taken: dict[tuple[str, str], Claim] = {}
     found: list[tuple[Claim, Claim]] = []
     for claim in claims:
-        kind, name = claim.key
-        first = taken.setdefault((kind, fold(name)), claim)
+        first = taken.setdefault(claim.key, claim)
         if first is not claim and first.source != claim.source:
             found.append((first, claim))
     return found
@@ -62,20 +60,29 @@ def compose_claims(mesh: Mesh) -> list[Claim]:
 
 
 def _swarm_claims(mesh: Mesh, node: Node) -> list[Claim]:
-    # Imported here: validation reaches this only for prefix-related node names, and must not
-    # load the renderers (and Jinja2) for every mesh.
-    from jarvis_config.render.compose import node_stack
-
-    prefix = f"{node.name}-"
     return [
         Claim(
             "Swarm service",
-            service.name,
-            f"node {node.name!r}, service {service.name[len(prefix) :]!r}",
+            f"{node.name}-{service}",
+            f"node {node.name!r}, service {service!r}",
             ("nodes", node.name),
         )
-        for service in node_stack(mesh, node, prefix).services
+        for service in node_services(mesh, node)
     ]
+
+
+def node_services(mesh: Mesh, node: Node) -> list[str]:
+    """The compose services of a node's stack, unprefixed: a server per runtime (or model),
+    and a one-off `pull-<model>` job for each model a server pulls."""
+    # Imported here: only prefix-related node names need the servers, and a hook's
+    # `validate` of any other mesh need not load them.
+    from jarvis_config.model.servers import node_servers
+
+    services: list[str] = []
+    for server in node_servers(mesh, node):
+        services.append(server.name)
+        services.extend(f"pull-{model}" for model, _ in server.pulls)
+    return services
 
 
 def _prefix_related(names: list[str]) -> set[str]:

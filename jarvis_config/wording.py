@@ -1,4 +1,4 @@
-"""Did-you-mean hints for names, shared by every stage."""
+"""Did-you-mean hints for names: at the bottom of the pipeline, shared by every stage."""
 
 from __future__ import annotations
 
