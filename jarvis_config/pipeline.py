@@ -14,6 +14,7 @@ from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
 from jarvis_config.problems import Problem, has_errors
 from jarvis_config.validate.hostile import check_hostile, check_hostile_mesh
+from jarvis_config.validate.outputs import check_outputs
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
 
@@ -55,6 +56,7 @@ def compile_document(
     problems = check_schema(doc)
     problems += check_semantics(doc, environ=environ)
     problems += check_hostile(doc, environ=environ)
+    problems += check_outputs(doc, environ=environ)
     mesh = None
     if not has_errors(problems):
         mesh = build_mesh(doc.data)

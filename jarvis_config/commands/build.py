@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.commands.common import (
     check_up_to_date,
     compile_or_fail,
     without_cycle_collection,
 )
+from jarvis_config.outcome import echo
 from jarvis_config.write import write_tree
 
 
@@ -39,5 +38,5 @@ def _build(options: BuildOptions) -> int:
             options.out, files, "files", f"jarvis-config build {options.path} -o {options.out}"
         )
     write_tree(options.out, files, force=options.force, inputs=(options.path,))
-    click.echo(f"wrote {len(files)} files to {options.out}")
+    echo(f"wrote {len(files)} files to {options.out}")
     return 0

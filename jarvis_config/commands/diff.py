@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.commands.common import compile_or_fail
 from jarvis_config.errors import CommandError, InvalidConfigError
+from jarvis_config.outcome import echo
 from jarvis_config.review.diff import REPORT_FORMATS, Side, build_report
 from jarvis_config.review.facts import facts_of_files, facts_of_mesh
 from jarvis_config.write import MARKER, scan_tree
@@ -39,7 +38,7 @@ def diff(options: DiffOptions) -> int:
     with tempfile.TemporaryDirectory(prefix="jarvis-config-diff-") as workdir:
         old, new = _sides(options, Path(workdir))
         report = build_report(old, new)
-    click.echo(REPORT_FORMATS[options.fmt](report))
+    echo(REPORT_FORMATS[options.fmt](report))
     return 1 if options.exit_code and not report.identical else 0
 
 

@@ -6,14 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.errors import CommandError
 from jarvis_config.live.discover import Found, starter_yaml
 from jarvis_config.live.discover import discover as ask
 from jarvis_config.live.probes import DEFAULT_TIMEOUT
 from jarvis_config.load import load_text
+from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem, json_path
 from jarvis_config.report import render_problems
 from jarvis_config.write import write_file
@@ -38,11 +37,11 @@ def discover(options: DiscoverOptions) -> int:
         )
     text = _starter([r for r in results if isinstance(r, Found)])
     if options.out is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return 0
     write_file(options.out, text.encode())
     count = sum(len(r.models) for r in results if isinstance(r, Found))
-    click.echo(f"wrote {options.out} ({count} models); next: jarvis-config validate {options.out}")
+    echo(f"wrote {options.out} ({count} models); next: jarvis-config validate {options.out}")
     return 0
 
 
@@ -52,7 +51,7 @@ def _starter(found: list[Found]) -> str:
     text = starter_yaml(found)
     bad = _faulty_models(text, _errors(text))
     if bad:
-        click.echo(f"warning: skipped {len(bad)} model(s) whose names cannot be a source", err=True)
+        echo(f"warning: skipped {len(bad)} model(s) whose names cannot be a source", err=True)
         text = starter_yaml(found, skip=frozenset(bad))
     problems = _errors(text)
     if problems:  # a bug here, never the user's: cli.run reports it as an internal error

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from jarvis_config.commands.common import check_up_to_date, compile_or_fail
+from jarvis_config.outcome import echo
 from jarvis_config.review.sitedocs import render_docs
 from jarvis_config.write import write_tree
 
@@ -28,7 +27,7 @@ def docs(options: DocsOptions) -> int:
     if options.check:
         return _check(options, pages)
     write_tree(options.out, pages, force=options.force, inputs=(options.path,))
-    click.echo(f"wrote {len(pages)} pages to {options.out}")
+    echo(f"wrote {len(pages)} pages to {options.out}")
     return 0
 
 

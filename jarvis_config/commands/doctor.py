@@ -11,8 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import cast
 
-import click
-
 from jarvis_config import pipeline
 from jarvis_config.commands.common import compiled_or_fail, report
 from jarvis_config.errors import CommandError
@@ -23,6 +21,7 @@ from jarvis_config.live.http import NO_ANSWER
 from jarvis_config.live.probes import DEFAULT_TIMEOUT, Listing, in_parallel, mesh_targets, probe_all
 from jarvis_config.load import Document
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.outcome import echo
 from jarvis_config.problems import Problem, Severity, has_errors
 from jarvis_config.validate.wording import did_you_mean
 
@@ -53,7 +52,7 @@ def doctor(options: DoctorOptions) -> int:
     problems = _diagnose(options, mesh, doc)
     report(problems, options.fmt)
     if options.fmt == "text":
-        click.echo(_summary(problems), err=has_errors(problems))
+        echo(_summary(problems), err=has_errors(problems))
     return 1 if has_errors(problems) else 0
 
 

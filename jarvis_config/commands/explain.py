@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 from jarvis_config.commands.common import compile_or_fail
 from jarvis_config.errors import CommandError
+from jarvis_config.outcome import echo
 from jarvis_config.review.explain import (
     FORMATS,
     Rejection,
@@ -30,11 +29,11 @@ def explain(options: ExplainOptions) -> int:
     answer = explain_request(compile_or_fail(options.path), options.model, options.node)
     if isinstance(answer, Rejection):
         if options.fmt == "json":
-            click.echo(format_json(answer))
+            echo(format_json(answer))
             return 1
         raise CommandError(
             f"the gateway would refuse this request (HTTP 400): {answer.reason}"
             + (f"\n  hint: {answer.hint}" if answer.hint else "")
         )
-    click.echo(FORMATS[options.fmt](answer))
+    echo(FORMATS[options.fmt](answer))
     return 0

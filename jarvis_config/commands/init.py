@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from jarvis_config import resources
+from jarvis_config.outcome import echo
 from jarvis_config.write import write_file
 
 
@@ -20,6 +19,6 @@ def init(path: Path) -> int:
     schema = path.parent / resources.SCHEMA_FILE
     if not schema.exists() and not schema.is_symlink():
         write_file(schema, resources.schema_text().encode("utf-8"))
-        click.echo(f"wrote {schema}")
-    click.echo(f"wrote {path}; next: jarvis-config validate {path}")
+        echo(f"wrote {schema}")
+    echo(f"wrote {path}; next: jarvis-config validate {path}")
     return 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
-
 from jarvis_config.commands.common import compile_or_fail
+from jarvis_config.outcome import echo
 from jarvis_config.render import routes as routes_target
 
 
@@ -15,7 +14,7 @@ def routes(path: Path, *, as_json: bool) -> int:
     mesh = compile_or_fail(path)
     table = routes_target.routing_table(mesh)
     if as_json:
-        click.echo(json.dumps(table, indent=2, sort_keys=True))
+        echo(json.dumps(table, indent=2, sort_keys=True))
     else:
-        click.echo(routes_target.format_table(table))
+        echo(routes_target.format_table(table))
     return 0

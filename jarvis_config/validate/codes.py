@@ -111,6 +111,12 @@ CODES: dict[str, Code] = {
         "doctor: a model declares a larger context_window than its runtime serves",
         "$ jarvis-config doctor mesh/  # context_window: 131072, Ollama serves it with 8192",
     ),
+    "control-character": Code(
+        "a one-line field holds a line break or control character, or a description or stop "
+        "string a control character other than line breaks and tabs",
+        f"version: 1\n{_NODE}models:\n  llama3: {{runtime: ollama, "
+        'source: "llama3\\n::error::forged", placement: {nodes: [n1]}}\n',
+    ),
     "defined-twice": Code(
         "two files of a split mesh define the same entry or set the same section",
         "$ printf 'version: 1\\n' > a.yaml && cp a.yaml b.yaml && sed -i s/1/2/ b.yaml"
