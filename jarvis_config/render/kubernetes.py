@@ -30,7 +30,7 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, with_api_bases
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
-from jarvis_config.render import litellm
+from jarvis_config.render import expansion, litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT
 from jarvis_config.render.envfile import GATEWAY, stack_env_vars
 from jarvis_config.render.kubenames import KubeNames
@@ -172,7 +172,7 @@ def secret_env(secret: SecretEnv) -> dict[str, Any]:
 
 
 def plain_env(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    return [{"name": name, "value": value} for name, value in pairs]
+    return [{"name": name, "value": expansion.kubernetes(value)} for name, value in pairs]
 
 
 def http_probes(path: str, start_seconds: int, ready_path: str | None = None) -> dict[str, Any]:
@@ -268,7 +268,7 @@ def node_manifests(
 def server_deployment(node: Node, server: Server, name: str, names: KubeNames) -> dict[str, Any]:
     container: dict[str, Any] = {"name": server.runtime, "image": server.image}
     if server.args:
-        container["args"] = list(server.args)
+        container["args"] = [expansion.kubernetes(arg) for arg in server.args]
     container["ports"] = [{"name": "http", "containerPort": server.port, "protocol": "TCP"}]
     env = [*plain_env(server.env), *(secret_env(s) for s in server.secrets)]
     if env:
@@ -310,7 +310,7 @@ def pull_job(server: Server, service_name: str, name: str, source: str) -> dict[
     container = {
         "name": "pull",
         "image": server.image,
-        "args": ["pull", source],
+        "args": ["pull", expansion.kubernetes(source)],
         "env": [{"name": "OLLAMA_HOST", "value": f"http://{service_name}:{server.published}"}],
     }
     return {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -22,7 +21,7 @@ import jinja2.filters
 
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
-from jarvis_config.render import blockyaml, jsontext
+from jarvis_config.render import blockyaml, expansion, jsontext
 from jarvis_config.render.markdown import cell, code, fence, md
 
 
@@ -108,7 +107,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "code": code,
     "cell": cell,
     "fence": fence,
-    "sh": shlex.quote,
+    "sh": expansion.shell,
     "py": to_python,
 }
 
