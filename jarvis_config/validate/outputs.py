@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from jarvis_config.load import Document, PathParts
+from jarvis_config.model.mesh import ENV_REF
 from jarvis_config.problems import Problem
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
-from jarvis_config.validate.semantics import View, _problem, _walk
+from jarvis_config.validate.semantics import View, _is_name, _keys, _problem, _walk
 
 # Control characters (C0, DEL, C1 with NEL), the Unicode line and paragraph separators, and the
 # bidirectional overrides that make text read differently than it is ("Trojan source").
@@ -29,6 +31,12 @@ UNSAFE_IN_PROSE = re.compile(f"[{UNSAFE_ANYWHERE}]")
 # address, a version, a URL. Their own rules check addresses and URLs.
 MULTI_LINE = ("description", "stop")
 CHECKED_ELSEWHERE = ("address", "api_base")
+# The variables the tool itself gives a purpose: the gateway's Redis and database.
+INFRASTRUCTURE = {
+    "REDIS_PASSWORD": "the password of the gateway's Redis",
+    "POSTGRES_PASSWORD": "the password of the gateway's database",
+    "DATABASE_URL": "the gateway's database URL",
+}
 
 
 def check_outputs(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]:
@@ -77,5 +85,63 @@ def control_characters(view: View) -> Iterator[Problem]:
             )
 
 
+# --- one variable, one purpose ---------------------------------------------------------------
+
+Reader = tuple[PathParts, str, bool]  # (path, who reads, a credential the gateway accepts)
+
+
+def secret_readers(view: View) -> Iterator[tuple[str, Reader]]:
+    """(variable, reader) for every secret field that reads a variable."""
+    master = view.section("gateway").get("master_key")
+    yield from _reading(master, ("gateway", "master_key"), "the master key", True)
+    for name, spec in _keys(view).items():
+        path = ("gateway", "keys", name, "key")
+        yield from _reading(spec.get("key"), path, f"the key of client {name!r}", True)
+    for name, spec in view.entries("providers").items():
+        path = ("providers", name, "api_key")
+        yield from _reading(spec.get("api_key"), path, f"the API key of provider {name!r}", False)
+    for node in view.entries("nodes"):
+        for kind, runtime in view.runtimes(node).items():
+            if isinstance(runtime, dict) and _is_name(kind):
+                path = ("nodes", node, "runtimes", kind, "api_key")
+                who = f"the API key of the {kind} runtime on node {node!r}"
+                yield from _reading(runtime.get("api_key"), path, who, False)
+
+
+def _reading(value: Any, path: PathParts, who: str, accepted: bool) -> Iterator[tuple[str, Reader]]:
+    match = ENV_REF.match(value) if isinstance(value, str) else None
+    if match is not None:
+        yield match.group(1), (path, who, accepted)
+
+
+@emits("secret-purpose")
+def secret_purposes(view: View) -> Iterator[Problem]:
+    """A variable is either a credential the gateway accepts (the master key, a client's key)
+    or one it sends upstream (a provider's or runtime's key), never both, and never one of
+    the gateway's own passwords: the proxy sends an upstream key as a bearer token to that
+    upstream's host, so a shared variable hands the gateway's keys to whoever runs it."""
+    accepted: dict[str, str] = {}
+    readers = list(secret_readers(view))
+    for var, (_, who, is_accepted) in readers:
+        if is_accepted:
+            accepted.setdefault(var, who)
+    for var, (path, who, is_accepted) in readers:
+        other = INFRASTRUCTURE.get(var) or (None if is_accepted else accepted.get(var))
+        if other is None:
+            continue
+        consequence = (
+            "whoever holds it could call the gateway with it"
+            if is_accepted
+            else f"the gateway would send it as {who}, a bearer token to that upstream's host"
+        )
+        yield _problem(
+            view.doc.locate(path),
+            "secret-purpose",
+            f"{subject(path)} reads ${{{var}}}, which is {other}; {consequence}",
+            path,
+            "give each secret its own variable: one variable holds one credential for one use",
+        )
+
+
 Rule = Callable[[View], Iterator[Problem]]
-RULES: tuple[Rule, ...] = (control_characters,)
+RULES: tuple[Rule, ...] = (control_characters, secret_purposes)
