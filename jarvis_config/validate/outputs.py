@@ -95,7 +95,7 @@ def secret_readers(view: View) -> Iterator[tuple[str, Reader]]:
     master = view.section("gateway").get("master_key")
     yield from _reading(master, ("gateway", "master_key"), "the master key", True)
     for name, spec in _keys(view).items():
-        path = ("gateway", "keys", name, "key")
+        path: PathParts = ("gateway", "keys", name, "key")
         yield from _reading(spec.get("key"), path, f"the key of client {name!r}", True)
     for name, spec in view.entries("providers").items():
         path = ("providers", name, "api_key")
