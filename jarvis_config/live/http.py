@@ -1,5 +1,10 @@
 """One small HTTP client for the probes: JSON over urllib, bounded by a deadline, every
-failure turned into a `ProbeFailure` whose message names the cause in plain words."""
+failure turned into a `ProbeFailure` whose message names the cause in plain words.
+
+Redirects are never followed: a probe carries a runtime's or the gateway's key, and a
+runtime answering `302 Location: http://elsewhere/` would have it resend that key to another
+origin (in clear text when https drops to http). A redirect is reported with where it points,
+and the operator decides whether that address belongs in the mesh."""
 
 from __future__ import annotations
 
@@ -10,8 +15,18 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer stays an answer (an HTTPError with its Location), never a new request."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 # Probes talk to runtimes on the operator's network; a system proxy must not intercept them.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+# How much of a redirect's Location a message quotes.
+SHOWN_LOCATION = 200
 MAX_BODY = 8 * 1024 * 1024
 NO_ANSWER = "no answer within the timeout"
 
@@ -43,6 +58,10 @@ def request_json(url: str, *, deadline: float, body: Any = None, key: str | None
         with _OPENER.open(req, timeout=remaining) as reply:
             raw = _read(reply, deadline)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise ProbeFailure(
+                redirected(exc.code, exc.headers.get("Location")), exc.code
+            ) from None
         raise ProbeFailure(f"HTTP {exc.code} {exc.reason}".strip(), exc.code) from None
     except (urllib.error.URLError, OSError) as exc:
         raise ProbeFailure(plain_cause(exc)) from None
@@ -50,6 +69,16 @@ def request_json(url: str, *, deadline: float, body: Any = None, key: str | None
         return json.loads(raw)
     except ValueError:
         raise ProbeFailure("the answer is not JSON", answered=True) from None
+
+
+def redirected(status: int, location: str | None) -> str:
+    """A redirect in words: where it points, and that it was not followed."""
+    where = "" if not location else f" to '{location[:SHOWN_LOCATION]}'"
+    return (
+        f"HTTP {status}: the answer redirects{where}, which is not followed (doctor never "
+        "sends a key to an address the mesh does not name); put the address that answers "
+        "in the mesh"
+    )
 
 
 def _read(reply: Any, deadline: float) -> bytes:
