@@ -19,7 +19,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from jarvis_config.live.http import ProbeFailure, request_json
-from jarvis_config.live.probes import PROBES, Served, Target, in_parallel
+from jarvis_config.live.probes import ODD_SHAPES, PROBES, Served, Target, in_parallel
 from jarvis_config.model.catalog import MODEL_CATEGORIES, SINGLE_MODEL_RUNTIMES
 from jarvis_config.model.mesh import NAME
 
@@ -86,6 +86,8 @@ def _as_kind(target: Target, kind: str, deadline: float) -> Found | None:
     except ProbeFailure as exc:
         if not exc.answered:
             raise
+        return None
+    except ODD_SHAPES:  # it answered, but not as this kind does
         return None
     # vLLM reports max_model_len; another OpenAI-compatible server does not.
     vllm = any(m.context_window for m in models)
