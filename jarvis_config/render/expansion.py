@@ -32,7 +32,7 @@ from jarvis_config.errors import RenderError
 
 LITELLM_ENV_PREFIX = "os.environ/"
 NGINX_TOKEN = re.compile(r"[A-Za-z0-9._:\[\]-]+")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")  # at most 128, as validation says
 LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 

@@ -145,6 +145,10 @@ CODES: dict[str, Code] = {
         "a text, list or mapping that must hold something is empty",
         "version: 1\nnodes:\n  n1: {address: '', runtimes: {ollama: {}}}\n",
     ),
+    "env-name-too-long": Code(
+        "a ${VAR} reference names a variable of more than 128 characters",
+        "version: 1\ngateway:\n  master_key: ${" + "K" * 129 + "}\n",
+    ),
     "env-ref-not-supported": Code(
         "a ${VAR} reference in a field that is written out literally (only secrets take one)",
         "version: 1\nnodes:\n  n1: {address: '${NODE_HOST}', runtimes: {ollama: {}}}\n",

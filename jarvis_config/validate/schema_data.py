@@ -518,9 +518,10 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                       'title': 'Environment reference',
                       'description': 'An environment reference `${VAR}`, never the secret '
                                      'itself: the gateway reads VAR from its environment at '
-                                     'start-up, so the config can live in git.',
+                                     'start-up, so the config can live in git. VAR is at most '
+                                     '128 letters, digits and underscores.',
                       'examples': ['${OPENAI_API_KEY}'],
-                      'pattern': '^\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}$'},
+                      'pattern': '^\\$\\{([A-Za-z_][A-Za-z0-9_]{0,127})\\}$'},
            'runtime': {'type': ['object', 'null'],
                        'title': 'Runtime service',
                        'description': 'A model server on the node. Empty (`{}`) means the '

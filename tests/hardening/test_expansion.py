@@ -272,3 +272,28 @@ def test_every_reader_is_covered(request: pytest.FixtureRequest) -> None:
     names = {f.__name__ for f in formats}
     public = {n for n in dir(expansion) if callable(getattr(expansion, n)) and n.islower()}
     assert names <= public
+
+
+@pytest.mark.parametrize("length", [1, 128])
+def test_variable_names_up_to_the_limit_build_files_that_parse(length: int) -> None:
+    """The longest variable name allowed becomes a key of the compose files and a line of
+    .env.example; each file still parses and holds it."""
+    var = "K" * length
+    data = yaml.safe_load(MESH.format(source="org/m").replace("VLLM_API_KEY", var))
+    doc, problems = load_text(yaml.safe_dump(data), "jarvis.yaml")
+    assert doc is not None and not problems
+    assert pipeline.compile_document(doc, environ={var: "x"}).mesh is not None
+    files = pipeline.render(build_mesh(data))
+    for name in ("compose/nodes/n1/compose.yaml", "compose/swarm/stack.yaml"):
+        assert var in yaml.safe_dump(yaml.safe_load(files[name]), width=10**6), name
+    assert f"\n{var}=\n" in files[".env.example"].decode()
+
+
+def test_a_variable_name_over_the_limit_is_refused_by_validation_and_the_renderer() -> None:
+    var = "K" * 129
+    doc, _ = load_text(MESH.format(source="org/m").replace("VLLM_API_KEY", var), "jarvis.yaml")
+    assert doc is not None
+    codes = {p.code for p in pipeline.compile_document(doc, environ={var: "x"}).problems}
+    assert codes == {"env-name-too-long"}
+    with pytest.raises(RenderError):
+        expansion.env_name(var)
