@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from jarvis_config.errors import RenderError
+from jarvis_config.model.budget import budget_fault, too_large
 
 if TYPE_CHECKING:  # the CLI reads TARGETS at start-up: keep this module light
     from jarvis_config.model.mesh import Mesh
@@ -53,6 +54,9 @@ def render_text(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, s
     nothing of each other render in two processes when the mesh is large enough to gain."""
     from jarvis_config.render import workers  # here: the CLI reads TARGETS at start-up
 
+    over = budget_fault(mesh)
+    if over is not None:  # validation refuses it first; this guards an unvalidated mesh
+        raise RenderError(too_large(over))
     chosen = list(targets) if targets else list(TARGETS)
     *others, last = _independent_groups(chosen)
     if others and workers.can_fork(len(mesh.deployments)):

@@ -277,6 +277,12 @@ CODES: dict[str, Code] = {
         "a number is below its minimum or above its maximum",
         "version: 1\ngateway:\n  port: 70000\n",
     ),
+    "output-too-large": Code(
+        "the rendered files would grow with a product of the config (models on nodes x the "
+        "roles of each node, aliases x nodes, fallbacks) beyond 250,000 entries",
+        "$ python benchmarks/synth.py --nodes 20 --models 20 -o m.yaml  # then give each node "
+        "13,000 roles, and: jarvis-config validate m.yaml",
+    ),
     "placement-empty": Code(
         "a placement by roles selects no node that has the model's runtime",
         "version: 1\nnodes:\n  n1: {address: n1.lan, roles: [gpu], runtimes: {ollama: {}}}\n"

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.mesh import ENV_REF
+from jarvis_config.model.budget import MAX_ENTRIES, budget_fault, too_large
+from jarvis_config.model.mesh import ENV_REF, Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
@@ -143,5 +144,58 @@ def secret_purposes(view: View) -> Iterator[Problem]:
         )
 
 
+# --- output that grows faster than input ------------------------------------------------------
+
+
+@emits("output-too-large")
+def output_budget(view: View) -> Iterator[Problem]:
+    """The deployments' tags counted on the document, before the mesh is built: building a
+    mesh of 100 nodes with 1,500 shared roles and 100 models would already exhaust memory.
+    Counted as `model.budget.products` counts them on the built mesh."""
+    tags = {node: 1 + len(view.roles(node)) for node in view.entries("nodes")}
+    total = 0
+    for model, spec in view.runtime_models().items():
+        total += sum(1 + tags[node] for node in _placed(view, spec))
+        if total > MAX_ENTRIES:
+            what = "deployment tags (models placed on nodes x the roles of each node)"
+            yield _too_large(view.doc, ("models", model), f"more than {MAX_ENTRIES:,} {what}")
+            return
+
+
+def _placed(view: View, spec: dict[str, Any]) -> set[str]:
+    """The nodes a model's placement selects (as `model.mesh.placed_nodes` does)."""
+    placement, runtime = spec.get("placement"), spec.get("runtime")
+    if not isinstance(placement, dict) or not isinstance(runtime, str):
+        return set()
+    nodes = set(view.entries("nodes"))
+    listed = placement.get("nodes")
+    if isinstance(listed, list):
+        return {n for n in listed if isinstance(n, str) and n in nodes}
+    roles, index = placement.get("roles"), view.role_index(runtime)
+    if not isinstance(roles, list):
+        return set()
+    return {n for r in roles if isinstance(r, str) for n in index.get(r, ())}
+
+
+def _too_large(doc: Document, path: PathParts, what: str) -> Problem:
+    return _problem(
+        doc.locate_key(path),
+        "output-too-large",
+        f"{what}: the rendered files would grow with that product, not with the config",
+        path,
+        "give nodes fewer roles, place models on fewer nodes, or declare fewer aliases and "
+        "fallbacks; or split the mesh",
+    )
+
+
+def check_outputs_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
+    """The budget of `model.budget`, on the built mesh: what `build` checks before rendering."""
+    over = budget_fault(mesh)
+    if over is None:
+        return []
+    return [_too_large(doc, ("models",), too_large(over))]
+
+
 Rule = Callable[[View], Iterator[Problem]]
-RULES: tuple[Rule, ...] = (control_characters, secret_purposes)
+RULES: tuple[Rule, ...] = (control_characters, secret_purposes, output_budget)
+MESH_RULES = (check_outputs_mesh,)

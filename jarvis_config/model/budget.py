@@ -1,0 +1,57 @@
+"""Stage 3, model: how much a mesh makes its renderers write, counted before they write it.
+
+Some outputs grow with a product of the input rather than with its size: every deployment
+carries a tag per role of its node (in the proxy's config, its Kubernetes copy and the Swarm
+placement constraints), and every model and alias falls back over each of its nodes. A few
+kilobytes of shared roles or aliases would otherwise render hundreds of megabytes. `validate`
+and `build` both check the same counts on the same mesh (`budget_fault`), so what validates
+builds; validation also counts the tags on the raw document before the mesh is built
+(`validate.outputs.output_budget`), since building it is already that large.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.routing import RoutingPlan, plan
+
+# Each entry is a line or two of YAML (about 40 to 160 bytes) in several files: 250,000 keep
+# a build under about 100 MB of output and a few seconds. The largest benchmark mesh (50,000
+# deployments, two roles per node) counts 150,000 tags.
+MAX_ENTRIES = 250_000
+
+
+class Product(NamedTuple):
+    """One count the renderers' output grows with, and what it multiplies."""
+
+    what: str
+    entries: int
+
+
+def products(mesh: Mesh, routing: RoutingPlan | None = None) -> tuple[Product, ...]:
+    routing = plan(mesh) if routing is None else routing
+    chains = (*routing.fallbacks, *routing.context_window_fallbacks)
+    return (
+        Product(
+            "deployment tags (models placed on nodes x the roles of each node)",
+            sum(1 + len(d.tags) for d in mesh.deployments),
+        ),
+        Product(
+            "fallback entries (models and their aliases x the nodes and fallbacks they try)",
+            sum(len(targets) for _, targets in chains),
+        ),
+        Product(
+            "role group members (models x the roles their nodes share x those nodes)",
+            sum(len(g.members) for m in routing.models for g in m.role_groups),
+        ),
+    )
+
+
+def budget_fault(mesh: Mesh, routing: RoutingPlan | None = None) -> Product | None:
+    """The first product over MAX_ENTRIES, or None."""
+    return next((p for p in products(mesh, routing) if p.entries > MAX_ENTRIES), None)
+
+
+def too_large(product: Product) -> str:
+    return f"the build would write {product.entries:,} {product.what}, more than {MAX_ENTRIES:,}"

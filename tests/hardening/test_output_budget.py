@@ -1,0 +1,98 @@
+"""Output that grows faster than input: shared roles, many aliases and fallbacks multiply
+what the renderers write. `validate` and `build` refuse the same meshes with a problem naming
+the product (`output-too-large`), and the renderers refuse an unvalidated one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jarvis_config import pipeline
+from jarvis_config.errors import RenderError
+from jarvis_config.model.budget import MAX_ENTRIES, budget_fault, products
+from jarvis_config.model.mesh import build_mesh
+
+
+def shared_roles(nodes: int, models: int, roles: int) -> dict[str, Any]:
+    """Every node with the same `roles` roles; every model placed by the first."""
+    every = [f"r{j}" for j in range(roles)]
+    return {
+        "version": 1,
+        "nodes": {
+            f"n{i}": {"address": f"n{i}.lan", "runtimes": {"ollama": {}}, "roles": every}
+            for i in range(nodes)
+        },
+        "models": {
+            f"m{k}": {"runtime": "ollama", "source": f"m{k}", "placement": {"roles": ["r0"]}}
+            for k in range(models)
+        },
+    }
+
+
+def many_aliases(nodes: int, aliases: int) -> dict[str, Any]:
+    data = shared_roles(nodes, 1, 1)
+    data["aliases"] = {f"a{i}": "m0" for i in range(aliases)}
+    return data
+
+
+def many_fallbacks(nodes: int, models: int) -> dict[str, Any]:
+    data = shared_roles(nodes, models, 1)
+    names = list(data["models"])
+    # prefer: each node's group falls back over the model's other nodes, then its fallbacks.
+    fallbacks = {m: [n for n in names if n != m] for m in names}
+    data["routing"] = {"node_pinning": "prefer", "fallbacks": fallbacks}
+    return data
+
+
+SHAPES = [
+    pytest.param(
+        shared_roles(100, 100, 1500),
+        "deployment tags",
+        id="shared-roles-memory-error",
+        marks=pytest.mark.slow,  # 1.7 MB of YAML to load, twice
+    ),
+    pytest.param(shared_roles(20, 20, 700), "deployment tags", id="shared-roles"),
+    pytest.param(many_aliases(501, 501), "fallback entries", id="aliases-x-nodes"),
+    pytest.param(many_fallbacks(30, 100), "fallback entries", id="fallbacks-x-nodes"),
+]
+
+
+def run(cli: Callable[..., Any], tmp_path: Path, data: dict[str, Any], *args: str) -> Any:
+    config = tmp_path / "jarvis.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return cli(*args[:1], config, *args[1:])
+
+
+@pytest.mark.parametrize(("data", "what"), SHAPES)
+def test_validate_and_build_refuse_the_same_product(
+    cli: Callable[..., Any], tmp_path: Path, data: dict[str, Any], what: str
+) -> None:
+    for command in (("validate",), ("build", "-o", str(tmp_path / "out"))):
+        result = run(cli, tmp_path, data, *command)
+        assert result.exit_code == 1, result.stderr[-2000:]
+        lines = [line for line in result.stderr.splitlines() if "error[" in line]
+        assert len(lines) == 1 and "error[output-too-large]" in lines[0], lines
+        assert what in lines[0] and f"{MAX_ENTRIES:,}" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(shared_roles(20, 20, 300), id="shared-roles-under"),
+        pytest.param(many_aliases(200, 200), id="aliases-under"),
+    ],
+)
+def test_meshes_under_the_budget_build(data: dict[str, Any]) -> None:
+    mesh = build_mesh(data)
+    assert budget_fault(mesh) is None
+    assert all(p.entries <= MAX_ENTRIES for p in products(mesh))
+
+
+def test_the_renderers_refuse_an_unvalidated_mesh_over_the_budget() -> None:
+    with pytest.raises(RenderError, match="fallback entries"):
+        pipeline.render(build_mesh(many_aliases(501, 501)), ["litellm"])
