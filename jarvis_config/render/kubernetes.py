@@ -17,6 +17,7 @@ operator from the same env file as the compose stacks.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,8 +49,9 @@ CONFIG_MAP = "litellm-config"
 # Kubernetes refuses a ConfigMap whose data (keys and values) exceeds 1 MiB, and `kubectl apply`
 # (client-side, as the deploy docs run it) copies each object into its annotation
 # `kubectl.kubernetes.io/last-applied-configuration`, and an object's annotations may hold
-# 256 KiB in all. JSON's escapes grow the files by about an eighth (routes.json's quotes): a
-# budget of 192 KiB, counted as UTF-8 bytes of keys and values, keeps a third in hand.
+# 256 KiB in all. The budget counts keys and values as that annotation holds them: escaped
+# by Go's JSON encoder (`escaped_size`), where a `"` takes two bytes and a `<` six. 192 KiB
+# keeps the metadata and the rest of the object well inside 256 KiB.
 CONFIG_MAP_BUDGET = 192 * 1024
 # Over the budget the files are cut into chunks `<file>.000`, `<file>.001`, ... packed into the
 # ConfigMaps `litellm-config-000`, ...: three digits, so name order is chunk order.
@@ -378,7 +380,20 @@ def part_name(index: int) -> str:
 
 
 def data_size(data: Mapping[str, str]) -> int:
-    return sum(len(key.encode()) + len(text.encode()) for key, text in data.items())
+    """The size of a ConfigMap's data in kubectl's last-applied annotation."""
+    return sum(escaped_size(key) + escaped_size(text) for key, text in data.items())
+
+
+def escaped_size(text: str) -> int:
+    """UTF-8 bytes of `text` as a JSON string written by Go's encoding/json (kubectl's
+    annotation), quotes left out: `"` `\\` and control characters escaped as Python does,
+    and besides `<`, `>`, `&` as `\\u003c`..., U+2028 and U+2029 as `\\u2028`, and
+    backspace and form feed as `\\u0008` and `\\u000c`."""
+    size = len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    html = text.count("<") + text.count(">") + text.count("&")
+    separators = text.count("\u2028") + text.count("\u2029")
+    short = text.count("\b") + text.count("\f")
+    return size + 5 * html + 3 * separators + 4 * short
 
 
 def gateway_config_maps(
@@ -405,7 +420,7 @@ def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
         start = index = 0
         while start < len(encoded):
             key = f"{name}.{index:03d}"
-            end = _cut(encoded, start, start + room - len(key.encode()))
+            end, cost = _fitting(encoded, start, room - escaped_size(key))
             if end <= start:  # not one whole line fits what is left: the next ConfigMap
                 if not maps[-1]:
                     raise RenderError(f"a line of {name} is longer than a ConfigMap may hold")
@@ -413,12 +428,25 @@ def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
                 room = budget
                 continue
             maps[-1][key] = encoded[start:end].decode()
-            room -= len(key.encode()) + end - start
+            room -= escaped_size(key) + cost
             start, index = end, index + 1
     # Each chunk of a file but its last fills a ConfigMap: a file has no more chunks than maps.
     if len(maps) > MAX_PARTS:
         raise RenderError("the gateway's files need more ConfigMaps than one Deployment mounts")
     return maps
+
+
+def _fitting(encoded: bytes, start: int, room: int) -> tuple[int, int]:
+    """(end, escaped size) of the longest chunk from `start` that ends at a line end (or the
+    file's end) and takes at most `room` bytes escaped: cut by raw bytes first, then shorter
+    in proportion while the escapes make it too large."""
+    end = _cut(encoded, start, start + room)
+    while end > start:
+        cost = escaped_size(encoded[start:end].decode())
+        if cost <= room:
+            return end, cost
+        end = _cut(encoded, start, start + (end - start) * room // cost)
+    return start, 0
 
 
 def _cut(encoded: bytes, start: int, limit: int) -> int:

@@ -4,6 +4,7 @@ the product (`output-too-large`), and the renderers refuse an unvalidated one.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,37 @@ def test_meshes_under_the_budget_build(data: dict[str, Any]) -> None:
 def test_the_renderers_refuse_an_unvalidated_mesh_over_the_budget() -> None:
     with pytest.raises(RenderError, match="fallback entries"):
         pipeline.render(build_mesh(many_aliases(501, 501)), ["litellm"])
+
+
+ANNOTATION_LIMIT = 256 * 1024  # what an object's annotations may hold together
+
+
+def last_applied(obj: dict[str, Any]) -> bytes:
+    """kubectl's `last-applied-configuration` of an object: Go's json.Marshal, which escapes
+    `<`, `>`, `&`, U+2028 and U+2029 besides what Python's encoder escapes."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text.encode()
+
+
+@pytest.mark.parametrize("char", ['"', "<", "\\", "é"])
+def test_config_maps_fit_kubectls_annotation_whatever_their_escapes(char: str) -> None:
+    """Stop strings of characters JSON escapes at two or six bytes: each ConfigMap's
+    last-applied JSON stays within 256 KiB, and the parts join back into the files."""
+    data = shared_roles(4, 60, 1)
+    for spec in data["models"].values():
+        spec["params"] = {"stop": [char * 1000, char * 999 + "x"]}
+    files = pipeline.render(build_mesh(data), ["kubernetes", "litellm"])
+    maps = [
+        doc
+        for doc in yaml.safe_load_all(files["kubernetes/gateway.yaml"])
+        if doc and doc["kind"] == "ConfigMap"
+    ]
+    assert len(maps) > 1  # the premise: the files need several ConfigMaps
+    for config_map in maps:
+        assert len(last_applied(config_map)) < ANNOTATION_LIMIT, config_map["metadata"]["name"]
+    chunks = sorted((k, v) for m in maps for k, v in m["data"].items() if "config.yaml" in k)
+    config = yaml.safe_load("".join(v for _, v in chunks))
+    assert len(config["model_list"]) == 240
+    assert all(e["litellm_params"]["stop"][0] == char * 1000 for e in config["model_list"])
