@@ -20,13 +20,22 @@ from jarvis_config.model.routing import RoutingPlan, plan
 # a build under about 100 MB of output and a few seconds. The largest benchmark mesh (50,000
 # deployments, two roles per node) counts 150,000 tags.
 MAX_ENTRIES = 250_000
+# The text of a model's params is written again for each of its deployments. The gateway's
+# files must fit 1,000 ConfigMaps of 192 KiB (render.kubernetes); with every other entry at
+# its budget, 8 million characters, even escaped to several bytes each, leave room.
+MAX_REPEATED_TEXT = 8_000_000
+# One string of the config is at most this long: the kubernetes target cuts the gateway's files
+# at line ends into ConfigMaps of 192 KiB, and a string escaped for YAML and then for JSON (up
+# to 11 bytes a character) must fit on one such line.
+MAX_TEXT = 8_192
 
 
 class Product(NamedTuple):
-    """One count the renderers' output grows with, and what it multiplies."""
+    """One count the renderers' output grows with, what it multiplies, and its budget."""
 
     what: str
     entries: int
+    limit: int = MAX_ENTRIES
 
 
 def products(mesh: Mesh, routing: RoutingPlan | None = None) -> tuple[Product, ...]:
@@ -45,13 +54,28 @@ def products(mesh: Mesh, routing: RoutingPlan | None = None) -> tuple[Product, .
             "role group members (models x the roles their nodes share x those nodes)",
             sum(len(g.members) for m in routing.models for g in m.role_groups),
         ),
+        Product(
+            "characters of params written once per deployment (models x nodes x params)",
+            sum(_text_length(d.params) for d in mesh.deployments),
+            MAX_REPEATED_TEXT,
+        ),
     )
 
 
+def _text_length(value: object) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_text_length(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_text_length(k) + _text_length(v) for k, v in value.items())
+    return 0
+
+
 def budget_fault(mesh: Mesh, routing: RoutingPlan | None = None) -> Product | None:
-    """The first product over MAX_ENTRIES, or None."""
-    return next((p for p in products(mesh, routing) if p.entries > MAX_ENTRIES), None)
+    """The first product over its budget, or None."""
+    return next((p for p in products(mesh, routing) if p.entries > p.limit), None)
 
 
 def too_large(product: Product) -> str:
-    return f"the build would write {product.entries:,} {product.what}, more than {MAX_ENTRIES:,}"
+    return f"the build would write {product.entries:,} {product.what}, more than {product.limit:,}"

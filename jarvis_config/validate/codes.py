@@ -352,6 +352,11 @@ CODES: dict[str, Code] = {
         "a tab character is used for indentation",
         "version: 1\nnodes:\n\tn1: {}\n",
     ),
+    "text-too-long": Code(
+        "a string or key of the config is longer than 8,192 characters, more than one line "
+        "of the gateway's config may hold in a Kubernetes ConfigMap",
+        f"{_MESH.replace('llama3:8b,', 'llama3:8b, params: {stop: [' + 'x' * 8193 + ']},')}",
+    ),
     "too-deep": Code(
         "the YAML is nested more deeply than the loader accepts",
         "version: 1\nparams: " + "[" * 200 + "]" * 200 + "\n",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jarvis_config.load import Document, PathParts
-from jarvis_config.model.budget import MAX_ENTRIES, budget_fault, too_large
+from jarvis_config.model.budget import MAX_ENTRIES, MAX_TEXT, budget_fault, too_large
 from jarvis_config.model.mesh import ENV_REF, Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.validate.codes import emits
@@ -144,6 +144,28 @@ def secret_purposes(view: View) -> Iterator[Problem]:
         )
 
 
+# --- limits the renderers enforce ------------------------------------------------------------
+
+
+@emits("text-too-long")
+def long_texts(view: View) -> Iterator[Problem]:
+    """Every string and key at most MAX_TEXT characters: the kubernetes target cannot split a
+    line of the gateway's config, so a longer one would pass validate and fail build."""
+    for path, value in _walk(view.doc.data):
+        for text, at in ((value, path), *(((path[-1], path),) if path else ())):
+            if isinstance(text, str) and len(text) > MAX_TEXT:
+                yield _problem(
+                    view.doc.locate(at),
+                    "text-too-long",
+                    f"{subject(at)} holds a text of {len(text):,} characters, more than "
+                    f"{MAX_TEXT:,}",
+                    at,
+                    "shorten it: a value is written on one line of the gateway's config, "
+                    "which Kubernetes holds in a ConfigMap of 192 KiB",
+                )
+                break
+
+
 # --- output that grows faster than input ------------------------------------------------------
 
 
@@ -197,5 +219,5 @@ def check_outputs_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
 
 
 Rule = Callable[[View], Iterator[Problem]]
-RULES: tuple[Rule, ...] = (control_characters, secret_purposes, output_budget)
+RULES: tuple[Rule, ...] = (control_characters, secret_purposes, long_texts, output_budget)
 MESH_RULES = (check_outputs_mesh,)

@@ -14,7 +14,8 @@ import yaml
 
 from jarvis_config import pipeline
 from jarvis_config.errors import RenderError
-from jarvis_config.model.budget import MAX_ENTRIES, budget_fault, products
+from jarvis_config.load import load_text
+from jarvis_config.model.budget import MAX_ENTRIES, MAX_TEXT, budget_fault, products
 from jarvis_config.model.mesh import build_mesh
 
 
@@ -131,3 +132,47 @@ def test_config_maps_fit_kubectls_annotation_whatever_their_escapes(char: str) -
     config = yaml.safe_load("".join(v for _, v in chunks))
     assert len(config["model_list"]) == 240
     assert all(e["litellm_params"]["stop"][0] == char * 1000 for e in config["model_list"])
+
+
+def test_the_longest_text_of_the_worst_escapes_fits_one_config_map_line() -> None:
+    """MAX_TEXT characters that the YAML writer escapes at 10 bytes each (and JSON's escape of
+    the backslash at 11) still build: validate's limit is below what the renderer can cut."""
+    data = shared_roles(1, 1, 1)
+    data["models"]["m0"]["params"] = {"stop": ["\U0001f600" * MAX_TEXT]}
+    doc, problems = load_text(yaml.safe_dump(data), "jarvis.yaml")
+    assert doc is not None and not problems
+    compiled = pipeline.compile_document(doc, environ={})
+    assert compiled.mesh is not None, [str(p) for p in compiled.problems]
+    files = pipeline.render(compiled.mesh, ["kubernetes"])
+    for config_map in yaml.safe_load_all(files["kubernetes/gateway.yaml"]):
+        if config_map and config_map["kind"] == "ConfigMap":
+            assert len(last_applied(config_map)) < ANNOTATION_LIMIT
+
+
+@pytest.mark.parametrize("command", ["validate", "build"])
+def test_a_text_over_the_limit_fails_validate_and_build_alike(
+    cli: Callable[..., Any], tmp_path: Path, command: str
+) -> None:
+    data = shared_roles(1, 1, 1)
+    data["models"]["m0"]["params"] = {"stop": ["x" * 250_000]}
+    args = ("build", "-o", str(tmp_path / "out")) if command == "build" else (command,)
+    result = run(cli, tmp_path, data, *args)
+    assert result.exit_code == 1
+    assert (
+        "error[text-too-long]" in result.stderr
+        and "ConfigMap" not in result.stderr.split("hint")[0]
+    )
+
+
+def test_params_repeated_over_many_deployments_are_bounded(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """8,000-character stop strings on 1,001 nodes: each is short, the product is not."""
+    data = shared_roles(1001, 1, 1)
+    data["models"]["m0"]["params"] = {"stop": ["x" * 8000]}
+    for command in (("validate",), ("build", "-o", str(tmp_path / "out"))):
+        result = run(cli, tmp_path, data, *command)
+        assert result.exit_code == 1
+        assert "error[output-too-large]" in result.stderr and "characters of params" in (
+            result.stderr
+        )
