@@ -11,10 +11,12 @@ builds; validation also counts the tags on the raw document before the mesh is b
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from jarvis_config.model.mesh import Mesh
-from jarvis_config.model.routing import RoutingPlan, plan
+
+if TYPE_CHECKING:
+    from jarvis_config.model.routing import RoutingPlan
 
 # Each entry is a line or two of YAML (about 40 to 160 bytes) in several files: 250,000 keep
 # a build under about 100 MB of output and a few seconds. The largest benchmark mesh (50,000
@@ -39,12 +41,15 @@ class Product(NamedTuple):
 
 
 def products(mesh: Mesh, routing: RoutingPlan | None = None) -> tuple[Product, ...]:
-    routing = plan(mesh) if routing is None else routing
+    if routing is None:
+        from jarvis_config.model.routing import plan  # only for meshes near the budget
+
+        routing = plan(mesh)
     chains = (*routing.fallbacks, *routing.context_window_fallbacks)
     return (
         Product(
             "deployment tags (models placed on nodes x the roles of each node)",
-            sum(1 + len(d.tags) for d in mesh.deployments),
+            tags(mesh),
         ),
         Product(
             "fallback entries (models and their aliases x the nodes and fallbacks they try)",
@@ -73,8 +78,35 @@ def _text_length(value: object) -> int:
 
 
 def budget_fault(mesh: Mesh, routing: RoutingPlan | None = None) -> Product | None:
-    """The first product over its budget, or None."""
+    """The first product over its budget, or None. A mesh whose upper bound stays within the
+    budget is not planned: `validate` of an ordinary mesh needs no routing plan."""
+    if routing is None and chain_bound(mesh) <= MAX_ENTRIES and tags(mesh) <= MAX_ENTRIES:
+        text = sum(_text_length(d.params) for d in mesh.deployments)
+        return None if text <= MAX_REPEATED_TEXT else products(mesh)[3]
     return next((p for p in products(mesh, routing) if p.entries > p.limit), None)
+
+
+def tags(mesh: Mesh) -> int:
+    return sum(1 + len(d.tags) for d in mesh.deployments)
+
+
+def chain_bound(mesh: Mesh) -> int:
+    """At most how many fallback entries and role group members the plan holds: each group of
+    a model (the model, its aliases, one per node, one per role of its nodes) falls back over
+    at most its nodes and its declared fallbacks, and a role group holds at most its nodes."""
+    aliases: dict[str, int] = {}
+    for alias in mesh.aliases:
+        aliases[alias.target] = aliases.get(alias.target, 0) + 1
+    declared = {m: len(f) for m, f in mesh.routing.fallbacks}
+    declared_cw = {m: len(f) for m, f in mesh.routing.context_window_fallbacks}
+    bound = 0
+    for model in mesh.models:
+        placed = [d for d in mesh.deployments_of(model.name) if d.node is not None]
+        roles = len({tag for d in placed for tag in d.tags})
+        groups = 1 + aliases.get(model.name, 0) + len(placed) + roles
+        tried = len(placed) + declared.get(model.name, 0) + declared_cw.get(model.name, 0)
+        bound += groups * (tried + len(placed))
+    return bound
 
 
 def too_large(product: Product) -> str:
