@@ -19,8 +19,9 @@ from jarvis_config.model.budget import MAX_ENTRIES, MAX_TEXT, budget_fault, too_
 from jarvis_config.model.mesh import ENV_REF, Mesh
 from jarvis_config.problems import Problem
 from jarvis_config.validate.codes import emits
+from jarvis_config.validate.hostile import Walk
 from jarvis_config.validate.schema import subject
-from jarvis_config.validate.semantics import View, _is_name, _keys, _problem, _walk
+from jarvis_config.validate.semantics import View, _is_name, _keys, _problem
 
 # Control characters (C0, DEL, C1 with NEL), the Unicode line and paragraph separators, and the
 # bidirectional overrides that make text read differently than it is ("Trojan source").
@@ -42,8 +43,8 @@ INFRASTRUCTURE = {
 
 def check_outputs(doc: Document, *, environ: Mapping[str, str]) -> list[Problem]:
     """Every problem of values that no output could carry safely, sorted."""
-    view = View(doc, environ)
-    return sorted({problem for rule in RULES for problem in rule(view)})
+    view, walk = View(doc, environ), Walk.of(doc.data)  # one walk of the document for all
+    return sorted({problem for rule in RULES for problem in rule(view, walk)})
 
 
 # --- one line is one line --------------------------------------------------------------------
@@ -66,10 +67,10 @@ def _spelled(char: str) -> str:
 
 
 @emits("control-character")
-def control_characters(view: View) -> Iterator[Problem]:
+def control_characters(view: View, walk: Walk) -> Iterator[Problem]:
     """No runtime serves a name with a line break, and a line break in a value printed by
     `diff` or `explain` in CI starts a line the CI reads as a command (`::error ...`)."""
-    for path, value in _walk(view.doc.data):
+    for path, value in walk.values:
         if not isinstance(value, str) or not path or path[-1] in CHECKED_ELSEWHERE:
             continue
         char = _unsafe_in(path, value)
@@ -116,7 +117,7 @@ def _reading(value: Any, path: PathParts, who: str, accepted: bool) -> Iterator[
 
 
 @emits("secret-purpose")
-def secret_purposes(view: View) -> Iterator[Problem]:
+def secret_purposes(view: View, walk: Walk) -> Iterator[Problem]:
     """A variable is either a credential the gateway accepts (the master key, a client's key)
     or one it sends upstream (a provider's or runtime's key), never both, and never one of
     the gateway's own passwords: the proxy sends an upstream key as a bearer token to that
@@ -148,10 +149,10 @@ def secret_purposes(view: View) -> Iterator[Problem]:
 
 
 @emits("text-too-long")
-def long_texts(view: View) -> Iterator[Problem]:
+def long_texts(view: View, walk: Walk) -> Iterator[Problem]:
     """Every string and key at most MAX_TEXT characters: the kubernetes target cannot split a
     line of the gateway's config, so a longer one would pass validate and fail build."""
-    for path, value in _walk(view.doc.data):
+    for path, value in walk.values:
         for text, at in ((value, path), *(((path[-1], path),) if path else ())):
             if isinstance(text, str) and len(text) > MAX_TEXT:
                 yield _problem(
@@ -170,7 +171,7 @@ def long_texts(view: View) -> Iterator[Problem]:
 
 
 @emits("output-too-large")
-def output_budget(view: View) -> Iterator[Problem]:
+def output_budget(view: View, walk: Walk) -> Iterator[Problem]:
     """The deployments' tags counted on the document, before the mesh is built: building a
     mesh of 100 nodes with 1,500 shared roles and 100 models would already exhaust memory.
     Counted as `model.budget.products` counts them on the built mesh."""
@@ -218,6 +219,6 @@ def check_outputs_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
     return [_too_large(doc, ("models",), too_large(over))]
 
 
-Rule = Callable[[View], Iterator[Problem]]
+Rule = Callable[[View, Walk], Iterator[Problem]]
 RULES: tuple[Rule, ...] = (control_characters, secret_purposes, long_texts, output_budget)
 MESH_RULES = (check_outputs_mesh,)

@@ -144,7 +144,7 @@ def test_each_rule_emits_only_what_it_declares(case: Path) -> None:
         emitted = {problem.code for problem in hostile_rule(view, walk)}
         assert emitted <= set(declared(hostile_rule)), hostile_rule.__name__
     for output_rule in outputs.RULES:
-        emitted = {problem.code for problem in output_rule(view)}
+        emitted = {problem.code for problem in output_rule(view, walk)}
         assert emitted <= set(declared(output_rule)), output_rule.__name__
 
 
