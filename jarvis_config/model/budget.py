@@ -30,6 +30,9 @@ MAX_REPEATED_TEXT = 8_000_000
 # at line ends into ConfigMaps of 192 KiB, and a string escaped for YAML and then for JSON (up
 # to 11 bytes a character) must fit on one such line.
 MAX_TEXT = 8_192
+# routing.RING_FALLBACKS: how many other nodes a pinned group falls back over (kept equal by a
+# test; routing is not imported here, so that `validate` of an ordinary mesh needs no plan).
+RING = 4
 
 
 class Product(NamedTuple):
@@ -91,21 +94,26 @@ def tags(mesh: Mesh) -> int:
 
 
 def chain_bound(mesh: Mesh) -> int:
-    """At most how many fallback entries and role group members the plan holds: each group of
-    a model (the model, its aliases, one per node, one per role of its nodes) falls back over
-    at most its nodes and its declared fallbacks, and a role group holds at most its nodes."""
+    """At most how many fallback entries and role group members `routing.plan` makes, from
+    the mesh alone (linear in its size): for each model, its name and each alias fall back
+    over its nodes and its declared fallbacks; each node's group over a few of the others
+    (prefer pinning); each role group holds the role's nodes and falls back over a few more.
+    `tests/fuzz/test_fuzz_outputs.py` checks that it bounds the plan's counts."""
     aliases: dict[str, int] = {}
     for alias in mesh.aliases:
         aliases[alias.target] = aliases.get(alias.target, 0) + 1
     declared = {m: len(f) for m, f in mesh.routing.fallbacks}
     declared_cw = {m: len(f) for m, f in mesh.routing.context_window_fallbacks}
+    prefer = mesh.routing.node_pinning != "strict"
     bound = 0
     for model in mesh.models:
         placed = [d for d in mesh.deployments_of(model.name) if d.node is not None]
-        roles = len({tag for d in placed for tag in d.tags})
-        groups = 1 + aliases.get(model.name, 0) + len(placed) + roles
-        tried = len(placed) + declared.get(model.name, 0) + declared_cw.get(model.name, 0)
-        bound += groups * (tried + len(placed))
+        nodes, tried = len(placed), declared.get(model.name, 0) + declared_cw.get(model.name, 0)
+        shared = sum(len(d.tags) - 1 for d in placed)  # (node, role) pairs: role group members
+        roles = len({tag for d in placed for tag in d.tags[1:]})
+        bound += (1 + aliases.get(model.name, 0)) * (nodes + tried) + 2 * shared
+        if prefer:
+            bound += nodes * (RING + tried) + shared + roles * (RING + tried)
     return bound
 
 

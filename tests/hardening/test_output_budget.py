@@ -176,3 +176,9 @@ def test_params_repeated_over_many_deployments_are_bounded(
         assert "error[output-too-large]" in result.stderr and "characters of params" in (
             result.stderr
         )
+
+
+def test_the_bound_knows_how_far_a_pinned_group_falls_back() -> None:
+    from jarvis_config.model import budget, routing
+
+    assert budget.RING == routing.RING_FALLBACKS
