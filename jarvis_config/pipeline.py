@@ -14,6 +14,7 @@ from jarvis_config.load import Document, load_path
 from jarvis_config.model.mesh import Mesh, build_mesh
 from jarvis_config.problems import Problem, has_errors
 from jarvis_config.validate.hostile import check_hostile, check_hostile_mesh
+from jarvis_config.validate.outputs import check_outputs, check_outputs_mesh
 from jarvis_config.validate.schema import check_schema
 from jarvis_config.validate.semantics import check_mesh, check_semantics
 
@@ -56,10 +57,12 @@ def compile_document(
     problems = check_schema(doc)
     problems += check_semantics(doc, environ=environ)
     problems += check_hostile(doc, environ=environ)
+    problems += check_outputs(doc, environ=environ)
     mesh = None
     if not has_errors(problems):
         mesh = build_mesh(doc.data)
         problems += check_mesh(mesh, doc) + check_hostile_mesh(mesh, doc)
+        problems += check_outputs_mesh(mesh, doc)
     problems = sorted({p.as_error() if strict else _noting_strict(p) for p in problems})
     return Compiled(doc, None if has_errors(problems) else mesh, problems)
 

@@ -34,7 +34,7 @@ def without_cycle_collection(action: Callable[[], int]) -> int:
 
 def report(problems: Sequence[Problem], fmt: str = "text") -> None:
     if problems:
-        echo(render_problems(problems, fmt), err=fmt == "text")
+        echo(render_problems(problems, fmt), err=fmt == "text", raw=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,24 +3,30 @@
 Each URL is asked, in this order, as Ollama (`/api/tags`), as a llama.cpp server (`/props`)
 and as an OpenAI-compatible server (`/v1/models`; vLLM when it reports `max_model_len`). The
 result is YAML text with comments wherever the operator must decide (roles, categories,
-aliases); it is validated before anyone writes it.
+aliases). Every key and value a runtime or a URL supplies is written by the YAML serializer
+(`_yaml`), never spliced in as it stands: a model called `null`, `1.5` or `2024-01-01` stays
+text. The text is read back and compared with what was meant (`check_round_trip`), then
+validated, before anyone writes it.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from jarvis_config.live.http import ProbeFailure, request_json
-from jarvis_config.live.probes import PROBES, Endpoint, Served, in_parallel
+from jarvis_config.live.probes import ODD_SHAPES, PROBES, Endpoint, Served, in_parallel
 from jarvis_config.model.catalog import MODEL_CATEGORIES, SINGLE_MODEL_RUNTIMES
+from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import NAME
 
 OVERHEAD = 1.2  # weights plus KV cache and runtime buffers, a rough rule of thumb
@@ -72,6 +78,9 @@ def _target(url: str) -> Endpoint:
         port = split.port or (443 if split.scheme == "https" else 80)
     except ValueError:
         raise DiscoverError("the port is not a number from 1 to 65535") from None
+    fault = host_fault(split.hostname, in_url=False)
+    if fault is not None:  # the mesh would refuse it as a node's address
+        raise DiscoverError(f"the host {split.hostname[:100]} {fault}")
     return Endpoint(node_name(split.hostname), "", split.hostname, port)
 
 
@@ -86,6 +95,8 @@ def _as_kind(target: Endpoint, kind: str, deadline: float) -> Found | None:
     except ProbeFailure as exc:
         if not exc.answered:
             raise
+        return None
+    except ODD_SHAPES:  # it answered, but not as this kind does
         return None
     # vLLM reports max_model_len; another OpenAI-compatible server does not.
     vllm = any(m.context_window for m in models)
@@ -172,15 +183,17 @@ def starter_yaml(found: Sequence[Found], skip: frozenset[str] = frozenset()) -> 
             f"# skipped {len(skip)} served model(s) whose names cannot be a source "
             "(empty, or an env reference or secret look-alike); add them by hand"
         )
-    return "\n".join(lines) + "\n" + ALIASES
+    text = "\n".join(lines) + "\n" + ALIASES
+    check_round_trip(text, found, skip)
+    return text
 
 
 def _node_lines(
     node: str, address: str, found: list[Found], names: Mapping[tuple[str, str], str]
 ) -> list[str]:
     lines = [
-        f"  {node}:",
-        f"    address: {json.dumps(address)}",
+        f"  {_yaml(node)}:",
+        f"    address: {_yaml(address)}",
         "    # roles: [gpu]           # decide: labels that requests and placements can target",
         f"    # memory_gb: {_memory_hint(found)}   # decide: the memory budget for its models",
         "    runtimes:",
@@ -242,16 +255,16 @@ def _model_lines(model: _Model) -> list[str]:
     category = guess_category(served)
     choices = " | ".join(MODEL_CATEGORIES)
     lines = [
-        f"  {model.name}:",
+        f"  {_yaml(model.name)}:",
         f"    category: {category or 'general'}" + ("" if category else f"   # decide: {choices}"),
         f"    runtime: {model.kind}",
-        f"    source: {json.dumps(served.name)}",
+        f"    source: {_yaml(served.name)}",
     ]
     if model.contexts:
         note = "   # the smallest served on its nodes" if len(set(model.contexts)) > 1 else ""
         lines.append(f"    context_window: {min(model.contexts)}{note}")
     if served.quantization:
-        lines.append(f"    quantization: {json.dumps(served.quantization)}")
+        lines.append(f"    quantization: {_yaml(served.quantization)}")
     memory = memory_estimate(served.size_bytes)
     if memory is not None:
         size = served.size_bytes or 0
@@ -260,5 +273,25 @@ def _model_lines(model: _Model) -> list[str]:
         )
     else:
         lines.append("    # memory_gb: 8           # decide: the runtime does not report a size")
-    lines.append(f"    placement: {{nodes: [{', '.join(model.nodes)}]}}")
+    lines.append(f"    placement: {_yaml({'nodes': model.nodes})}")
     return lines
+
+
+def _yaml(value: Any) -> str:
+    """One value as YAML on one line, as the serializer writes it (quoted where YAML would
+    read it as another type; non-ASCII characters as escapes)."""
+    text: str = yaml.safe_dump(value, default_flow_style=True, width=math.inf)
+    return text.removesuffix("\n...\n").removesuffix("\n")
+
+
+def check_round_trip(text: str, found: Sequence[Found], skip: frozenset[str]) -> None:
+    """Read the starter back: every node's address and every model's source must be what
+    the runtimes said, under names that are text. A difference is this writer's fault."""
+    data = yaml.safe_load(text)
+    nodes, models = data.get("nodes") or {}, data.get("models") or {}
+    meant_nodes = {f.node: f.address for f in found}
+    read_nodes = {name: spec.get("address") for name, spec in nodes.items()}
+    meant_models = {m.name: m.served.name for m in _models(found) if m.name not in skip}
+    read_models = {name: spec.get("source") for name, spec in models.items()}
+    if read_nodes != meant_nodes or read_models != meant_models:
+        raise RuntimeError("the starter mesh does not read back as written")

@@ -55,11 +55,15 @@ def check_gateway(
         return [_auth(doc, check, str(exc))]
     except ProbeFailure as exc:
         return [unreachable(doc, check, str(exc))]
-    found = [
-        *_listed(mesh, listed),
-        *_settings(config, settings),
-        *_deployments(config, deployments),
-    ]
+    try:
+        found = [
+            *_listed(mesh, listed),
+            *_settings(config, settings),
+            *_deployments(config, deployments),
+        ]
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+        # Answers of a shape no LiteLLM proxy gives (`/v1/models` of `[1]`): said plainly.
+        return [unreachable(doc, check, "its answers do not have the shape a LiteLLM proxy gives")]
     return [_differs(doc, text) for text in found]
 
 

@@ -20,6 +20,13 @@ from jarvis_config.live.http import NO_ANSWER, ProbeFailure, request_json
 from jarvis_config.model.mesh import Deployment, Mesh, Node, Runtime
 
 DEFAULT_TIMEOUT = 5.0
+# Beyond 2**53 a count loses precision in JSON readers: no model is that large.
+MAX_COUNT = 2**53
+ODD_ANSWER = (
+    "the answer does not have the shape this runtime's API gives (is this the right runtime?)"
+)
+# What reading an answer of an unexpected shape raises (a list where a mapping belongs, ...).
+ODD_SHAPES = (TypeError, AttributeError, KeyError, ValueError, IndexError, OverflowError)
 R = TypeVar("R")
 
 
@@ -115,8 +122,15 @@ def in_parallel(jobs: Sequence[Callable[[], R]], deadline: float) -> list[R | No
     results: dict[int, R] = {}
     lock = threading.Lock()
 
+    failures: list[BaseException] = []
+
     def run(index: int, job: Callable[[], R]) -> None:
-        value = job()
+        try:
+            value = job()
+        except Exception as exc:  # a bug: raised again in the caller's thread, below
+            with lock:
+                failures.append(exc)
+            return
         with lock:
             results[index] = value
 
@@ -129,6 +143,9 @@ def in_parallel(jobs: Sequence[Callable[[], R]], deadline: float) -> list[R | No
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     with lock:
+        if failures:
+            # One error path for the whole command (outcome.finish), never a thread's traceback.
+            raise failures[0]
         return [results.get(i) for i in range(len(jobs))]
 
 
@@ -137,6 +154,9 @@ def probe(target: Endpoint, deadline: float) -> Listing:
         return Listing(target, tuple(PROBES[target.kind](target, deadline)))
     except ProbeFailure as exc:
         return Listing(target, error=str(exc), answered=exc.answered)
+    except ODD_SHAPES:
+        # An answer of a shape no reader here expects: the runtime's fault, said plainly.
+        return Listing(target, error=ODD_ANSWER, answered=True)
 
 
 # --- one probe per runtime kind ------------------------------------------------------------------
@@ -189,7 +209,7 @@ def _openai(target: Endpoint, deadline: float) -> list[Served]:
         Served(
             str(entry["id"]),
             _int(entry.get("max_model_len") or entry.get("context_length"))
-            or _int((entry.get("meta") or {}).get("n_ctx_train")),
+            or _int(_dict(entry.get("meta")).get("n_ctx_train")),
         )
         for entry in _list(listed, "data")
         if isinstance(entry, dict) and entry.get("id")
@@ -272,11 +292,13 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int | None:
+    """A positive count from an answer, or None: text, floats that are not finite or lose
+    their integer meaning, and numbers beyond 2**53 are no size or context window."""
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_COUNT else None
 
 
 def _text(value: Any) -> str | None:

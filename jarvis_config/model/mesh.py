@@ -37,7 +37,10 @@ RESILIENCE_DEFAULTS: dict[str, float | int] = {
     "cooldown": 30.0,
     "allowed_fails": 1,
 }
-ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+# Variable names of at most 128 characters: they become keys of compose files, where YAML
+# limits a plain key to 1,024 characters, and lines of `.env.example`.
+MAX_ENV_NAME = 128
+ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]{0,127})\}$")
 # Names of nodes, models, providers, aliases and roles: they become deployment ids
 # ("llama3@ai-max"), tags ("node:ai-max") and folder names, so no '@', ':', '/' or spaces.
 # `$(?!\n)`: Python's `$` (used by jsonschema's re.search) would also match before a final newline.

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from jarvis_config.errors import RenderError
+from jarvis_config.model.budget import budget_fault, too_large
 
 if TYPE_CHECKING:  # the CLI reads TARGETS at start-up: keep this module light
     from jarvis_config.model.mesh import Mesh
@@ -52,6 +53,9 @@ def target(name: str) -> Target:
 def render_text(mesh: Mesh, targets: Sequence[str] | None = None) -> dict[str, str]:
     """The files of the chosen targets (all by default) as text, sorted by path. A target's
     needs are rendered once, first, and left out unless chosen as well."""
+    over = budget_fault(mesh)
+    if over is not None:  # validation refuses it first; this guards an unvalidated mesh
+        raise RenderError(too_large(over))
     chosen = list(targets) if targets else list(TARGETS)
     done: dict[str, dict[str, str]] = {}
     for name in chosen:

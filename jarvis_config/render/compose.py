@@ -28,7 +28,8 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.mesh import Mesh, Node, gateway_image
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
-from jarvis_config.render.envfile import optional_ref, required_ref, stack_env_vars
+from jarvis_config.render import expansion
+from jarvis_config.render.envfile import EnvVar, optional_ref, required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
 from jarvis_config.render.serialize import to_yaml
 from jarvis_config.render.templating import render_template
@@ -113,7 +114,7 @@ def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
     files = {f"{GATEWAY_DIR}/compose.yaml": _compose(gateway_stack(mesh))}
     if mesh.gateway.replicas > 1:
         files[f"{GATEWAY_DIR}/nginx.conf"] = render_template(
-            "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=replica_upstreams(mesh)
+            "compose/nginx.conf.j2", port=mesh.gateway.port, upstreams=nginx_upstreams(mesh)
         )
     servers = {node.name: node_servers(mesh, node) for node in mesh.nodes}  # for both stacks
     for node in mesh.nodes:
@@ -122,7 +123,7 @@ def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
             files[f"compose/nodes/{node.name}/compose.yaml"] = _compose(stack)
     stack = swarm_stack(mesh, swarm_configs(needed), servers)
     files[SWARM_FILE] = to_yaml(swarm_document(stack), header=SWARM_HEADER)
-    files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=stack_env_vars(mesh))
+    files[ENV_EXAMPLE] = render_template("compose/env.example.j2", variables=env_example_vars(mesh))
     return dict(sorted(files.items()))
 
 
@@ -312,6 +313,10 @@ def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
 _FIXED_GATEWAY_VARS = ("REDIS_PASSWORD", "POSTGRES_PASSWORD")
 
 
+def nginx_upstreams(mesh: Mesh) -> tuple[tuple[str, int], ...]:
+    return tuple((expansion.nginx(host), port) for host, port in replica_upstreams(mesh))
+
+
 def replica_upstreams(mesh: Mesh) -> tuple[tuple[str, int], ...]:
     return tuple((s.name, int(s.command[-1])) for s in proxy_services(mesh))
 
@@ -370,10 +375,22 @@ def postgres_service() -> Service:
     )
 
 
+def env_example_vars(mesh: Mesh) -> list[EnvVar]:
+    """The variables as `.env.example` writes them: names and one-line comments only."""
+    return [
+        replace(
+            var,
+            name=expansion.env_name(var.name),
+            description=expansion.env_comment(var.description),
+        )
+        for var in stack_env_vars(mesh)
+    ]
+
+
 def escape_dollars(text: str) -> str:
     """A string from the mesh with each `$` doubled, so compose's `$VAR` interpolation leaves
     it as written."""
-    return text.replace("$", "$$")
+    return expansion.compose(text)
 
 
 def http_check(port: int, path: str) -> tuple[str, ...]:

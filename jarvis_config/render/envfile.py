@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.render import expansion
 
 GATEWAY = "gateway"
 # Runtimes whose compose service is given the node's API key to check (vLLM, llama.cpp).
@@ -27,12 +28,13 @@ class EnvVar:
 def required_ref(name: str) -> str:
     """`${NAME:?...}`: the compose interpolation of a variable that stops `docker compose up`
     with a clear message when unset."""
+    name = expansion.env_name(name)
     return "${" + name + ":?set " + name + " in the env file, see .env.example}"
 
 
 def optional_ref(name: str) -> str:
     """`${NAME:-}`: the compose interpolation of a variable that may stay unset (empty)."""
-    return "${" + name + ":-}"
+    return "${" + expansion.env_name(name) + ":-}"
 
 
 def stack_env_vars(mesh: Mesh) -> tuple[EnvVar, ...]:

@@ -19,6 +19,7 @@ operator from the same env file as the compose stacks.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, gateway_image, with_api_bases
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
-from jarvis_config.render import litellm
+from jarvis_config.render import expansion, litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT
 from jarvis_config.render.envfile import GATEWAY, stack_env_vars
 from jarvis_config.render.kubenames import KubeNames
@@ -49,8 +50,9 @@ CONFIG_MAP = "litellm-config"
 # Kubernetes refuses a ConfigMap whose data (keys and values) exceeds 1 MiB, and `kubectl apply`
 # (client-side, as the deploy docs run it) copies each object into its annotation
 # `kubectl.kubernetes.io/last-applied-configuration`, and an object's annotations may hold
-# 256 KiB in all. JSON's escapes grow the files by about an eighth (routes.json's quotes): a
-# budget of 192 KiB, counted as UTF-8 bytes of keys and values, keeps a third in hand.
+# 256 KiB in all. The budget counts keys and values as that annotation holds them: escaped
+# by Go's JSON encoder (`escaped_size`), where a `"` takes two bytes and a `<` six. 192 KiB
+# keeps the metadata and the rest of the object well inside 256 KiB.
 CONFIG_MAP_BUDGET = 192 * 1024
 # Over the budget the files are cut into chunks `<file>.000`, `<file>.001`, ... packed into the
 # ConfigMaps `litellm-config-000`, ...: three digits, so name order is chunk order.
@@ -181,7 +183,7 @@ def secret_env(secret: SecretEnv) -> dict[str, Any]:
 
 
 def plain_env(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    return [{"name": name, "value": value} for name, value in pairs]
+    return [{"name": name, "value": expansion.kubernetes(value)} for name, value in pairs]
 
 
 def http_probes(path: str, start_seconds: int, ready_path: str | None = None) -> dict[str, Any]:
@@ -277,7 +279,7 @@ def node_manifests(
 def server_deployment(node: Node, server: Server, name: str, names: KubeNames) -> dict[str, Any]:
     container: dict[str, Any] = {"name": server.runtime, "image": server.image}
     if server.args:
-        container["args"] = list(server.args)
+        container["args"] = [expansion.kubernetes(arg) for arg in server.args]
     container["ports"] = [{"name": "http", "containerPort": server.port, "protocol": "TCP"}]
     env = [*plain_env(server.env), *(secret_env(s) for s in server.secrets)]
     if env:
@@ -319,7 +321,7 @@ def pull_job(server: Server, service_name: str, name: str, source: str) -> dict[
     container = {
         "name": "pull",
         "image": server.image,
-        "args": ["pull", source],
+        "args": ["pull", expansion.kubernetes(source)],
         "env": [{"name": "OLLAMA_HOST", "value": f"http://{service_name}:{server.published}"}],
     }
     return {
@@ -390,7 +392,20 @@ def part_name(index: int) -> str:
 
 
 def data_size(data: Mapping[str, str]) -> int:
-    return sum(len(key.encode()) + len(text.encode()) for key, text in data.items())
+    """The size of a ConfigMap's data in kubectl's last-applied annotation."""
+    return sum(escaped_size(key) + escaped_size(text) for key, text in data.items())
+
+
+def escaped_size(text: str) -> int:
+    """UTF-8 bytes of `text` as a JSON string written by Go's encoding/json (kubectl's
+    annotation), quotes left out: `"` `\\` and control characters escaped as Python does,
+    and besides `<`, `>`, `&` as `\\u003c`..., U+2028 and U+2029 as `\\u2028`, and
+    backspace and form feed as `\\u0008` and `\\u000c`."""
+    size = len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    html = text.count("<") + text.count(">") + text.count("&")
+    separators = text.count("\u2028") + text.count("\u2029")
+    short = text.count("\b") + text.count("\f")
+    return size + 5 * html + 3 * separators + 4 * short
 
 
 def gateway_config_maps(
@@ -417,7 +432,7 @@ def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
         start = index = 0
         while start < len(encoded):
             key = f"{name}.{index:03d}"
-            end = _cut(encoded, start, start + room - len(key.encode()))
+            end, cost = _fitting(encoded, start, room - escaped_size(key))
             if end <= start:  # not one whole line fits what is left: the next ConfigMap
                 if not maps[-1]:
                     raise RenderError(f"a line of {name} is longer than a ConfigMap may hold")
@@ -425,12 +440,25 @@ def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
                 room = budget
                 continue
             maps[-1][key] = encoded[start:end].decode()
-            room -= len(key.encode()) + end - start
+            room -= escaped_size(key) + cost
             start, index = end, index + 1
     # Each chunk of a file but its last fills a ConfigMap: a file has no more chunks than maps.
     if len(maps) > MAX_PARTS:
         raise RenderError("the gateway's files need more ConfigMaps than one Deployment mounts")
     return maps
+
+
+def _fitting(encoded: bytes, start: int, room: int) -> tuple[int, int]:
+    """(end, escaped size) of the longest chunk from `start` that ends at a line end (or the
+    file's end) and takes at most `room` bytes escaped: cut by raw bytes first, then shorter
+    in proportion while the escapes make it too large."""
+    end = _cut(encoded, start, start + room)
+    while end > start:
+        cost = escaped_size(encoded[start:end].decode())
+        if cost <= room:
+            return end, cost
+        end = _cut(encoded, start, start + (end - start) * room // cost)
+    return start, 0
 
 
 def _cut(encoded: bytes, start: int, limit: int) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from jarvis_config.model.catalog import is_ollama_embedding
 from jarvis_config.model.mesh import Deployment, Mesh
 from jarvis_config.model.routing import Chain, RoutingPlan, plan
-from jarvis_config.render import routes
+from jarvis_config.render import expansion, routes
 from jarvis_config.render.serialize import to_json, to_yaml
 
 CALLBACK_MODULE = "jarvis_router"
@@ -113,14 +113,18 @@ def deployment_entry(deployment: Deployment, health_check_timeout: float) -> dic
 
 
 def litellm_params(deployment: Deployment) -> dict[str, Any]:
-    params: dict[str, Any] = {"model": deployment.litellm_model}
+    params: dict[str, Any] = {"model": expansion.litellm(deployment.litellm_model)}
     optional = {
-        "api_base": deployment.api_base,
-        "api_key": deployment.api_key.litellm if deployment.api_key else None,
-        "api_version": deployment.api_version,
+        "api_base": deployment.api_base and expansion.litellm(deployment.api_base),
+        "api_key": deployment.api_key and expansion.litellm_secret(deployment.api_key.var),
+        "api_version": deployment.api_version and expansion.litellm(deployment.api_version),
     }
     params.update({key: value for key, value in optional.items() if value is not None})
-    params.update({key: value for key, value in deployment.params if key not in RESERVED_PARAMS})
+    params.update(
+        (key, expansion.litellm_data(value))
+        for key, value in deployment.params
+        if key not in RESERVED_PARAMS
+    )
     limits = deployment.limits
     for key in ("rpm", "tpm", "max_parallel_requests", "timeout"):
         value = getattr(limits, key)

@@ -12,12 +12,23 @@ from typing import Any
 # Inline punctuation that Markdown may act on anywhere, and what starts a block at line start.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _BLOCK_START = re.compile(r"^([-+=#]|\d+(?=[.)]))")
+# What GitHub's autolinking turns into a link in plain text: a URL (`https://...`, any
+# `scheme://`, `mailto:`, `xmpp:`), `www.` and an e-mail address. Backslash escapes do not
+# stop it everywhere (it links e-mail addresses after parsing), a code span does: such a
+# word is shown as code. Pipes and backticks stay outside, escaped as in any prose.
+_LINKABLE = re.compile(r"[^\s|`]*(?:://|@|www\.|mailto:|xmpp:)[^\s|`]*", re.IGNORECASE)
 
 
 def md(value: Any) -> str:
-    """Prose: one line, Markdown punctuation escaped so it shows literally."""
+    """Prose: one line, Markdown punctuation escaped so it shows literally, and nothing a
+    reader could click: URLs, `www.` names and e-mail addresses are shown as code."""
     text = " ".join(str(value).split())
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    pieces, start = [], 0
+    for link in _LINKABLE.finditer(text):
+        pieces += [_MD_SPECIAL.sub(r"\\\1", text[start : link.start()]), code(link.group())]
+        start = link.end()
+    pieces.append(_MD_SPECIAL.sub(r"\\\1", text[start:]))
+    text = "".join(pieces)
     # "- x" would start a list, "1. x" a numbered one: escape the marker's punctuation.
     match = _BLOCK_START.match(text)
     if match is None:

@@ -11,7 +11,6 @@ checkout.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -20,6 +19,7 @@ import jinja2
 
 from jarvis_config import resources
 from jarvis_config.errors import RenderError
+from jarvis_config.render import expansion
 from jarvis_config.render.markdown import cell, code, fence, md
 
 
@@ -40,7 +40,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "code": code,
     "cell": cell,
     "fence": fence,
-    "sh": shlex.quote,
+    "sh": expansion.shell,
     "py": to_python,
 }
 

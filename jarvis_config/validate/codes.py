@@ -113,6 +113,12 @@ CODES: dict[str, Code] = {
         "doctor: a model declares a larger context_window than its runtime serves",
         "$ jarvis-config doctor mesh/  # context_window: 131072, Ollama serves it with 8192",
     ),
+    "control-character": Code(
+        "a one-line field holds a line break or control character, or a description or stop "
+        "string a control character other than line breaks and tabs",
+        f"version: 1\n{_NODE}models:\n  llama3: {{runtime: ollama, "
+        'source: "llama3\\n::error::forged", placement: {nodes: [n1]}}\n',
+    ),
     "defined-twice": Code(
         "two files of a split mesh define the same entry or set the same section",
         "$ printf 'version: 1\\n' > a.yaml && cp a.yaml b.yaml && sed -i s/1/2/ b.yaml"
@@ -140,6 +146,10 @@ CODES: dict[str, Code] = {
     "empty-value": Code(
         "a text, list or mapping that must hold something is empty",
         "version: 1\nnodes:\n  n1: {address: '', runtimes: {ollama: {}}}\n",
+    ),
+    "env-name-too-long": Code(
+        "a ${VAR} reference names a variable of more than 128 characters",
+        "version: 1\ngateway:\n  master_key: ${" + "K" * 129 + "}\n",
     ),
     "env-ref-not-supported": Code(
         "a ${VAR} reference in a field that is written out literally (only secrets take one)",
@@ -269,6 +279,12 @@ CODES: dict[str, Code] = {
         "a number is below its minimum or above its maximum",
         "version: 1\ngateway:\n  port: 70000\n",
     ),
+    "output-too-large": Code(
+        "the rendered files would grow with a product of the config (models on nodes x the "
+        "roles of each node, aliases x nodes, fallbacks) beyond 250,000 entries",
+        "$ python benchmarks/synth.py --nodes 20 --models 20 -o m.yaml  # then give each node "
+        "13,000 roles, and: jarvis-config validate m.yaml",
+    ),
     "placement-empty": Code(
         "a placement by roles selects no node that has the model's runtime",
         "version: 1\nnodes:\n  n1: {address: n1.lan, roles: [gpu], runtimes: {ollama: {}}}\n"
@@ -318,6 +334,13 @@ CODES: dict[str, Code] = {
         "version: 1\nproviders:\n  local: {kind: openai-compatible, "
         "api_base: 'https://llm.example.com/v1?key=abc'}\n",
     ),
+    "secret-purpose": Code(
+        "a provider's or runtime's api_key reads the variable of the master key, a client's "
+        "key or the gateway's Redis or database password",
+        f"version: 1\ngateway:\n  master_key: ${{JARVIS_MASTER_KEY}}\n{_NODE}"
+        "providers:\n  evil: {kind: openai-compatible, api_base: 'https://evil.example/v1', "
+        "api_key: '${JARVIS_MASTER_KEY}'}\n",
+    ),
     "several-documents": Code(
         "the file holds more than one YAML document (a `---` line)",
         "version: 1\n---\nnodes: {}\n",
@@ -330,6 +353,11 @@ CODES: dict[str, Code] = {
     "tab": Code(
         "a tab character is used for indentation",
         "version: 1\nnodes:\n\tn1: {}\n",
+    ),
+    "text-too-long": Code(
+        "a string or key of the config is longer than 8,192 characters, more than one line "
+        "of the gateway's config may hold in a Kubernetes ConfigMap",
+        f"{_MESH.replace('llama3:8b,', 'llama3:8b, params: {stop: [' + 'x' * 8193 + ']},')}",
     ),
     "too-deep": Code(
         "the YAML is nested more deeply than the loader accepts",

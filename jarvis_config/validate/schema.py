@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from jarvis_config import resources
 from jarvis_config.load import Document
 from jarvis_config.model.catalog import SOURCE_EXAMPLES
-from jarvis_config.model.mesh import ENV_REF, NAME
+from jarvis_config.model.mesh import ENV_REF, MAX_ENV_NAME, NAME
 from jarvis_config.problems import Location, PathParts, Problem, json_path
 from jarvis_config.validate.codes import emits
 from jarvis_config.wording import closest
@@ -393,10 +393,19 @@ def _is_secret(schema: Any) -> bool:
     return isinstance(schema, Mapping) and schema.get("pattern") == ENV_REF.pattern
 
 
-@emits("literal-secret")
+@emits("literal-secret", "env-name-too-long")
 def _literal_secret(doc: Document, error: ValidationError) -> Problem:
     """Never echo the value: it may be a real key."""
     path, value = _path(error), error.instance
+    if isinstance(value, str) and re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", value):
+        return _problem(
+            doc.locate(path),
+            "env-name-too-long",
+            f"{subject(path)} names a variable of {len(value) - 3} characters, more than "
+            f"{MAX_ENV_NAME}",
+            path,
+            "use a shorter variable name; compose files hold it as a key",
+        )
     var = _suggested_var(path)
     if isinstance(value, str) and re.fullmatch(r"\$[A-Za-z_][A-Za-z0-9_]*", value):
         var = value[1:]

@@ -84,7 +84,7 @@ def test_odd_runtime_names_are_skipped_never_fatal(cli: Cli, tmp_path: Path) -> 
     assert "warning: skipped 1 model(s) whose names cannot be a source" in result.stderr
     text = mesh.read_text(encoding="utf-8")
     assert "OPENAI_API_KEY" not in text
-    assert 'source: "weird \\"quoted\\" na\\u00efve/m.gguf"' in text
+    assert 'source: "weird \\"quoted\\" na\\xEFve/m.gguf"' in text
     assert cli("validate", mesh).exit_code == 0
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from jarvis_config import live, load, pipeline
 from jarvis_config.load import load_path, load_text
-from jarvis_config.validate import hostile, schema, semantics
+from jarvis_config.validate import hostile, outputs, schema, semantics
 from jarvis_config.validate.codes import CODES, catalogue_markdown, declared
 from tests.kit import CASES, ROOT
 
@@ -73,7 +73,7 @@ def _rules(module: object) -> list[Callable[..., Any]]:
 
 
 def declared_codes() -> set[str]:
-    rules = _rules(semantics) + _rules(schema) + _rules(hostile)
+    rules = _rules(semantics) + _rules(schema) + _rules(hostile) + _rules(outputs)
     found = {code for rule in rules for code in declared(rule)}
     return set(load.EMITS) | set(live.EMITS) | found
 
@@ -114,7 +114,7 @@ def test_every_catalogue_code_is_declared_by_a_rule() -> None:
 
 
 def test_every_semantic_rule_declares_its_codes() -> None:
-    rules = [*semantics.RULES, *hostile.RULES, *hostile.MESH_RULES]
+    rules = [*semantics.RULES, *hostile.RULES, *hostile.MESH_RULES, *outputs.RULES]
     assert [rule.__name__ for rule in rules if not declared(rule)] == []
     assert [h.__name__ for h in schema.HANDLERS.values() if not declared(h)] == []
 
@@ -143,6 +143,9 @@ def test_each_rule_emits_only_what_it_declares(case: Path) -> None:
     for hostile_rule in hostile.RULES:
         emitted = {problem.code for problem in hostile_rule(view, walk)}
         assert emitted <= set(declared(hostile_rule)), hostile_rule.__name__
+    for output_rule in outputs.RULES:
+        emitted = {problem.code for problem in output_rule(view, walk)}
+        assert emitted <= set(declared(output_rule)), output_rule.__name__
 
 
 EXAMPLES = [
