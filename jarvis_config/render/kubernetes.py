@@ -466,6 +466,8 @@ def _cut(encoded: bytes, start: int, limit: int) -> int:
     else just after the last line end before it (`start` when there is none)."""
     if len(encoded) <= limit:
         return len(encoded)
+    if limit <= start:  # no room: a negative limit would count from the end in rfind
+        return start
     return encoded.rfind(b"\n", start, limit) + 1 or start
 
 
