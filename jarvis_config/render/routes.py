@@ -15,6 +15,7 @@ from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
 PIN_HEADER = "x-jarvis-node"  # the same pin as the field, for clients that only set headers
+SESSION_HEADER = "x-jarvis-session"  # a session id, beside LiteLLM's own x-litellm-session-id
 PINNING_MEANING = {
     "strict": "a pinned request is served by that node (or role) or fails",
     "prefer": "a pinned request falls back to the model's other nodes when its node fails",
@@ -44,6 +45,8 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
             m.name: list(m.capabilities) for m in mesh.models if m.capabilities is not None
         },
         "keys": {key.name: _key_entry(key) for key in mesh.gateway.keys},
+        "affinity": routing.affinity,
+        "session_header": SESSION_HEADER,
     }
 
 
@@ -66,6 +69,7 @@ def _model_entry(route: ModelRoute) -> dict[str, Any]:
         "fallbacks": list(route.fallbacks),
         "context_window_fallbacks": list(route.context_window_fallbacks),
         "aliases": list(route.aliases),
+        "affinity": route.affinity,
     }
 
 

@@ -375,6 +375,37 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                        'examples': ['strict', 'prefer'],
                                                        'enum': ['strict', 'prefer'],
                                                        'default': 'strict'},
+                                      'affinity': {'title': 'Conversation affinity',
+                                                   'description': 'Which node answers the '
+                                                                  'later turns of a '
+                                                                  'conversation sent without '
+                                                                  '`node`. prefix: the node '
+                                                                  'that answered its earlier '
+                                                                  'turns, recognised by a '
+                                                                  'session id (header '
+                                                                  '`x-litellm-session-id` or '
+                                                                  '`X-Jarvis-Session`, or '
+                                                                  '`metadata.session_id` in '
+                                                                  'the body) or else by its '
+                                                                  'opening (system prompt and '
+                                                                  'first user message), so the '
+                                                                  "runtime's prompt cache is "
+                                                                  'reused; session: only '
+                                                                  'requests carrying a session '
+                                                                  'id stick; off: every '
+                                                                  'request is spread by the '
+                                                                  'routing strategy. A node '
+                                                                  'that fails its health check '
+                                                                  'or cools down hands its '
+                                                                  'conversations to the next '
+                                                                  'node; no shared state is '
+                                                                  'needed between gateway '
+                                                                  'workers or replicas. An '
+                                                                  'unquoted `off` (which YAML '
+                                                                  'reads as false) means off.',
+                                                   'examples': ['prefix', 'session', 'off'],
+                                                   'enum': ['prefix', 'session', 'off', False],
+                                                   'default': 'prefix'},
                                       'fallbacks': {'$ref': '#/$defs/fallbacks',
                                                     'title': 'Fallbacks',
                                                     'description': 'Model or alias -> models '
