@@ -20,6 +20,11 @@ PINNING_MEANING = {
     "strict": "a pinned request is served by that node (or role) or fails",
     "prefer": "a pinned request falls back to the model's other nodes when its node fails",
 }
+AFFINITY_MEANING = {
+    "prefix": "a conversation stays on one node, known by its session id or its opening",
+    "session": "a conversation with a session id stays on one node",
+    "off": "every request is spread by the routing strategy",
+}
 
 
 def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, Any]:
@@ -117,10 +122,11 @@ def format_table(table: dict[str, Any]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    policy = table["pinning"]
+    policy, affinity = table["pinning"], table.get("affinity", "off")
     intro = [
         f"node pinning: {policy} ({PINNING_MEANING.get(policy, policy)})",
         f"routing strategy: {table['strategy']}",
+        f"conversation affinity: {affinity} ({AFFINITY_MEANING.get(affinity, affinity)})",
         f'pin with the request field "{table["request_field"]}": a node name, or '
         f"{table['role_prefix']}ROLE",
         "",
