@@ -400,9 +400,13 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                                   'conversations to the next '
                                                                   'node; no shared state is '
                                                                   'needed between gateway '
-                                                                  'workers or replicas. An '
-                                                                  'unquoted `off` (which YAML '
-                                                                  'reads as false) means off.',
+                                                                  'workers or replicas. The '
+                                                                  'routing strategy still '
+                                                                  'picks for requests that '
+                                                                  'belong to no conversation. '
+                                                                  'An unquoted `off` (which '
+                                                                  'YAML reads as false) means '
+                                                                  'off.',
                                                    'examples': ['prefix', 'session', 'off'],
                                                    'enum': ['prefix', 'session', 'off', False],
                                                    'default': 'prefix'},
