@@ -80,7 +80,8 @@ class Prober:
         while self.running:
             start = time.monotonic()
             try:
-                chat(client, "llama3")
+                # each request a conversation of its own, so affinity spreads them
+                chat(client, "llama3", content=f"hi {start}")
                 ok = True
             except Exception:  # a failed request is a sample too
                 ok = False

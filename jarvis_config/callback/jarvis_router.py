@@ -22,6 +22,9 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
   is answered 503 at once, under prefer it is sent unpinned (the router then avoids the node);
 - a request that fails because every node able to serve it is cooling down gets a 503, not the
   router's 429: 429 stays for real rate limits.
+Requests without a node pin keep to one node per conversation (`routing.affinity`, see the
+section "conversation affinity" below): `async_filter_deployments` narrows the router's healthy
+deployments of a model's group to the one the conversation's key ranks first.
 It also hides the per-node and per-role groups from `/v1/models` (unless routes.json says
 `list_pinned_models`), and lists only a key's own models to that key.
 
@@ -38,6 +41,7 @@ and requests using a capability the model does not declare (400).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import hmac
 import json
 import os
@@ -106,6 +110,7 @@ class RoutingTable:
         self.list_pinned: bool = data.get("list_pinned_models", False)
         self.capabilities: dict[str, list[str]] = data.get("capabilities", {})
         self.keys: dict[str, Any] = data.get("keys", {})
+        self.affinity = Affinity(data)
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
@@ -443,6 +448,16 @@ class JarvisRouter(CustomLogger):
         original_exception.message = detail  # type: ignore[attr-defined]
         return HTTPException(status_code=_status(original_exception), detail=detail)
 
+    async def async_filter_deployments(
+        self,
+        model: str,
+        healthy_deployments: list[Any],
+        messages: Any,
+        request_kwargs: dict[str, Any] | None = None,
+        parent_otel_span: Any = None,
+    ) -> list[Any]:
+        return self.table.affinity.narrow(model, healthy_deployments, messages, request_kwargs)
+
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any
     ) -> list[str]:
@@ -455,6 +470,146 @@ def _key_name(user_api_key_dict: Any) -> str | None:
     metadata = getattr(user_api_key_dict, "metadata", None)
     name = metadata.get(KEY_META) if isinstance(metadata, dict) else None
     return name if isinstance(name, str) else None
+
+
+# --- conversation affinity: the turns of one conversation on one node (routing.affinity) --------
+#
+# The router hands every callback the deployments of a group it still finds healthy (background
+# health checks and cooldowns already applied) through `async_filter_deployments`. For a group
+# of several nodes (a model's own, or a role's) the callback keeps only the deployment that the
+# conversation's key ranks first by rendezvous (highest random weight) hashing. The ranking is a
+# pure function of the key and the deployment ids, so every worker and replica picks the same
+# node without sharing any state; when that node drops out of the healthy list, the next node of
+# the conversation's ranking takes its turns, and the first node gets them back once it is
+# healthy again. The group itself is unchanged, so its fallbacks are too.
+
+SESSION_FIELD = "session_id"  # LiteLLM's session id in a request's metadata
+GENERATED_SESSION = "litellm_session_id_generated"  # set when LiteLLM made the id up
+
+
+class Affinity:
+    """Which groups keep conversations on one node, and how they recognise a conversation."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        models: dict[str, Any] = data["models"]
+        self.header: str = data.get("session_header", "x-jarvis-session")
+        modes = {name: entry.get("affinity", "off") for name, entry in models.items()}
+        by_group = {
+            name: modes.get(group["model"], "off")
+            for name, group in data["groups"].items()
+            if group["kind"] in ("model", "role")
+        }
+        by_alias = {alias: modes.get(model, "off") for alias, model in data["aliases"].items()}
+        # group (or alias) name -> "prefix" or "session"; absent: nothing to keep
+        both = {**by_group, **by_alias}
+        self.modes = {name: mode for name, mode in both.items() if mode != "off"}
+
+    def narrow(
+        self, group: str, deployments: list[Any], messages: Any, kwargs: dict[str, Any] | None
+    ) -> list[Any]:
+        """`deployments` narrowed to the conversation's node, or as given when the group keeps
+        no conversations or the request belongs to none."""
+        mode = self.modes.get(group)
+        if mode is None or len(deployments) < 2:
+            return deployments
+        kwargs = kwargs or {}
+        key = conversation_key(mode, messages, kwargs, self.header)
+        if key is None:
+            return deployments
+        return [first_choice(key, _candidates(deployments, kwargs))]
+
+
+def conversation_key(mode: str, messages: Any, kwargs: dict[str, Any], header: str) -> int | None:
+    """64 bits naming the request's conversation: from its session id, else (prefix mode) from
+    its opening; None when it has neither."""
+    session = session_id(kwargs, header)
+    if session is not None:
+        return _digest(b"session\0" + session.encode())
+    if mode != "prefix":
+        return None
+    text = opening(messages)
+    return None if text is None else _digest(b"opening\0" + text)
+
+
+def session_id(kwargs: dict[str, Any], header: str) -> str | None:
+    """The session id a client sent: the header `X-Jarvis-Session`, else LiteLLM's own (the
+    header `x-litellm-session-id`, another `x-...-session-id` header, or `metadata.session_id`
+    in the body), never one LiteLLM generated."""
+    headers = (kwargs.get("proxy_server_request") or {}).get("headers") or {}
+    sent = headers.get(header)
+    if isinstance(sent, str) and sent.strip():
+        return sent.strip()
+    metadata = kwargs.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get(GENERATED_SESSION):
+        return None
+    value = metadata.get(SESSION_FIELD)
+    return str(value) if value not in (None, "") else None
+
+
+# Of a long message only its length and both ends are hashed: enough to tell conversations
+# apart (a clash only puts two on one node) at a bounded cost, whatever a RAG prompt holds.
+ENDS = 512
+
+
+def opening(messages: Any) -> bytes | None:
+    """The stable opening of a conversation: its messages up to its first user message (the
+    system prompt and the first question), which every later turn repeats unchanged."""
+    if not isinstance(messages, list):
+        return None
+    parts: list[str] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            return None
+        role, content = str(message.get("role")), message.get("content")
+        text = content if isinstance(content, str) else json.dumps(content, sort_keys=True)
+        if len(text) > 2 * ENDS:
+            text = f"{text[:ENDS]}\x1d{len(text)}\x1d{text[-ENDS:]}"
+        parts.append(f"{role}\x1f{text}")
+        if role == "user":
+            return "\x1e".join(parts).encode()
+    return None
+
+
+def _candidates(deployments: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+    """The deployments the router may still pick for this attempt: those it was told to skip
+    (already failed this request) are left out, unless that leaves none."""
+    skipped = kwargs.get("_excluded_deployment_ids") or kwargs.get("_retry_skipped_deployment_ids")
+    if not skipped:
+        return deployments
+    kept = [d for d in deployments if deployment_id(d) not in skipped]
+    return kept or deployments
+
+
+def first_choice(key: int, deployments: list[Any]) -> Any:
+    """The deployment `key` ranks first: the highest mix of the key and its id (rendezvous)."""
+    return max(deployments, key=lambda d: rank(key, deployment_id(d)))
+
+
+_MASK = (1 << 64) - 1
+_ID_BITS: dict[str, int] = {}  # deployment id -> its 64 bits, made once per id
+
+
+def rank(key: int, ident: str) -> int:
+    bits = _ID_BITS.get(ident)
+    if bits is None:
+        bits = _ID_BITS[ident] = _digest(ident.encode())
+    return _mix(key ^ bits)
+
+
+def _digest(data: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
+
+
+def _mix(value: int) -> int:
+    """SplitMix64's finaliser: every bit of the result depends on every bit of `value`."""
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK
+    return value ^ (value >> 31)
+
+
+def deployment_id(deployment: Any) -> str:
+    info = deployment.get("model_info") if isinstance(deployment, dict) else None
+    return str((info or {}).get("id") or "")
 
 
 # --- custom auth: the keys of gateway.keys, and a 401 for any other key ---------------------------

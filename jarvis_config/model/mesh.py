@@ -184,6 +184,14 @@ class Routing:
     cooldown: float
     allowed_fails: int
     list_pinned_models: bool = False
+    affinity: str = "prefix"  # AFFINITY_MODES: what keeps a conversation's turns on one node
+
+
+# routing.affinity: "prefix" (a session id, else the conversation's opening), "session" (a
+# session id only), "off". Prefix is the default: agents and workflow tools send growing
+# histories without ids, and with it their later turns reuse a node's prompt cache
+# (docs/benchmarks.md, "Conversation affinity").
+AFFINITY_MODES = ("prefix", "session", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,7 +484,13 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         cooldown=float(setting("cooldown")),
         allowed_fails=int(setting("allowed_fails")),
         list_pinned_models=bool(spec.get("list_pinned_models", False)),
+        affinity=_affinity(spec.get("affinity", AFFINITY_MODES[0])),
     )
+
+
+def _affinity(value: Any) -> str:
+    """routing.affinity; YAML reads an unquoted `off` as false, which means off too."""
+    return "off" if value is False else str(value)
 
 
 def _deployments(

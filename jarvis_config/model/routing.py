@@ -21,6 +21,11 @@ model's nodes taken as a ring, in mesh order), not all of them: listing every ot
 the gateway's files quadratic in a model's replicas, and LiteLLM walks fallbacks nested (a
 failed fallback target's own fallbacks are tried next, until `max_fallbacks` targets in all),
 so each node's successors in the ring lead on to the rest of the model's nodes.
+
+Conversation affinity (`routing.affinity`) adds no group: the callback narrows the deployments
+the router still finds healthy in a model's (or role's) group to the one a conversation's key
+ranks first (rendezvous hashing), so the group's fallbacks stay as they are. `model_affinity`
+says per model whether there is anything to choose.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class ModelRoute:
     fallbacks: tuple[str, ...]  # as declared in routing.fallbacks
     context_window_fallbacks: tuple[str, ...]
     aliases: tuple[str, ...]
+    affinity: str = "off"  # how its conversations stick to a node: see `model_affinity`
 
     @property
     def node_groups(self) -> tuple[str, ...]:
@@ -79,6 +85,7 @@ class RoutingPlan:
     aliases: tuple[tuple[str, str], ...]  # alias -> model
     fallbacks: tuple[Chain, ...]  # group -> fallback groups, in router_settings order
     context_window_fallbacks: tuple[Chain, ...]
+    affinity: str = "off"  # routing.affinity as configured
 
     @property
     def hidden_groups(self) -> tuple[str, ...]:
@@ -103,6 +110,7 @@ def plan(mesh: Mesh) -> RoutingPlan:
         aliases=tuple((a.name, a.target) for a in mesh.aliases),
         fallbacks=_chains(models, strict, context_window=False),
         context_window_fallbacks=_chains(models, strict, context_window=True),
+        affinity=mesh.routing.affinity,
     )
 
 
@@ -131,7 +139,15 @@ def _model_route(
         fallbacks=declared.get(model.name, ()),
         context_window_fallbacks=declared_cw.get(model.name, ()),
         aliases=tuple(a.name for a in mesh.aliases if a.target == model.name),
+        affinity=model_affinity(mesh.routing.affinity, len(nodes)),
     )
+
+
+def model_affinity(policy: str, nodes: int) -> str:
+    """How a model's conversations stick to a node: the configured policy when there is a node
+    to choose (two or more); "off" for a model on one node or at a hosted provider, where
+    every turn reaches the same place anyway."""
+    return policy if nodes > 1 else "off"
 
 
 def _node_route(mesh: Mesh, deployment: Deployment) -> NodeRoute:

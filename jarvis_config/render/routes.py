@@ -15,9 +15,15 @@ from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
 PIN_HEADER = "x-jarvis-node"  # the same pin as the field, for clients that only set headers
+SESSION_HEADER = "x-jarvis-session"  # a session id, beside LiteLLM's own x-litellm-session-id
 PINNING_MEANING = {
     "strict": "a pinned request is served by that node (or role) or fails",
     "prefer": "a pinned request falls back to the model's other nodes when its node fails",
+}
+AFFINITY_MEANING = {
+    "prefix": "a conversation stays on one node, known by its session id or its opening",
+    "session": "a conversation with a session id stays on one node",
+    "off": "every request is spread by the routing strategy",
 }
 
 
@@ -44,6 +50,8 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
             m.name: list(m.capabilities) for m in mesh.models if m.capabilities is not None
         },
         "keys": {key.name: _key_entry(key) for key in mesh.gateway.keys},
+        "affinity": routing.affinity,
+        "session_header": SESSION_HEADER,
     }
 
 
@@ -66,6 +74,7 @@ def _model_entry(route: ModelRoute) -> dict[str, Any]:
         "fallbacks": list(route.fallbacks),
         "context_window_fallbacks": list(route.context_window_fallbacks),
         "aliases": list(route.aliases),
+        "affinity": route.affinity,
     }
 
 
@@ -113,10 +122,11 @@ def format_table(table: dict[str, Any]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    policy = table["pinning"]
+    policy, affinity = table["pinning"], table.get("affinity", "off")
     intro = [
         f"node pinning: {policy} ({PINNING_MEANING.get(policy, policy)})",
         f"routing strategy: {table['strategy']}",
+        f"conversation affinity: {affinity} ({AFFINITY_MEANING.get(affinity, affinity)})",
         f'pin with the request field "{table["request_field"]}": a node name, or '
         f"{table['role_prefix']}ROLE",
         "",

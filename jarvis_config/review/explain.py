@@ -78,6 +78,8 @@ class Explanation:
     candidates: tuple[Candidate, ...]
     pinning: str
     pinning_effect: str
+    affinity: str  # "prefix", "session" or "off": how the request's conversation sticks
+    affinity_effect: str
     fallbacks: tuple[Hop, ...]  # the group's fallbacks on errors, in order
     context_fallbacks: tuple[Hop, ...]  # ... when the prompt is over the context window
     limits: dict[str, float | int]
@@ -120,6 +122,8 @@ def explain_request(mesh: Mesh, requested: str, node: str | None = None) -> Expl
         ),
         pinning=mesh.routing.node_pinning,
         pinning_effect=pinning_effect(table, target, node),
+        affinity=sticks(table, target),
+        affinity_effect=affinity_effect(table, target),
         fallbacks=() if cut else _hops(table, group["fallbacks"], model_name),
         context_fallbacks=()
         if cut
@@ -231,6 +235,41 @@ def pinning_effect(table: Table, group: str, node: str | None) -> str:
     )
 
 
+# How a conversation is recognised, by routing.affinity.
+CONVERSATION_KEYS = {
+    "session": "its session id (header x-litellm-session-id or X-Jarvis-Session, or "
+    "metadata.session_id in the body); a request without one is left to the strategy",
+    "prefix": "its session id (header x-litellm-session-id or X-Jarvis-Session, or "
+    "metadata.session_id in the body), else its opening (system prompt and first user message)",
+}
+
+
+def sticks(table: Table, group: str) -> str:
+    """How requests sent to `group` stick to a node: the model's affinity for a group of
+    several nodes (the model's own or a role's), "off" for one node or a provider."""
+    entry = table["groups"][group]
+    if entry["kind"] not in ("model", "role") or len(entry["members"]) < 2:
+        return "off"
+    return str(table["models"][entry["model"]].get("affinity", "off"))
+
+
+def affinity_effect(table: Table, group: str) -> str:
+    mode = sticks(table, group)
+    if mode != "off":
+        return (
+            f"{mode}: each conversation's turns go to one of {runs_on(table, group)}, ranked by "
+            f"hashing {CONVERSATION_KEYS[mode]}; a node that fails its health check or cools "
+            "down hands its conversations to each one's next node and gets them back once "
+            "healthy (every gateway process chooses alike, with no shared state)"
+        )
+    entry, where = table["groups"][group], runs_on(table, group)
+    if entry["kind"] == "node":
+        return f"off: {where} serves every turn"
+    if len(entry["members"]) < 2:
+        return f"off: {where} serves every turn, there is no node to choose"
+    return "off (routing.affinity): the strategy picks a node for every request"
+
+
 def _hops(table: Table, chain: list[str], model: str) -> tuple[Hop, ...]:
     groups = table["groups"]
     return tuple(
@@ -271,6 +310,7 @@ def format_text(answer: Explanation) -> str:
         lines.append(_row("", f"context window: {answer.context_window:,} tokens"))
     lines += _candidate_rows(answer)
     lines += _wrapped("pinning", answer.pinning_effect)
+    lines += _wrapped("affinity", answer.affinity_effect)
     lines += _fallback_rows(answer)
     lines += _limit_rows(answer)
     lines += _fault_rows(answer.faults)

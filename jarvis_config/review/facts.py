@@ -102,6 +102,7 @@ def facts_of_mesh(mesh: Mesh) -> Facts:
         routing={
             "strategy": mesh.routing.strategy,
             "node_pinning": mesh.routing.node_pinning,
+            "affinity": mesh.routing.affinity,
             "num_retries": str(mesh.routing.num_retries),
             "timeout": _num(mesh.routing.timeout),
             "stream_timeout": _num(mesh.routing.stream_timeout),
@@ -281,6 +282,7 @@ def _routing_from_files(table: Mapping[str, Any], config: Mapping[str, Any]) -> 
     return {
         "strategy": str(table.get("strategy", "")),
         "node_pinning": str(table.get("pinning", "")),
+        "affinity": str(table.get("affinity", "off")),  # tables from before it: no affinity
         "num_retries": _num(settings.get("num_retries")),
         "timeout": _num(settings.get("timeout")),
         "stream_timeout": _num(settings.get("stream_timeout")),

@@ -388,8 +388,9 @@ def chat(client: Any, model: str, node: str | None = None, content: str = "hi") 
 def served(
     client: Any, model: str, node: str | None = None, times: int = 30
 ) -> Counter[tuple[str, str]]:
-    """How often each (answer, deployment id) came back over `times` requests."""
-    return Counter(chat(client, model, node) for _ in range(times))
+    """How often each (answer, deployment id) came back over `times` requests, each opening a
+    conversation of its own (conversation affinity keeps requests that open alike together)."""
+    return Counter(chat(client, model, node, content=f"hi ({i})") for i in range(times))
 
 
 def embed(

@@ -12,6 +12,7 @@ Each test clears its fault and waits for the node to serve again before the next
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ STRICT = (
 )
 
 
+OPENINGS = itertools.count()  # unpinned requests open conversations of their own
 UNHEALTHY = "it failed its last health check; try again later"
 COOLING_DOWN = "it failed recently and is left alone for up to 30 s (cooldown); try again later"
 
@@ -121,7 +123,10 @@ def recovery(client: openai.OpenAI, model: str, node: str) -> float:
 
 
 def unpinned(client: openai.OpenAI, times: int = 10) -> list[tuple[float, Any]]:
-    return [timed(lambda: chat(client, "llama3")) for _ in range(times)]
+    """`times` requests without a pin, each a conversation of its own (affinity spreads them)."""
+    return [
+        timed(lambda: chat(client, "llama3", content=f"hi {next(OPENINGS)}")) for _ in range(times)
+    ]
 
 
 def test_a_frozen_node_is_left_alone_and_a_strict_pin_to_it_is_a_503(gateway: Gateway) -> None:
@@ -219,7 +224,7 @@ KINDS = ("unpinned", "stream", "pin-mini", "pin-ai-max")
 def soak_request(client: openai.OpenAI, kind: str) -> tuple[str, float, int, str]:
     """One request of the mix: (kind, seconds, HTTP status or 0 for a broken stream, text)."""
     calls: dict[str, Callable[[], Any]] = {
-        "unpinned": lambda: chat(client, "llama3")[0],
+        "unpinned": lambda: chat(client, "llama3", content=f"hi {next(OPENINGS)}")[0],
         "stream": lambda: stream_text(client, "llama3"),
         "pin-mini": lambda: chat(client, "llama3", "mini")[0],
         "pin-ai-max": lambda: chat(client, "llama3", "ai-max")[0],

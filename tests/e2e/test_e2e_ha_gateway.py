@@ -30,7 +30,7 @@ def test_least_busy_routing_uses_both_nodes_under_concurrent_load(gateway: Gatew
     turn always gets the first node; concurrent clients spread."""
     client = gateway.client()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = set(pool.map(lambda _: chat(client, "chat"), range(64)))
+        answers = set(pool.map(lambda i: chat(client, "chat", content=f"hi {i}"), range(64)))
     assert answers == BOTH
 
 

@@ -397,7 +397,7 @@ def test_the_init_container_puts_the_files_back_byte_for_byte(
     assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
 
 
-@pytest.mark.parametrize("budget", [2048, 5000])
+@pytest.mark.parametrize("budget", [2000, 4900])  # cut points depend on the files
 def test_small_budgets_cut_files_anywhere_between_lines_and_read_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
 ) -> None:

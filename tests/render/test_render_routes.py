@@ -29,9 +29,24 @@ def test_the_homelab_table() -> None:
         "fallbacks": ["gpt-4o"],
         "context_window_fallbacks": ["mistral"],
         "aliases": ["chat"],
+        "affinity": "prefix",
     }
     assert table["models"]["gpt-4o"]["nodes"] == {}
     assert table["models"]["gpt-4o"]["provider"] == "openai"
+
+
+def test_affinity_is_off_where_there_is_no_node_to_choose() -> None:
+    table = routing_table(compile_mesh("homelab"))
+    assert (table["affinity"], table["session_header"]) == ("prefix", "x-jarvis-session")
+    sticky = {name: entry["affinity"] for name, entry in table["models"].items()}
+    # llama3 runs on two nodes; the others on one node or at a hosted provider
+    assert sticky == {
+        "deepseek-coder": "off",
+        "gpt-4o": "off",
+        "llama3": "prefix",
+        "mistral": "off",
+        "phi3-mini": "off",
+    }
 
 
 def test_groups_record_every_chain_the_gateway_was_given() -> None:

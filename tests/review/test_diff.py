@@ -218,6 +218,23 @@ def test_a_fault_setting_change_is_reported() -> None:
     ]
 
 
+def test_turning_affinity_off_is_reported_and_an_older_build_had_none() -> None:
+    from jarvis_config.review.facts import facts_of_mesh
+    from tests.kit import compile_mesh
+
+    assert facts_of_mesh(compile_mesh(HOMELAB)).routing["affinity"] == "prefix"
+    old, new = Facts(routing={"affinity": "prefix"}), Facts(routing={"affinity": "off"})
+    assert [c.render(str, str) for c in diff.compare(old, new)] == [
+        "routing affinity: off (was prefix)"
+    ]
+    assert (
+        facts_of_files({"litellm/routes.json": b'{"format": "jarvis-routes/1"}'}).routing[
+            "affinity"
+        ]
+        == "off"
+    )
+
+
 CLIENTS = ROOT / "examples" / "clients" / "jarvis.yaml"
 KEY_AND_CAPABILITY_EDITS = (
     ("models: [fast], rpm: 3}", "models: [fast, chat], rpm: 30}"),
