@@ -89,6 +89,7 @@ class Limits(NamedTuple):
     tpm: int | None = None
     max_parallel_requests: int | None = None
     timeout: float | None = None
+    queue_seconds: float | None = None  # None: the default (model.processes)
 
 
 class ApiKey(NamedTuple):
@@ -185,6 +186,7 @@ class Gateway(NamedTuple):
     image: str | None
     ingress: Ingress | None = None
     keys: tuple[ApiKey, ...] = ()
+    workers: int = 1  # proxy processes per replica
 
 
 class _MeshFields(NamedTuple):
@@ -304,6 +306,7 @@ def _gateway(spec: Mapping[str, Any]) -> Gateway:
         image=spec.get("image"),
         ingress=_ingress(spec.get("ingress")),
         keys=tuple(_api_key(name, key) for name, key in sorted(spec.get("keys", {}).items())),
+        workers=int(spec.get("workers", 1)),
     )
 
 
@@ -388,6 +391,7 @@ def _model(
             tpm=limits.get("tpm"),
             max_parallel_requests=limits.get("max_parallel_requests"),
             timeout=limits.get("timeout"),
+            queue_seconds=limits.get("queue_seconds"),
         ),
         nodes=placed_nodes(spec, nodes, by_role),
         capabilities=(tuple(sorted(spec["capabilities"])) if "capabilities" in spec else None),

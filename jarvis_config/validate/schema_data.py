@@ -270,6 +270,20 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                    'minimum': 1,
                                                    'maximum': 64,
                                                    'default': 1},
+                                      'workers': {'type': 'integer',
+                                                  'title': 'Gateway worker processes',
+                                                  'description': 'Proxy processes per gateway '
+                                                                 "replica (LiteLLM's "
+                                                                 '--num_workers); one per core '
+                                                                 "of the gateway's host uses "
+                                                                 'it fully. Every declared '
+                                                                 'limit is divided among '
+                                                                 'workers x replicas, so each '
+                                                                 'must be at least that many.',
+                                                  'examples': [1, 2],
+                                                  'minimum': 1,
+                                                  'maximum': 64,
+                                                  'default': 1},
                                       'database': {'type': 'boolean',
                                                    'title': 'Database',
                                                    'description': 'true: a Postgres database '
@@ -957,7 +971,19 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                  'description': 'Seconds before a request is '
                                                                 'abandoned.',
                                                  'examples': [120],
-                                                 'exclusiveMinimum': 0}},
+                                                 'exclusiveMinimum': 0},
+                                     'queue_seconds': {'type': 'number',
+                                                       'title': 'Queue time (s)',
+                                                       'description': 'How long a request over '
+                                                                      'max_parallel_requests '
+                                                                      'waits for a free slot '
+                                                                      'before it is answered '
+                                                                      '429 with a Retry-After; '
+                                                                      '0 refuses it at once.',
+                                                       'examples': [30],
+                                                       'minimum': 0,
+                                                       'maximum': 600,
+                                                       'default': 30}},
                       'additionalProperties': False},
            'fallbacks': {'type': 'object',
                          'title': 'Fallback chains',
