@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Gateway, Limits, Mesh
+from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Gateway, Limits, Mesh, Routing
 
 # How long a request over a model's max_parallel_requests waits for a free slot before it is
 # answered 429. Measured (docs/deploy.md, "Workers and limits"): a burst of 4x a model's
@@ -80,6 +80,13 @@ def queue_seconds(limits: Limits) -> float:
     return DEFAULT_QUEUE_SECONDS if limits.queue_seconds is None else limits.queue_seconds
 
 
+def hold_seconds(limits: Limits, routing: Routing) -> float:
+    """The longest a non-streamed request can hold a parallel slot: its answer timeout for
+    each try. The callback frees a slot held longer (its release was missed) as a backstop."""
+    timeout = routing.timeout if limits.timeout is None else limits.timeout
+    return timeout * (1 + routing.num_retries)
+
+
 def limit_shares(mesh: Mesh) -> list[LimitShare]:
     """Every declared limit with its per-process share, models first, for `explain`."""
     count = processes(mesh.gateway)
@@ -98,7 +105,21 @@ def limit_shares(mesh: Mesh) -> list[LimitShare]:
     return found
 
 
+# uvicorn (under `--num_workers`) kills and restarts a worker that does not answer its parent's
+# ping within 5 s; a worker importing LiteLLM on a busy host misses that, so workers were
+# restarted in a loop and the gateway never came up (seen on 2 busy cores, where a worker took
+# 88 s to start). 60 s keeps a hung worker's restart bounded.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def worker_args(gateway: Gateway) -> tuple[str, ...]:
     """The proxy's command-line arguments for its worker processes. One worker is LiteLLM's
     own default, so it needs none (and the commands of existing gateways stay as they were)."""
-    return ("--num_workers", str(gateway.workers)) if gateway.workers > 1 else ()
+    if gateway.workers == 1:
+        return ()
+    return (
+        "--num_workers",
+        str(gateway.workers),
+        "--timeout_worker_healthcheck",
+        str(WORKER_HEALTHCHECK_SECONDS),
+    )

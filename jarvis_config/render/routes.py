@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Mesh
-from jarvis_config.model.processes import processes, queue_seconds, share, shared_key
+from jarvis_config.model.processes import (
+    hold_seconds,
+    processes,
+    queue_seconds,
+    share,
+    shared_key,
+)
 from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
 
 FORMAT = "jarvis-routes/1"
@@ -61,6 +67,7 @@ def parallel_queues(mesh: Mesh) -> dict[str, Any]:
         model.name: {
             "slots": share(model.limits.max_parallel_requests, count),
             "seconds": queue_seconds(model.limits),
+            "hold_seconds": hold_seconds(model.limits, mesh.routing),
         }
         for model in mesh.models
         if model.limits.max_parallel_requests is not None
