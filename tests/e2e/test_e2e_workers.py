@@ -33,7 +33,33 @@ KEY_RPM = 4
 ENV = {"JARVIS_MASTER_KEY": "sk-master-workers", "JARVIS_CI_KEY": "sk-ci-workers"}
 
 
-def mesh(port: int, *, workers: int, replicas: int) -> dict[str, Any]:
+LEFT_ALONE = 30.0  # docs/resilience.md: a frozen node gets no unpinned request after this
+NORMAL = 5.0  # an answer from a healthy fake, even on a contended machine
+
+
+def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dict[str, Any]:
+    """`tiny` on node n1 (limit LIMIT, no health checks); with `frozen_port`, also on n2 with
+    the default fault settings, for the frozen-node test."""
+    if frozen_port:
+        return {
+            "version": 1,
+            "gateway": {
+                "master_key": "${JARVIS_MASTER_KEY}",
+                "workers": workers,
+                "replicas": replicas,
+            },
+            "nodes": {
+                name: {"address": LOOPBACK, "runtimes": {"ollama": {"port": node_port}}}
+                for name, node_port in (("n1", port), ("n2", frozen_port))
+            },
+            "models": {
+                "tiny": {
+                    "runtime": "ollama",
+                    "source": "tiny:1b",
+                    "placement": {"nodes": ["n1", "n2"]},
+                }
+            },
+        }
     return {
         "version": 1,
         "gateway": {
@@ -83,13 +109,22 @@ def redis_server() -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def gateway(tmp: Path, *, workers: int, replicas: int) -> Iterator[tuple[FakeRuntime, list[Proxy]]]:
-    """One fake runtime answering in ANSWER_SECONDS and `replicas` proxies of `workers` each."""
+def gateway(
+    tmp: Path, *, workers: int, replicas: int, frozen: FakeRuntime | None = None
+) -> Iterator[tuple[FakeRuntime, list[Proxy]]]:
+    """One fake runtime answering in ANSWER_SECONDS (at once with `frozen`, a second node's
+    runtime) and `replicas` proxies of `workers` each."""
     with contextlib.ExitStack() as stack:
         runtime = stack.enter_context(FakeRuntime("n1").start())
-        runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
+        if frozen is None:
+            runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
         config = tmp / "jarvis.yaml"
-        spec = mesh(runtime.port, workers=workers, replicas=replicas)
+        spec = mesh(
+            runtime.port,
+            workers=workers,
+            replicas=replicas,
+            frozen_port=frozen.port if frozen else 0,
+        )
         config.write_text(yaml.safe_dump(spec), encoding="utf-8")
         env = dict(ENV)
         if replicas > 1:
@@ -109,16 +144,18 @@ def clients(proxies: list[Proxy], key: str) -> list[Any]:
     return [openai.OpenAI(base_url=p.url, api_key=key, max_retries=0, timeout=60) for p in proxies]
 
 
-def burst(proxies: list[Proxy]) -> tuple[list[int], float]:
+def burst(proxies: list[Proxy], *, stream: bool = False) -> tuple[list[int], float]:
     """BURST concurrent requests spread over the proxies: their statuses and the time taken."""
     pool_clients = clients(proxies, ENV["JARVIS_MASTER_KEY"])
 
     def ask(index: int) -> int:
         client = pool_clients[index % len(pool_clients)]
         try:
-            client.chat.completions.create(
-                model="tiny", messages=[{"role": "user", "content": "hi"}]
+            answer = client.chat.completions.create(
+                model="tiny", messages=[{"role": "user", "content": "hi"}], stream=stream
             )
+            if stream:
+                assert "".join(c.choices[0].delta.content or "" for c in answer if c.choices)
         except openai.APIStatusError as exc:
             return exc.status_code
         return 200
@@ -138,9 +175,12 @@ def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
 ) -> None:
     with gateway(tmp_path, workers=workers, replicas=replicas) as (runtime, proxies):
         runtime.reset_in_flight()
-        statuses, _ = burst(proxies)  # its time is benchmarks/burst.py's to measure
-        assert statuses.count(200) == BURST, statuses
-        assert 0 < runtime.max_in_flight <= LIMIT
+        # Its time is benchmarks/workers.py's to measure. The streamed burst gives its slots
+        # back when each stream ends: the burst after it would otherwise wait and fail.
+        for stream in (False, True, False):
+            statuses, _ = burst(proxies, stream=stream)
+            assert statuses.count(200) == BURST, (stream, statuses)
+            assert 0 < runtime.max_in_flight <= LIMIT
         # The key's rpm is shared too: at most KEY_RPM requests a minute over all processes,
         # and a refusal says when the minute frees.
         ci = clients(proxies, ENV["JARVIS_CI_KEY"])
@@ -156,3 +196,31 @@ def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
         assert answered <= KEY_RPM
         assert waits and all(1 <= wait <= 60 for wait in waits)
         assert min(waits) < 60
+
+
+@pytest.mark.parametrize(
+    ("workers", "replicas"),
+    [pytest.param(2, 1, id="two-workers"), pytest.param(1, 2, id="two-replicas")],
+)
+def test_a_frozen_node_is_avoided_by_every_process(
+    tmp_path: Path, workers: int, replicas: int
+) -> None:
+    with (
+        FakeRuntime("n2").start() as frozen,
+        gateway(tmp_path, workers=workers, replicas=replicas, frozen=frozen) as (_, proxies),
+    ):
+        frozen.fault = "freeze"
+        try:
+            time.sleep(LEFT_ALONE)
+            answers = []
+            for index in range(20):  # a new connection each time: it may reach any worker
+                client = clients([proxies[index % len(proxies)]], ENV["JARVIS_MASTER_KEY"])[0]
+                start = time.monotonic()
+                reply = client.chat.completions.with_raw_response.create(
+                    model="tiny", messages=[{"role": "user", "content": "hi"}]
+                )
+                answers.append((time.monotonic() - start, reply.headers["x-litellm-model-id"]))
+        finally:
+            frozen.fault = None
+        assert {model for _, model in answers} == {"tiny@n1"}, answers
+        assert all(seconds < NORMAL for seconds, _ in answers), answers
