@@ -25,6 +25,9 @@ At import it reads `routes.json` from its own folder (the node routing table, fo
 Requests without a node pin keep to one node per conversation (`routing.affinity`, see the
 section "conversation affinity" below): `async_filter_deployments` narrows the router's healthy
 deployments of a model's group to the one the conversation's key ranks first.
+A request over its model's parallel limit (this process's share of it, routes.json `queues`)
+waits up to the model's queue time for a slot, then gets a 429 with a Retry-After; a declared
+key over its rpm share gets a 429 whose Retry-After is the seconds until its minute frees.
 It also hides the per-node and per-role groups from `/v1/models` (unless routes.json says
 `list_pinned_models`), and lists only a key's own models to that key.
 
@@ -40,13 +43,19 @@ and requests using a capability the model does not declare (400).
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import difflib
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import sys
+import time
+import uuid
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +120,7 @@ class RoutingTable:
         self.capabilities: dict[str, list[str]] = data.get("capabilities", {})
         self.keys: dict[str, Any] = data.get("keys", {})
         self.affinity = Affinity(data)
+        self.queues: dict[str, Any] = data.get("queues", {})
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
@@ -385,10 +395,20 @@ class JarvisRouter(CustomLogger):
     def __init__(self, table: RoutingTable) -> None:
         super().__init__()
         self.table = table
+        self.slots = ParallelSlots(table)
+        self.key_windows = KeyWindows()
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> dict[str, Any]:
+        self.key_windows.admit(self.table.keys, _key_name(user_api_key_dict))
+        data = await self._pin_request(user_api_key_dict, data)
+        model = self.table.model_of(str(data.get("model") or ""))
+        if model is not None:
+            await self.slots.enter(model, data)
+        return data
+
+    async def _pin_request(self, user_api_key_dict: Any, data: dict[str, Any]) -> dict[str, Any]:
         target = self._screen(user_api_key_dict, data)
         if target is None:
             return data
@@ -438,6 +458,7 @@ class JarvisRouter(CustomLogger):
         user_api_key_dict: Any,
         traceback_str: str | None = None,
     ) -> Any:
+        self.slots.leave(request_data)
         if isinstance(original_exception, HTTPException):
             return None
         detail = failure_message(request_data, original_exception)
@@ -457,6 +478,22 @@ class JarvisRouter(CustomLogger):
         parent_otel_span: Any = None,
     ) -> list[Any]:
         return self.table.affinity.narrow(model, healthy_deployments, messages, request_kwargs)
+
+    async def async_post_call_success_hook(
+        self, data: dict[str, Any], user_api_key_dict: Any, response: Any
+    ) -> Any:
+        self.slots.leave(data)
+        return None
+
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
+    ) -> AsyncGenerator[Any, None]:
+        """A stream holds its parallel slot until it ends, fails or its client leaves."""
+        try:
+            async for chunk in response:
+                yield chunk
+        finally:
+            self.slots.leave(request_data)
 
     async def async_filter_listed_models(
         self, user_api_key_dict: Any, model_names: Any
@@ -612,6 +649,133 @@ def deployment_id(deployment: Any) -> str:
     return str((info or {}).get("id") or "")
 
 
+# --- parallel slots and key windows: limits that wait, and 429s that say how long -----------
+
+QUEUE_KEY = "jarvis_slot"  # in the request's metadata: the token of the slot it holds
+KEY_WINDOW = 60.0  # seconds: a key's rpm counts the requests of the last minute
+
+
+def too_many(detail: str, seconds: float) -> HTTPException:
+    wait = max(1, math.ceil(seconds))
+    return HTTPException(status_code=429, detail=detail, headers={"Retry-After": str(wait)})
+
+
+class ModelSlots:
+    """One model's share of parallel slots in this process (each deployment's share, times
+    its deployments), and the requests waiting for one."""
+
+    def __init__(self, entry: dict[str, Any], deployments: int) -> None:
+        self.size = int(entry["slots"]) * max(1, deployments)
+        self.seconds = float(entry["seconds"])
+        self.hold = float(entry.get("hold_seconds", 3600.0))
+        self.free = asyncio.Semaphore(self.size)
+        self.waiting = 0
+        self.answer_seconds = 1.0  # how long a slot was held lately (moving average)
+
+    def retry_after(self, ahead: int) -> float:
+        """Seconds until a slot is likely free for a request with `ahead` others waiting
+        before it: a slot's recent holding time for each round of `size` requests."""
+        return self.answer_seconds * (1 + ahead // self.size)
+
+    def held_for(self, seconds: float) -> None:
+        self.answer_seconds = 0.8 * self.answer_seconds + 0.2 * seconds
+
+
+class ParallelSlots:
+    """Per model, at most its share of requests in flight from this process; a request over
+    it waits up to the model's queue time for a slot, then is answered 429 with Retry-After.
+    A slot is taken in the pre-call hook and given back exactly once (the token is popped)
+    by whichever comes first: the success hook, the failure hook, or the end of a stream."""
+
+    def __init__(self, table: RoutingTable) -> None:
+        self.models = {
+            name: ModelSlots(entry, len(table.models.get(name, {}).get("deployments", ())))
+            for name, entry in table.queues.items()
+        }
+        # token -> (model, when taken, streamed)
+        self.held: dict[str, tuple[str, float, bool]] = {}
+
+    async def enter(self, model: str, data: dict[str, Any]) -> None:
+        slots = self.models.get(model)
+        if slots is None:
+            return
+        self._free_stale(time.monotonic())
+        if slots.free.locked():
+            slots.waiting += 1
+            try:
+                await asyncio.wait_for(slots.free.acquire(), timeout=slots.seconds)
+            except TimeoutError:
+                wait = slots.retry_after(slots.waiting - 1)  # the others still waiting
+                raise too_many(self._refusal(model, slots), wait) from None
+            finally:
+                slots.waiting -= 1
+        else:
+            await slots.free.acquire()
+        token = uuid.uuid4().hex
+        self.held[token] = (model, time.monotonic(), bool(data.get("stream")))
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = data["metadata"] = {}
+        metadata[QUEUE_KEY] = token
+
+    def leave(self, data: Any) -> None:
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        token = metadata.pop(QUEUE_KEY, None) if isinstance(metadata, dict) else None
+        entry = self.held.pop(token, None) if isinstance(token, str) else None
+        if entry is not None:
+            model, taken, _ = entry
+            slots = self.models[model]
+            slots.held_for(time.monotonic() - taken)
+            slots.free.release()
+
+    def _free_stale(self, now: float) -> None:
+        """Backstop: a non-streamed request cannot hold a slot past its last try's timeout,
+        so a slot held longer lost its release (a route without the hooks) and is freed."""
+        stale = [
+            token
+            for token, (model, taken, streamed) in self.held.items()
+            if not streamed and now - taken > self.models[model].hold
+        ]
+        for token in stale:
+            model, _, _ = self.held.pop(token)
+            self.models[model].free.release()
+
+    @staticmethod
+    def _refusal(model: str, slots: ModelSlots) -> str:
+        return (
+            f"model {model!r} is busy: all {slots.size} of this gateway process's parallel "
+            f"slots stayed in use for the {slots.seconds:g} s a request may queue "
+            "(limits.max_parallel_requests, limits.queue_seconds); retry after the "
+            "Retry-After seconds"
+        )
+
+
+class KeyWindows:
+    """A declared key's rpm (this process's share) over a sliding minute; a request over it
+    is answered 429 with Retry-After: the seconds until its oldest request leaves the minute."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, collections.deque[float]] = {}
+
+    def admit(self, keys: dict[str, Any], name: str | None) -> None:
+        limit = keys.get(name, {}).get("rpm") if name else None
+        if not isinstance(limit, int):
+            return
+        now = time.monotonic()
+        window = self.seen.setdefault(str(name), collections.deque())
+        while window and now - window[0] >= KEY_WINDOW:
+            window.popleft()
+        if len(window) >= limit:
+            wait = KEY_WINDOW - (now - window[0])
+            raise too_many(
+                f"key {name!r} has made its {limit} requests of this minute on this gateway "
+                f"process (gateway.keys.{name}.rpm, shared among the gateway's processes); "
+                f"retry in {max(1, math.ceil(wait))} s",
+                wait,
+            )
+        window.append(now)
+
+
 # --- custom auth: the keys of gateway.keys, and a 401 for any other key ---------------------------
 
 
@@ -640,7 +804,7 @@ def _identity(name: str, entry: dict[str, Any]) -> Any:
         key_alias=name,
         key_name=name,
         metadata={KEY_META: name},
-        rpm_limit=entry.get("rpm"),
+        rpm_limit=None,  # the callback's KeyWindows counts it, with a truthful Retry-After
         tpm_limit=entry.get("tpm"),
         max_parallel_requests=entry.get("max_parallel_requests"),
     )

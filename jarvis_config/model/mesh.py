@@ -101,6 +101,7 @@ class Limits:
     tpm: int | None = None
     max_parallel_requests: int | None = None
     timeout: float | None = None
+    queue_seconds: float | None = None  # None: the default (model.processes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ class Gateway:
     image: str | None
     ingress: Ingress | None = None
     keys: tuple[ApiKey, ...] = ()
+    workers: int = 1  # proxy processes per replica
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ def _gateway(spec: Mapping[str, Any]) -> Gateway:
         image=spec.get("image"),
         ingress=_ingress(spec.get("ingress")),
         keys=tuple(_api_key(name, key) for name, key in sorted(spec.get("keys", {}).items())),
+        workers=int(spec.get("workers", 1)),
     )
 
 
@@ -419,6 +422,7 @@ def _model(
             tpm=limits.get("tpm"),
             max_parallel_requests=limits.get("max_parallel_requests"),
             timeout=limits.get("timeout"),
+            queue_seconds=limits.get("queue_seconds"),
         ),
         nodes=placed_nodes(spec, nodes, by_role),
         capabilities=(tuple(sorted(spec["capabilities"])) if "capabilities" in spec else None),

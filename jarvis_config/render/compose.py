@@ -27,6 +27,7 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Mesh, Node, gateway_image
+from jarvis_config.model.processes import worker_args
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
 from jarvis_config.render import expansion
 from jarvis_config.render.envfile import EnvVar, optional_ref, required_ref, stack_env_vars
@@ -274,7 +275,7 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
     return Service(
         name=name,
         image=escape_dollars(gateway_image(mesh.gateway)),
-        command=("--config", LITELLM_CONFIG, "--port", str(port)),
+        command=("--config", LITELLM_CONFIG, "--port", str(port), *worker_args(mesh.gateway)),
         environment=proxy_environment(mesh),
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
         depends_on=tuple(depends),
@@ -318,7 +319,9 @@ def nginx_upstreams(mesh: Mesh) -> tuple[tuple[str, int], ...]:
 
 
 def replica_upstreams(mesh: Mesh) -> tuple[tuple[str, int], ...]:
-    return tuple((s.name, int(s.command[-1])) for s in proxy_services(mesh))
+    return tuple(
+        (s.name, int(s.command[s.command.index("--port") + 1])) for s in proxy_services(mesh)
+    )
 
 
 def load_balancer(mesh: Mesh) -> Service:

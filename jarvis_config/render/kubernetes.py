@@ -31,6 +31,7 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, gateway_image, with_api_bases
+from jarvis_config.model.processes import worker_args
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
 from jarvis_config.render import expansion, litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT
@@ -503,7 +504,13 @@ def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -
     container: dict[str, Any] = {
         "name": "litellm",
         "image": gateway_image(mesh.gateway),
-        "args": ["--config", f"{LITELLM_MOUNT}/config.yaml", "--port", str(port)],
+        "args": [
+            "--config",
+            f"{LITELLM_MOUNT}/config.yaml",
+            "--port",
+            str(port),
+            *worker_args(mesh.gateway),
+        ],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "env": gateway_env(mesh),
         **http_probes(

@@ -15,6 +15,7 @@ from typing import Any
 
 from jarvis_config.model.catalog import is_ollama_embedding
 from jarvis_config.model.mesh import Deployment, Mesh
+from jarvis_config.model.processes import processes, shared_limits
 from jarvis_config.model.routing import Chain, RoutingPlan, plan
 from jarvis_config.render import expansion, routes
 from jarvis_config.render.serialize import to_json, to_yaml
@@ -92,9 +93,10 @@ def gateway_config(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, 
     """The proxy's config.yaml as data, in the order it is written; `routing` is the mesh's
     routing plan when the caller has made it already."""
     routing = plan(mesh) if routing is None else routing
+    count = processes(mesh.gateway)
     return {
         "model_list": [
-            deployment_entry(d, mesh.routing.health_check_timeout) for d in mesh.deployments
+            deployment_entry(d, mesh.routing.health_check_timeout, count) for d in mesh.deployments
         ],
         "router_settings": router_settings(mesh, routing),
         "litellm_settings": {"callbacks": [CALLBACK]},
@@ -102,17 +104,20 @@ def gateway_config(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, 
     }
 
 
-def deployment_entry(deployment: Deployment, health_check_timeout: float) -> dict[str, Any]:
+def deployment_entry(
+    deployment: Deployment, health_check_timeout: float, processes: int = 1
+) -> dict[str, Any]:
     """One model_list entry. A node's deployment is its own model group (named by its id);
     a hosted model's deployment serves the model's name directly."""
     return {
         "model_name": deployment.id if deployment.node else deployment.model,
-        "litellm_params": litellm_params(deployment),
+        "litellm_params": litellm_params(deployment, processes),
         "model_info": model_info(deployment, health_check_timeout),
     }
 
 
-def litellm_params(deployment: Deployment) -> dict[str, Any]:
+def litellm_params(deployment: Deployment, processes: int = 1) -> dict[str, Any]:
+    """A deployment's params; its limits are each process's share (model.processes)."""
     params: dict[str, Any] = {"model": expansion.litellm(deployment.litellm_model)}
     optional = {
         "api_base": deployment.api_base and expansion.litellm(deployment.api_base),
@@ -125,7 +130,7 @@ def litellm_params(deployment: Deployment) -> dict[str, Any]:
         for key, value in deployment.params
         if key not in RESERVED_PARAMS
     )
-    limits = deployment.limits
+    limits = shared_limits(deployment.limits, processes)
     for key in ("rpm", "tpm", "max_parallel_requests", "timeout"):
         value = getattr(limits, key)
         if value is not None:

@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Mesh
+from jarvis_config.model.processes import (
+    hold_seconds,
+    processes,
+    queue_seconds,
+    share,
+    shared_key,
+)
 from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
 
 FORMAT = "jarvis-routes/1"
@@ -49,10 +56,31 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
         "capabilities": {
             m.name: list(m.capabilities) for m in mesh.models if m.capabilities is not None
         },
-        "keys": {key.name: _key_entry(key) for key in mesh.gateway.keys},
+        "keys": {
+            key.name: _key_entry(shared_key(key, processes(mesh.gateway)))
+            for key in mesh.gateway.keys
+        },
         "affinity": routing.affinity,
         "session_header": SESSION_HEADER,
+        **parallel_queues(mesh),
     }
+
+
+def parallel_queues(mesh: Mesh) -> dict[str, Any]:
+    """`queues`: for each model with a parallel limit, each process's share of it per
+    deployment and how long a request over it waits for a free slot (the callback's queue).
+    Absent when no model has one, so tables without limits stay as they were."""
+    count = processes(mesh.gateway)
+    queues = {
+        model.name: {
+            "slots": share(model.limits.max_parallel_requests, count),
+            "seconds": queue_seconds(model.limits),
+            "hold_seconds": hold_seconds(model.limits, mesh.routing),
+        }
+        for model in mesh.models
+        if model.limits.max_parallel_requests is not None
+    }
+    return {"queues": queues} if queues else {}
 
 
 def _key_entry(key: ApiKey) -> dict[str, Any]:

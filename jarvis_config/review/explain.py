@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from jarvis_config.model.mesh import Deployment, Limits, Mesh
+from jarvis_config.model.processes import MODEL_LIMITS, processes, queue_seconds, shared_limits
 from jarvis_config.model.routing import ROLE_PIN_PREFIX
 from jarvis_config.render.routes import REQUEST_FIELD, routing_table
 from jarvis_config.wording import closest, did_you_mean
@@ -85,6 +86,10 @@ class Explanation:
     limits: dict[str, float | int]
     num_retries: int
     faults: Faults
+    # How the gateway's processes (workers x replicas) share the limits: each enforces
+    # `per_process` of them (model.processes); one process enforces them whole.
+    processes: int = 1
+    per_process: dict[str, float | int] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,17 @@ def explain_request(mesh: Mesh, requested: str, node: str | None = None) -> Expl
         limits=limits_dict(model.limits),
         num_retries=mesh.routing.num_retries,
         faults=_faults(mesh, model.limits),
+        **_sharing(mesh, model.limits),
     )
+
+
+def _sharing(mesh: Mesh, limits: Limits) -> dict[str, Any]:
+    """Explanation fields on how several gateway processes divide the model's limits."""
+    count = processes(mesh.gateway)
+    if count == 1:
+        return {}
+    shared = replace(shared_limits(limits, count), queue_seconds=queue_seconds(limits))
+    return {"processes": count, "per_process": limits_dict(shared)}
 
 
 def _faults(mesh: Mesh, limits: Limits) -> Faults:
@@ -404,7 +419,20 @@ def _limit_rows(answer: Explanation) -> list[str]:
         )
         or "none"
     )
-    return [_row("limits", f"per deployment: {own}")]
+    rows = [_row("limits", f"per deployment: {own}")]
+    if answer.per_process is not None:
+        rows.extend(_wrapped("", _sharing_text(answer.processes, answer.per_process)))
+    return rows
+
+
+def _sharing_text(count: int, shares: dict[str, float | int]) -> str:
+    divided = ", ".join(f"{k} {v}" for k, v in shares.items() if k in MODEL_LIMITS)
+    queue = shares["queue_seconds"]
+    return (
+        f"divided among the gateway's {count} processes (workers x replicas), each enforces "
+        f"{divided or 'no limit'}; a request over max_parallel_requests queues up to "
+        f"{queue:g} s for a free slot"
+    )
 
 
 def _fault_rows(faults: Faults) -> list[str]:

@@ -199,6 +199,13 @@ CODES: dict[str, Code] = {
         "$ mkdir mesh && for i in 1 2 3 4 5; do head -c 15000000 /dev/zero | tr '\\0' '#'"
         " > mesh/$i.yaml; done && jarvis-config validate mesh",
     ),
+    "limit-below-processes": Code(
+        "a model's or key's limit is smaller than the gateway's processes (workers x replicas), "
+        "which each enforce an equal share of it",
+        f"version: 1\ngateway: {{workers: 2, replicas: 2}}\n{_NODE}models:\n"
+        "  llama3: {runtime: ollama, source: llama3:8b, placement: {nodes: [n1]}, "
+        "limits: {max_parallel_requests: 3}}\n",
+    ),
     "litellm-env-ref": Code(
         "a value outside master_key and api_key holds 'os.environ/', which the LiteLLM proxy "
         "would replace with an environment variable",

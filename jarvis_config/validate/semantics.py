@@ -21,6 +21,7 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import ENV_REF, NAME, Mesh
+from jarvis_config.model.processes import limit_shares, processes
 from jarvis_config.problems import Location, PathParts, Problem, Severity, json_path
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import misspelt, subject
@@ -777,7 +778,34 @@ RULES: tuple[Rule, ...] = (
 
 def check_mesh(mesh: Mesh, doc: Document) -> list[Problem]:
     """Rules that need derived facts: run once the document is otherwise valid."""
-    return [*derived_port_conflicts(mesh, doc), *gateway_start_up(mesh, doc)]
+    return [
+        *derived_port_conflicts(mesh, doc),
+        *gateway_start_up(mesh, doc),
+        *limits_below_processes(mesh, doc),
+    ]
+
+
+@emits("limit-below-processes")
+def limits_below_processes(mesh: Mesh, doc: Document) -> Iterator[Problem]:
+    """Each gateway process enforces an equal share of every limit (model.processes): a
+    limit smaller than the number of processes cannot be shared without breaking it."""
+    count = processes(mesh.gateway)
+    if count == 1:
+        return
+    for found in limit_shares(mesh):
+        if found.declared >= count:
+            continue
+        path = found.path
+        yield _problem(
+            doc.locate(path),
+            "limit-below-processes",
+            f"{found.owner} declares {found.field} {found.declared}, fewer than the gateway's "
+            f"{count} processes ({mesh.gateway.workers} workers x {mesh.gateway.replicas} "
+            "replicas), each of which enforces an equal share of it",
+            path,
+            f"raise {found.field} to at least {count}, or lower gateway.workers or "
+            "gateway.replicas",
+        )
 
 
 # The stock proxy's start-up grows faster than linearly with its deployments (its Router

@@ -284,8 +284,11 @@ class Proxy:
                 self.process.wait(timeout=5)
 
 
-def start_proxy(config: Path, env: Mapping[str, str], port: int | None = None) -> Proxy:
-    """The stock proxy on `config`, on loopback; returns once /health/liveliness answers."""
+def start_proxy(
+    config: Path, env: Mapping[str, str], port: int | None = None, args: tuple[str, ...] = ()
+) -> Proxy:
+    """The stock proxy on `config`, on loopback; returns once /health/liveliness answers.
+    `args`: more of the proxy's options (`--num_workers 2`)."""
     port = port or free_ports(1)
     log = config.parent.parent / f"proxy-{port}.log"
     proxy_env = {
@@ -297,7 +300,11 @@ def start_proxy(config: Path, env: Mapping[str, str], port: int | None = None) -
     }
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [litellm_command(), "--config", str(config), "--host", LOOPBACK, "--port", str(port)],
+            [
+                litellm_command(),
+                *("--config", str(config), "--host", LOOPBACK, "--port", str(port)),
+                *args,
+            ],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=proxy_env,

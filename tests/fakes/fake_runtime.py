@@ -131,6 +131,8 @@ class FakeRuntime:
         self._thawed = threading.Event()
         self._thawed.set()
         self.token_delay = 0.0
+        self.in_flight = 0  # POST requests being answered now
+        self.max_in_flight = 0  # the most seen at once since start (or reset_in_flight)
         self._stopping = False
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
@@ -200,6 +202,22 @@ class FakeRuntime:
     def clear(self) -> None:
         with self._lock:
             self._received.clear()
+
+    def reset_in_flight(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a request as in flight while it is answered (for max_in_flight)."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -282,13 +300,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "request body is not JSON"})
             return
         self.runtime.record("POST", path, body, self.headers.get("Authorization"))
-        if self._faulted(body):
-            return
-        route = POST_ROUTES[self.runtime.flavor].get(path)
-        if route is None:
-            self._json(404, {"error": f"no route POST {path}"})
-            return
-        route(self, body)
+        with self.runtime.answering():
+            if self._faulted(body):
+                return
+            route = POST_ROUTES[self.runtime.flavor].get(path)
+            if route is None:
+                self._json(404, {"error": f"no route POST {path}"})
+                return
+            route(self, body)
 
     def _faulted(self, body: dict[str, Any]) -> bool:
         """Apply the runtime's fault, if any; True when the request has been answered."""

@@ -1,0 +1,226 @@
+"""Several gateway processes keep every declared limit at the runtime: two workers of one proxy
+(`gateway.workers: 2`), and two proxies sharing one real redis-server (`replicas: 2`, two
+processes on loopback as two replicas would be). A burst of four times a model's parallel limit
+waits for free slots instead of failing, and the runtime never sees more than the limit at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jarvis_config.model.mesh import build_mesh
+from jarvis_config.model.processes import worker_args
+from tests.e2e.harness import LOOPBACK, Proxy, build, free_ports, start_proxy
+from tests.fakes.fake_runtime import CHUNK_WORDS, FakeRuntime
+
+openai = pytest.importorskip("openai", reason="the e2e tests drive the gateway through the SDK")
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+LIMIT = 16
+BURST = 64
+ANSWER_SECONDS = 1.0
+KEY_RPM = 4
+ENV = {"JARVIS_MASTER_KEY": "sk-master-workers", "JARVIS_CI_KEY": "sk-ci-workers"}
+
+
+LEFT_ALONE = 30.0  # docs/resilience.md: a frozen node gets no unpinned request after this
+NORMAL = 5.0  # an answer from a healthy fake, even on a contended machine
+
+
+def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dict[str, Any]:
+    """`tiny` on node n1 (limit LIMIT, no health checks); with `frozen_port`, also on n2 with
+    the default fault settings, for the frozen-node test."""
+    if frozen_port:
+        return {
+            "version": 1,
+            "gateway": {
+                "master_key": "${JARVIS_MASTER_KEY}",
+                "workers": workers,
+                "replicas": replicas,
+            },
+            "nodes": {
+                name: {"address": LOOPBACK, "runtimes": {"ollama": {"port": node_port}}}
+                for name, node_port in (("n1", port), ("n2", frozen_port))
+            },
+            "models": {
+                "tiny": {
+                    "runtime": "ollama",
+                    "source": "tiny:1b",
+                    "placement": {"nodes": ["n1", "n2"]},
+                }
+            },
+        }
+    return {
+        "version": 1,
+        "gateway": {
+            "master_key": "${JARVIS_MASTER_KEY}",
+            "workers": workers,
+            "replicas": replicas,
+            "keys": {"ci": {"key": "${JARVIS_CI_KEY}", "rpm": KEY_RPM}},
+        },
+        "nodes": {"n1": {"address": LOOPBACK, "runtimes": {"ollama": {"port": port}}}},
+        "models": {
+            "tiny": {
+                "runtime": "ollama",
+                "source": "tiny:1b",
+                "placement": {"nodes": ["n1"]},
+                "limits": {"max_parallel_requests": LIMIT},
+            }
+        },
+        "routing": {"health_check_interval": 0},
+    }
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[int]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    port = free_ports(1)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            LOOPBACK,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def gateway(
+    tmp: Path, *, workers: int, replicas: int, frozen: FakeRuntime | None = None
+) -> Iterator[tuple[FakeRuntime, list[Proxy]]]:
+    """One fake runtime answering in ANSWER_SECONDS (at once with `frozen`, a second node's
+    runtime) and `replicas` proxies of `workers` each."""
+    with contextlib.ExitStack() as stack:
+        runtime = stack.enter_context(FakeRuntime("n1").start())
+        if frozen is None:
+            runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
+        config = tmp / "jarvis.yaml"
+        spec = mesh(
+            runtime.port,
+            workers=workers,
+            replicas=replicas,
+            frozen_port=frozen.port if frozen else 0,
+        )
+        config.write_text(yaml.safe_dump(spec), encoding="utf-8")
+        env = dict(ENV)
+        if replicas > 1:
+            redis_port = stack.enter_context(redis_server())
+            env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
+        out = build(config, tmp / "out", env)
+        args = worker_args(build_mesh(spec).gateway)
+        proxies = []
+        for _ in range(replicas):
+            proxy = start_proxy(out / "litellm" / "config.yaml", env, args=args)
+            stack.callback(proxy.stop)
+            proxies.append(proxy)
+        yield runtime, proxies
+
+
+def clients(proxies: list[Proxy], key: str) -> list[Any]:
+    return [openai.OpenAI(base_url=p.url, api_key=key, max_retries=0, timeout=60) for p in proxies]
+
+
+def burst(proxies: list[Proxy], *, stream: bool = False) -> tuple[list[int], float]:
+    """BURST concurrent requests spread over the proxies: their statuses and the time taken."""
+    pool_clients = clients(proxies, ENV["JARVIS_MASTER_KEY"])
+
+    def ask(index: int) -> int:
+        client = pool_clients[index % len(pool_clients)]
+        try:
+            answer = client.chat.completions.create(
+                model="tiny", messages=[{"role": "user", "content": "hi"}], stream=stream
+            )
+            if stream:
+                assert "".join(c.choices[0].delta.content or "" for c in answer if c.choices)
+        except openai.APIStatusError as exc:
+            return exc.status_code
+        return 200
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=BURST) as pool:
+        statuses = list(pool.map(ask, range(BURST)))
+    return statuses, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    ("workers", "replicas"),
+    [pytest.param(2, 1, id="two-workers"), pytest.param(1, 2, id="two-replicas")],
+)
+def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
+    tmp_path: Path, workers: int, replicas: int
+) -> None:
+    with gateway(tmp_path, workers=workers, replicas=replicas) as (runtime, proxies):
+        runtime.reset_in_flight()
+        # Its time is benchmarks/workers.py's to measure. The streamed burst gives its slots
+        # back when each stream ends: the burst after it would otherwise wait and fail.
+        for stream in (False, True, False):
+            statuses, _ = burst(proxies, stream=stream)
+            assert statuses.count(200) == BURST, (stream, statuses)
+            assert 0 < runtime.max_in_flight <= LIMIT
+        # The key's rpm is shared too: at most KEY_RPM requests a minute over all processes,
+        # and a refusal says when the minute frees.
+        ci = clients(proxies, ENV["JARVIS_CI_KEY"])
+        answered, waits = 0, []
+        for index in range(3 * KEY_RPM):
+            try:
+                ci[index % len(ci)].chat.completions.create(
+                    model="tiny", messages=[{"role": "user", "content": "hi"}]
+                )
+                answered += 1
+            except openai.RateLimitError as exc:
+                waits.append(int(exc.response.headers["retry-after"]))
+        assert answered <= KEY_RPM
+        assert waits and all(1 <= wait <= 60 for wait in waits)
+        assert min(waits) < 60
+
+
+@pytest.mark.parametrize(
+    ("workers", "replicas"),
+    [pytest.param(2, 1, id="two-workers"), pytest.param(1, 2, id="two-replicas")],
+)
+def test_a_frozen_node_is_avoided_by_every_process(
+    tmp_path: Path, workers: int, replicas: int
+) -> None:
+    with (
+        FakeRuntime("n2").start() as frozen,
+        gateway(tmp_path, workers=workers, replicas=replicas, frozen=frozen) as (_, proxies),
+    ):
+        frozen.fault = "freeze"
+        try:
+            time.sleep(LEFT_ALONE)
+            answers = []
+            for index in range(20):  # a new connection each time: it may reach any worker
+                client = clients([proxies[index % len(proxies)]], ENV["JARVIS_MASTER_KEY"])[0]
+                start = time.monotonic()
+                reply = client.chat.completions.with_raw_response.create(
+                    model="tiny", messages=[{"role": "user", "content": "hi"}]
+                )
+                answers.append((time.monotonic() - start, reply.headers["x-litellm-model-id"]))
+        finally:
+            frozen.fault = None
+        assert {model for _, model in answers} == {"tiny@n1"}, answers
+        assert all(seconds < NORMAL for seconds, _ in answers), answers
