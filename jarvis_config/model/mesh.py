@@ -24,10 +24,12 @@ from jarvis_config.model.catalog import (
 
 # routing's fault-handling settings and their defaults, measured on the stock proxy
 # (docs/resilience.md): a frozen node is left alone within 30 s, a strict pin to it fails
-# within 60 s, and a stream that keeps sending tokens is never cut.
+# within 60 s, and a stream that keeps sending is cut after `stream_max_seconds`: 600 s holds
+# a 4,096-token answer from a CPU node at 7 tokens/s, the longest local generation expected.
 RESILIENCE_DEFAULTS: dict[str, float | int] = {
     "timeout": 45.0,
     "stream_timeout": 20.0,
+    "stream_max_seconds": 600.0,
     "health_check_interval": 10,
     "health_check_timeout": 5.0,
     "cooldown": 30.0,
@@ -167,6 +169,7 @@ class Routing(NamedTuple):
     cooldown: float
     allowed_fails: int
     list_pinned_models: bool = False
+    stream_max_seconds: float = float(RESILIENCE_DEFAULTS["stream_max_seconds"])  # a whole stream
 
 
 class Ingress(NamedTuple):
@@ -453,6 +456,7 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         cooldown=float(setting("cooldown")),
         allowed_fails=int(setting("allowed_fails")),
         list_pinned_models=bool(spec.get("list_pinned_models", False)),
+        stream_max_seconds=float(setting("stream_max_seconds")),
     )
 
 

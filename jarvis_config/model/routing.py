@@ -207,3 +207,29 @@ def ring_successors(ring: tuple[str, ...], index: int) -> tuple[str, ...]:
 def _outside(ring: tuple[str, ...], members: frozenset[str]) -> tuple[str, ...]:
     """The first `RING_FALLBACKS` groups of the ring that are not among `members`."""
     return tuple(g for g in ring if g not in members)[:RING_FALLBACKS]
+
+
+# A streamed chunk carries at least one token; a few more chunks than the token budget carry
+# none (the role, the finish reason, usage), so a stream is over budget only past this slack.
+STREAM_CHUNK_SLACK = 8
+
+
+@dataclass(frozen=True)
+class StreamBudget:
+    """How long and how large a stream may grow before the gateway cuts it (the callback
+    enforces it): `max_seconds` in all, and per model the most chunks when a request sets no
+    `max_tokens` (its context window; None: no chunk bound)."""
+
+    max_seconds: float
+    gap_seconds: float  # between two parsed chunks: a stream that drips bytes is cut too
+    chunk_slack: int
+    max_chunks: tuple[tuple[str, int | None], ...]
+
+
+def stream_budget(mesh: Mesh) -> StreamBudget:
+    return StreamBudget(
+        max_seconds=mesh.routing.stream_max_seconds,
+        gap_seconds=mesh.routing.stream_timeout,
+        chunk_slack=STREAM_CHUNK_SLACK,
+        max_chunks=tuple((m.name, m.context_window) for m in mesh.models),
+    )

@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Mesh
-from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
+from jarvis_config.model.routing import (
+    ROLE_PIN_PREFIX,
+    ModelRoute,
+    RoutingPlan,
+    StreamBudget,
+    plan,
+    stream_budget,
+)
 
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
@@ -44,6 +51,16 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
             m.name: list(m.capabilities) for m in mesh.models if m.capabilities is not None
         },
         "keys": {key.name: _key_entry(key) for key in mesh.gateway.keys},
+        "streams": _stream_entry(stream_budget(mesh)),
+    }
+
+
+def _stream_entry(budget: StreamBudget) -> dict[str, Any]:
+    return {
+        "max_seconds": budget.max_seconds,
+        "gap_seconds": budget.gap_seconds,
+        "chunk_slack": budget.chunk_slack,
+        "max_chunks": {model: chunks for model, chunks in budget.max_chunks if chunks},
     }
 
 

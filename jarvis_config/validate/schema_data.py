@@ -425,12 +425,36 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                                         'before the gateway '
                                                                         'gives up on the node. '
                                                                         'A stream that keeps '
-                                                                        'sending tokens is '
-                                                                        'never cut, however '
-                                                                        'long it runs.',
+                                                                        'sending is cut after '
+                                                                        'stream_max_seconds.',
                                                          'examples': [20],
                                                          'exclusiveMinimum': 0,
                                                          'default': 20},
+                                      'stream_max_seconds': {'type': 'number',
+                                                             'title': 'Longest stream (s)',
+                                                             'description': 'Seconds a '
+                                                                            'streamed answer '
+                                                                            'may run in all. A '
+                                                                            'stream still '
+                                                                            'sending after '
+                                                                            'this, or sending '
+                                                                            'more chunks than '
+                                                                            "the request's "
+                                                                            'max_tokens (or '
+                                                                            "the model's "
+                                                                            'context_window) '
+                                                                            'allows, is cut '
+                                                                            'with an error '
+                                                                            'event naming the '
+                                                                            'node. The default '
+                                                                            'holds a '
+                                                                            '4,096-token '
+                                                                            'answer from a '
+                                                                            'node generating 7 '
+                                                                            'tokens a second.',
+                                                             'examples': [600],
+                                                             'exclusiveMinimum': 0,
+                                                             'default': 600},
                                       'health_check_interval': {'type': 'integer',
                                                                 'title': 'Health check '
                                                                          'interval (s)',

@@ -67,13 +67,14 @@ def in_background(call: Callable[[], Any]) -> Callable[[], tuple[float, Any]]:
     return result
 
 
-def stream_text(client: openai.OpenAI, model: str, node: str | None = None) -> str:
+def stream_text(client: openai.OpenAI, model: str, node: str | None = None, **params: Any) -> str:
     """A streamed answer read through the SDK, as a user reads it; raises what the SDK raises."""
     chunks = client.chat.completions.create(
         model=model,
         messages=[{"role": "user", "content": "hi"}],
         stream=True,
         extra_body={"node": node} if node else None,
+        **params,
     )
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
