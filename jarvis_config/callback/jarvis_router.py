@@ -46,6 +46,7 @@ import os
 import re
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -396,7 +397,7 @@ def failure_message(request: dict[str, Any], exc: Exception) -> str | None:
     info = metadata.get("model_info")
     if _status(exc) == 503 and isinstance(info, dict) and info.get("node"):
         head = f"node {info['node']!r} failed to serve {info.get('jarvis_model')!r}: {cause(exc)}"
-        return head + fallbacks_tried(exc)
+        return head + fallbacks_tried(request)
     return None
 
 
@@ -473,6 +474,11 @@ class JarvisRouter(CustomLogger):
         with contextlib.suppress(AttributeError):
             original_exception.status_code = status  # type: ignore[attr-defined]
         return HTTPException(status_code=status, detail=detail)
+
+    async def log_failure_fallback_event(
+        self, original_model_group: str, kwargs: dict[str, Any], original_exception: Exception
+    ) -> None:
+        remember_hosted_failure(self.table, kwargs.get("model"), kwargs)
 
     async def async_pre_call_check(self, deployment: dict[str, Any], parent_otel_span: Any) -> None:
         await refuse_unhealthy(self.table, deployment)
@@ -602,13 +608,34 @@ def unreadable_answer(exc: Exception) -> bool:
     return any(words in text for words in PARSE_FAILURES)
 
 
-def fallbacks_tried(exc: Exception) -> str:
-    """', and its fallback 'gpt-4o' failed too: ...' when the error came from a declared
-    fallback (a hosted model) rather than from a node; '' otherwise."""
-    model = getattr(exc, "model", None)
-    route = _AUTH_TABLE.models.get(str(model)) if model else None
-    if route is None or route["nodes"]:
+# The last failure of a hosted fallback, per request (LiteLLM's call id): when every target
+# fails, the router raises the first failure (a node's), and the fallback's own is lost.
+HOSTED_FAILURES: OrderedDict[str, tuple[str, Exception]] = OrderedDict()
+HOSTED_FAILURES_KEPT = 512  # requests whose fallback failed, until their failure hook reads them
+
+
+def remember_hosted_failure(table: RoutingTable, target: Any, kwargs: dict[str, Any]) -> None:
+    """Keep what a failed fallback hop to a hosted model (one without nodes) failed with: the
+    call's logging object holds the hop's exception (LiteLLM passes the hook the first)."""
+    route = table.models.get(target) if isinstance(target, str) else None
+    details = getattr(kwargs.get("litellm_logging_obj"), "model_call_details", None) or {}
+    exc = details.get("exception")
+    call = kwargs.get("litellm_call_id") or details.get("litellm_call_id")
+    if route is None or route["nodes"] or not isinstance(exc, Exception) or not call:
+        return
+    HOSTED_FAILURES[str(call)] = (target, exc)
+    HOSTED_FAILURES.move_to_end(str(call))
+    while len(HOSTED_FAILURES) > HOSTED_FAILURES_KEPT:
+        HOSTED_FAILURES.popitem(last=False)
+
+
+def fallbacks_tried(request: dict[str, Any]) -> str:
+    """'; its fallback 'gpt-4o' failed too: ...' when a declared fallback failed for this
+    request; '' otherwise."""
+    found = HOSTED_FAILURES.pop(str(request.get("litellm_call_id") or ""), None)
+    if found is None:
         return ""
+    model, exc = found
     return f"; its fallback {model!r} failed too: {hosted_cause(exc)}"
 
 
