@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,29 +29,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.e2e.harness import Gateway  # noqa: E402
+from tests.e2e.load import NODE, Summary, load, summarize  # noqa: E402
 from tests.kit import EXAMPLES_DIR  # noqa: E402
 
-NODE = "mini"
 STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing")
 ANSWER_DELAY = 0.0125  # the fakes' token delay: a non-streamed answer takes 4 x this (50 ms)
-CLIENT_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class Sample:
-    start: float
-    end: float
-    ok: bool
-
-
-@dataclass(frozen=True)
-class Result:
-    strategy: str
-    before: float  # answers/s before the freeze
-    during: float  # answers/s from `settle` into the freeze to its end
-    p50: float
-    longest: float
-    errors: int
 
 
 def example_with(strategy: str, dest: Path) -> Path:
@@ -66,56 +44,14 @@ def example_with(strategy: str, dest: Path) -> Path:
     return dest
 
 
-async def client_loop(gw: Gateway, until: float, samples: list[Sample]) -> None:
-    headers = {"Authorization": f"Bearer {gw.copy.master_key}"}
-    body = {"model": "llama3", "messages": [{"role": "user", "content": "hi"}]}
-    async with httpx.AsyncClient(base_url=gw.url, timeout=CLIENT_TIMEOUT) as client:
-        while time.monotonic() < until:
-            start = time.monotonic()
-            try:
-                reply = await client.post("/chat/completions", json=body, headers=headers)
-                ok = reply.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            samples.append(Sample(start, time.monotonic(), ok))
-
-
-async def load(gw: Gateway, clients: int, warm: float, frozen: float) -> tuple[float, list[Sample]]:
-    """Run the clients; freeze NODE after `warm` s for `frozen` s. Returns the freeze's start."""
-    samples: list[Sample] = []
-    begin = time.monotonic()
-    until = begin + warm + frozen
-    loops = [asyncio.create_task(client_loop(gw, until, samples)) for _ in range(clients)]
-    await asyncio.sleep(warm)
-    for runtime in gw.fakes.by_name[NODE]:
-        runtime.fault = "freeze"
-    frozen_at = time.monotonic()
-    await asyncio.wait(loops, timeout=frozen + CLIENT_TIMEOUT)
-    for runtime in gw.fakes.by_name[NODE]:
-        runtime.fault = None
-    return frozen_at, samples
-
-
-def measure(strategy: str, clients: int, warm: float, frozen: float, settle: float) -> Result:
+def measure(strategy: str, clients: int, warm: float, frozen: float, settle: float) -> Summary:
     with tempfile.TemporaryDirectory() as tmp:
         example = example_with(strategy, Path(tmp) / "example")
         with Gateway.start(example, Path(tmp) / "work") as gw:
             for runtime in gw.fakes.all():
                 runtime.token_delay = ANSWER_DELAY
             frozen_at, samples = asyncio.run(load(gw, clients, warm, frozen))
-    first = min(s.start for s in samples)
-    done_before = [s for s in samples if s.ok and first + 2 <= s.end < frozen_at]
-    window = (frozen_at + settle, frozen_at + frozen)
-    done_during = [s for s in samples if s.ok and window[0] <= s.end < window[1]]
-    started = [s.end - s.start for s in samples if window[0] <= s.start < window[1]]
-    return Result(
-        strategy=strategy,
-        before=len(done_before) / (frozen_at - first - 2),
-        during=len(done_during) / (window[1] - window[0]),
-        p50=statistics.median(started) if started else float("nan"),
-        longest=max((s.end - s.start for s in samples), default=0.0),
-        errors=sum(not s.ok for s in samples),
-    )
+    return summarize(samples, frozen_at, frozen, settle)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     for strategy in args.strategies.split(","):
         r = measure(strategy, args.clients, args.warm, args.frozen, args.settle)
         print(
-            f"| {r.strategy} | {r.before:.0f} | {r.during:.0f} | {r.p50:.2f} | "
+            f"| {strategy} | {r.before:.0f} | {r.during:.0f} | {r.p50:.2f} | "
             f"{r.longest:.1f} | {r.errors} |",
             flush=True,
         )

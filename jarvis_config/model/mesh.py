@@ -35,6 +35,10 @@ RESILIENCE_DEFAULTS: dict[str, float | int] = {
     "cooldown": 30.0,
     "allowed_fails": 1,
 }
+# least-busy: a frozen node's requests in flight pile up, so new ones go to the other nodes at
+# once; simple-shuffle keeps sending it its share until a health check fails it (measured in
+# docs/resilience.md, "Under load"). LiteLLM counts the requests in flight per process.
+DEFAULT_STRATEGY = "least-busy"
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 # Names of nodes, models, providers, aliases and roles: they become deployment ids
 # ("llama3@ai-max"), tags ("node:ai-max") and folder names, so no '@', ':', '/' or spaces.
@@ -444,7 +448,7 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         return spec.get(key, RESILIENCE_DEFAULTS[key])  # type: ignore[no-any-return]
 
     return Routing(
-        strategy=str(spec.get("strategy", "simple-shuffle")),
+        strategy=str(spec.get("strategy", DEFAULT_STRATEGY)),
         node_pinning=str(spec.get("node_pinning", "strict")),
         fallbacks=chains("fallbacks"),
         context_window_fallbacks=chains("context_window_fallbacks"),

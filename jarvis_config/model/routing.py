@@ -25,6 +25,7 @@ so each node's successors in the ring lead on to the rest of the model's nodes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Deployment, Mesh, Model, role_tag
@@ -233,3 +234,21 @@ def stream_budget(mesh: Mesh) -> StreamBudget:
         chunk_slack=STREAM_CHUNK_SLACK,
         max_chunks=tuple((m.name, m.context_window) for m in mesh.models),
     )
+
+
+# What a gateway does on SIGTERM (docker stop, a Swarm update, a Kubernetes rollout): the
+# proxy closes its listener and lets the requests in flight finish for up to the drain time
+# (LiteLLM's GRACEFUL_SHUTDOWN_TIMEOUT, 30 s by default, which would cut longer streams).
+DRAIN_MARGIN = 10  # seconds past the longest stream, for the answer's last bytes and the exit
+PRE_STOP_SECONDS = 5  # Kubernetes: serve on while the endpoints drop the terminating pod
+
+
+def drain_seconds(mesh: Mesh) -> int:
+    """How long a gateway waits for requests in flight on SIGTERM: the longest stream."""
+    return math.ceil(mesh.routing.stream_max_seconds) + DRAIN_MARGIN
+
+
+def stop_grace_seconds(mesh: Mesh) -> int:
+    """How long the orchestrator waits after SIGTERM before SIGKILL: the drain, a pre-stop
+    wait and a margin, so a draining gateway is never killed."""
+    return PRE_STOP_SECONDS + drain_seconds(mesh) + DRAIN_MARGIN

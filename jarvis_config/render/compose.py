@@ -25,6 +25,7 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Mesh, Node
+from jarvis_config.model.routing import drain_seconds, stop_grace_seconds
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
 from jarvis_config.render.envfile import optional_ref, required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
@@ -78,6 +79,7 @@ class Service:
     constraints: tuple[str, ...] = ()
     replicas: int = 1
     configs: tuple[tuple[str, str], ...] = ()  # (config name, target path)
+    stop_grace_period: str | None = None  # SIGTERM to SIGKILL: a gateway drains meanwhile
     port_mode: str = "ingress"  # swarm: "host" publishes on the machine itself
 
     @property
@@ -154,6 +156,7 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
         image=escape_dollars(gateway_image(mesh.gateway)),
         command=("--config", LITELLM_CONFIG, "--port", str(port)),
         environment=proxy_environment(mesh),
+        stop_grace_period=f"{stop_grace_seconds(mesh)}s",
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
         depends_on=tuple(depends),
         healthcheck=Healthcheck(
@@ -173,7 +176,10 @@ def gateway_start_period(mesh: Mesh, least: int) -> str:
 
 
 def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "GRACEFUL_SHUTDOWN_TIMEOUT": str(drain_seconds(mesh)),
+    }
     for var in stack_env_vars(mesh):
         if "gateway" in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
             env[var.name] = required_ref(var.name)

@@ -355,15 +355,21 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                                    'title': 'Routing strategy',
                                                    'description': "LiteLLM's strategy for "
                                                                   'spreading requests over a '
-                                                                  "model's deployments.",
-                                                   'examples': ['simple-shuffle', 'least-busy'],
+                                                                  "model's deployments. "
+                                                                  'least-busy (the default) '
+                                                                  'sends each request to the '
+                                                                  'node with the fewest '
+                                                                  'requests in flight, so a '
+                                                                  'frozen node stops getting '
+                                                                  'new ones at once.',
+                                                   'examples': ['least-busy', 'simple-shuffle'],
                                                    'enum': ['simple-shuffle',
                                                             'least-busy',
                                                             'usage-based-routing',
                                                             'usage-based-routing-v2',
                                                             'latency-based-routing',
                                                             'cost-based-routing'],
-                                                   'default': 'simple-shuffle'},
+                                                   'default': 'least-busy'},
                                       'node_pinning': {'type': 'string',
                                                        'title': 'Node pinning',
                                                        'description': 'strict: a request '
