@@ -571,18 +571,34 @@ SKIPPED_UNHEALTHY = "skipped: failed its last health check"
 
 async def refuse_unhealthy(table: RoutingTable, deployment: dict[str, Any]) -> None:
     """The router's last check before it calls a deployment (every attempt, fallbacks too).
-    A node's deployment whose last health check failed is refused at once. The model's
-    fallback chain starts with each of its nodes' groups, so without this a request whose
-    node froze would wait out its timeout and then be sent to the same node again (LiteLLM
-    does not count the node's group as tried, and a group of one deployment is never
+    A node's deployment whose last health check failed is refused at once, while another node
+    of its model passed its own (when all failed, they are tried, as LiteLLM's health filter
+    does). The model's fallback chain starts with each of its nodes' groups, so without this a
+    request whose node froze would wait out its timeout and then be sent to the same node again
+    (LiteLLM does not count the node's group as tried, and a group of one deployment is never
     filtered by health): 90 s instead of 45."""
     ident = str((deployment.get("model_info") or {}).get("id") or "")
     group = table.groups.get(ident)
-    if not group or group.get("kind") != "node" or not await failed_health_check(ident):
+    if not group or group.get("kind") != "node":
         return
-    raise APIConnectionError(
-        message=f"node {group['node']!r} {SKIPPED_UNHEALTHY}", llm_provider="", model=ident
-    )
+    unhealthy = await unhealthy_deployments()
+    siblings = table.models.get(group["model"], {}).get("nodes", {}).values()
+    if ident in unhealthy and any(other not in unhealthy for other in siblings):
+        raise APIConnectionError(
+            message=f"node {group['node']!r} {SKIPPED_UNHEALTHY}", llm_provider="", model=ident
+        )
+
+
+async def unhealthy_deployments() -> frozenset[str]:
+    """The deployments whose last background health check failed (none when unknown)."""
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
+    if health is None:
+        return frozenset()
+    try:
+        return frozenset(await health.async_get_unhealthy_deployment_ids())
+    except Exception:  # no health state is no verdict
+        return frozenset()
 
 
 # --- streams: a time and size budget, and an answer that carries nothing ------------------------

@@ -189,3 +189,16 @@ def test_a_failed_fallback_is_named_with_its_cause(homelab: ModuleType) -> None:
         "lost); its fallback 'gpt-4o' failed too: the provider refused the gateway's key "
         "(HTTP 401); check its api_key"
     )
+
+
+def test_when_every_node_failed_its_health_check_they_are_all_tried(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As LiteLLM's own health filter does: a check that fails everywhere may be the checks'
+    fault (a busy gateway), so no node is refused for it."""
+    proxy = ModuleType("litellm.proxy.proxy_server")
+    every = _HealthState({"llama3@mini", "llama3@ai-max"})
+    proxy.llm_router = type("Router", (), {"health_state_cache": every})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", proxy)
+    check = homelab.proxy_handler_instance.async_pre_call_check
+    assert asyncio.run(check({"model_info": {"id": "llama3@mini"}}, None)) is None
