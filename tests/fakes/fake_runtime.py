@@ -42,7 +42,8 @@ and applied to every POST (health checks included):
 - `stall`: send the answer's headers (200), then nothing, until the fault is cleared (a
   runtime that hangs mid-generation);
 - `endless`: a stream that keeps sending chunks (every `token_delay`, or 50 ms) until the
-  fault is cleared; a non-streamed answer drips instead;
+  fault is cleared (a runaway generation); non-streamed answers, health checks among them,
+  are normal;
 - `drip`: send the answer one byte every `DRIP_EVERY` seconds (a stream: after its first
   chunk);
 - `wrong-shape`: answer 200 with valid JSON that is not the runtime's answer format (a chat
@@ -318,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "malformed" or (fault == "cut" and not streamed):
             self._raw(200, b'{"model": "fake", "choices": [{"mess', cut=fault == "cut")
             return True
-        elif fault in SENDING_FAULTS:
+        elif fault in SENDING_FAULTS and (streamed or fault != "endless"):
             SENDING_FAULTS[fault](self, body, streamed)
             return True
         elif self.runtime.token_delay and not streamed:
@@ -727,9 +728,6 @@ def _stall(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
 
 
 def _endless(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
-    if not streamed:
-        _drip(handler, body, streamed)
-        return
     handler._start(True)
     model = str(body.get("model", ""))
     count = 0
