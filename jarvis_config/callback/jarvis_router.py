@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import difflib
 import hashlib
 import hmac
@@ -55,6 +56,7 @@ import re
 import sys
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,7 @@ class RoutingTable:
         self.keys: dict[str, Any] = data.get("keys", {})
         self.affinity = Affinity(data)
         self.queues: dict[str, Any] = data.get("queues", {})
+        self.streams: dict[str, Any] = data.get("streams", {})
 
     @classmethod
     def from_file(cls, path: Path) -> RoutingTable:
@@ -294,6 +297,7 @@ def _status(exc: Exception) -> int:
         and 400 <= status < 500
         and not isinstance(exc, Timeout)
         and not cooling_down(exc)
+        and not unreadable_answer(exc)
     ):
         return status
     return 503
@@ -320,12 +324,30 @@ CAUSES: tuple[tuple[type[BaseException], str], ...] = (
 RATE_LIMITED = "it is rate limited"
 UNHEALTHY = "it failed its last health check; try again later"
 UNREADABLE = ("json", "decode", "parse", "malformed", "expecting")
+UNREADABLE_ANSWER = "it sent an answer the gateway could not read (malformed response)"
+# LiteLLM 1.108.7 words a runtime's answer it could not parse (JSON of the wrong shape) as a
+# 400 from the provider, carrying the Python error: the node's fault, not the request's.
+PARSE_FAILURES = (
+    "got unexpected response from",
+    "keyerror",
+    "typeerror",
+    "attributeerror",
+    "indexerror",
+    "jsondecodeerror",
+    "validationerror",
+)
 BROKEN_OFF = ("payload is not completed", "peer closed", "incomplete", "transferencodingerror")
 
 
 def cause(exc: Exception) -> str:
     """Why a node could not serve a request, for the client. A request the runtime refused
     as invalid keeps the runtime's first line: it is about the request, not the node."""
+    if isinstance(exc, StreamCut):
+        return exc.why
+    if SKIPPED_UNHEALTHY in str(exc):
+        return UNHEALTHY
+    if unreadable_answer(exc):
+        return UNREADABLE_ANSWER
     if isinstance(exc, BadRequestError):
         return _REPR.sub("", (str(exc).strip().splitlines() or [type(exc).__name__])[0])
     if cooling_down(exc):
@@ -338,7 +360,7 @@ def cause(exc: Exception) -> str:
     if any(words in text for words in BROKEN_OFF):
         return "the connection was lost before its answer was complete"
     if any(word in text for word in UNREADABLE):
-        return "it sent an answer the gateway could not read (malformed response)"
+        return UNREADABLE_ANSWER
     for kind, words in CAUSES:
         if isinstance(exc, kind):
             return words
@@ -383,9 +405,12 @@ def failure_message(request: dict[str, Any], exc: Exception) -> str | None:
     if cooling_down(exc):
         # Every node that could serve the request is down: that is no rate limit.
         return f"no node can serve {request.get('model')!r} right now: {cause(exc)}"
+    if isinstance(exc, StreamCut):
+        return exc.message
     info = metadata.get("model_info")
     if _status(exc) == 503 and isinstance(info, dict) and info.get("node"):
-        return f"node {info['node']!r} failed to serve {info.get('jarvis_model')!r}: {cause(exc)}"
+        head = f"node {info['node']!r} failed to serve {info.get('jarvis_model')!r}: {cause(exc)}"
+        return head + fallbacks_tried(request)
     return None
 
 
@@ -466,8 +491,21 @@ class JarvisRouter(CustomLogger):
             return None
         # A stream that broke off after its first chunk can no longer change status: the proxy
         # ends it with an error event carrying the exception's `message`, so that is plain too.
+        # Before its first chunk, the proxy answers with the exception's own status: a node's
+        # failure is a 503 there as well (LiteLLM says 400 for an answer it could not parse).
+        status = _status(original_exception)
         original_exception.message = detail  # type: ignore[attr-defined]
-        return HTTPException(status_code=_status(original_exception), detail=detail)
+        with contextlib.suppress(AttributeError):
+            original_exception.status_code = status  # type: ignore[attr-defined]
+        return HTTPException(status_code=status, detail=detail)
+
+    async def log_failure_fallback_event(
+        self, original_model_group: str, kwargs: dict[str, Any], original_exception: Exception
+    ) -> None:
+        remember_hosted_failure(self.table, kwargs.get("model"), kwargs)
+
+    async def async_pre_call_check(self, deployment: dict[str, Any], parent_otel_span: Any) -> None:
+        await refuse_unhealthy(self.table, deployment)
 
     async def async_filter_deployments(
         self,
@@ -488,9 +526,12 @@ class JarvisRouter(CustomLogger):
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: Any, request_data: dict[str, Any]
     ) -> AsyncGenerator[Any, None]:
-        """A stream holds its parallel slot until it ends, fails or its client leaves."""
+        """A stream passes its guard (time, chunk and gap budgets; an empty or unreadable
+        answer is the node's failure) and holds its parallel slot until it ends, fails or its
+        client leaves."""
+        guard = StreamGuard(self.table, request_data, response)
         try:
-            async for chunk in response:
+            async for chunk in guard.chunks(response):
                 yield chunk
         finally:
             self.slots.leave(request_data)
@@ -834,6 +875,283 @@ async def user_api_key_auth(request: Any, api_key: str) -> Any:
     raise _unauthorized(
         "invalid API key: it is neither the gateway's master key nor one of its keys (gateway.keys)"
     )
+
+
+# --- fallbacks: a node that failed its health check is not called again ------------------------
+
+SKIPPED_UNHEALTHY = "skipped: failed its last health check"
+
+
+async def refuse_unhealthy(table: RoutingTable, deployment: dict[str, Any]) -> None:
+    """The router's last check before it calls a deployment (every attempt, fallbacks too).
+    A node's deployment whose last health check failed is refused at once, while another node
+    of its model passed its own (when all failed, they are tried, as LiteLLM's health filter
+    does). The model's fallback chain starts with each of its nodes' groups, so without this a
+    request whose node froze would wait out its timeout and then be sent to the same node again
+    (LiteLLM does not count the node's group as tried, and a group of one deployment is never
+    filtered by health): 90 s instead of 45."""
+    ident = str((deployment.get("model_info") or {}).get("id") or "")
+    group = table.groups.get(ident)
+    if not group or group.get("kind") != "node":
+        return
+    unhealthy = await unhealthy_deployments()
+    siblings = table.models.get(group["model"], {}).get("nodes", {}).values()
+    if ident in unhealthy and any(other not in unhealthy for other in siblings):
+        raise APIConnectionError(
+            message=f"node {group['node']!r} {SKIPPED_UNHEALTHY}", llm_provider="", model=ident
+        )
+
+
+async def unhealthy_deployments() -> frozenset[str]:
+    """The deployments whose last background health check failed (none when unknown)."""
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
+    if health is None:
+        return frozenset()
+    try:
+        return frozenset(await health.async_get_unhealthy_deployment_ids())
+    except Exception:  # no health state is no verdict
+        return frozenset()
+
+
+# --- streams: a time and size budget, and an answer that carries nothing ------------------------
+
+
+class StreamCut(Exception):
+    """A stream the gateway ended because its node misbehaved; `message` is for the client
+    (the proxy sends it as the stream's error event, or as a 503 before the first chunk)."""
+
+    status_code = 503
+
+    def __init__(self, where: str, model: str, why: str) -> None:
+        self.why = why
+        self.message = f"{where} failed to serve {model!r}: {why}"
+        super().__init__(self.message)
+
+
+def unreadable_answer(exc: Exception) -> bool:
+    """True when LiteLLM could not parse what the runtime sent (it reports that as a 400)."""
+    if not isinstance(exc, BadRequestError) or isinstance(exc, StreamCut):
+        return False
+    text = str(exc).lower()
+    return any(words in text for words in PARSE_FAILURES)
+
+
+# The last failure of a hosted fallback, per request (LiteLLM's call id): when every target
+# fails, the router raises the first failure (a node's), and the fallback's own is lost.
+HOSTED_FAILURES: OrderedDict[str, tuple[str, Exception]] = OrderedDict()
+HOSTED_FAILURES_KEPT = 512  # requests whose fallback failed, until their failure hook reads them
+
+
+def remember_hosted_failure(table: RoutingTable, target: Any, kwargs: dict[str, Any]) -> None:
+    """Keep what a failed fallback hop to a hosted model (one without nodes) failed with: the
+    call's logging object holds the hop's exception (LiteLLM passes the hook the first)."""
+    route = table.models.get(target) if isinstance(target, str) else None
+    details = getattr(kwargs.get("litellm_logging_obj"), "model_call_details", None) or {}
+    exc = details.get("exception")
+    call = kwargs.get("litellm_call_id") or details.get("litellm_call_id")
+    if route is None or route["nodes"] or not isinstance(exc, Exception) or not call:
+        return
+    HOSTED_FAILURES[str(call)] = (target, exc)
+    HOSTED_FAILURES.move_to_end(str(call))
+    while len(HOSTED_FAILURES) > HOSTED_FAILURES_KEPT:
+        HOSTED_FAILURES.popitem(last=False)
+
+
+def fallbacks_tried(request: dict[str, Any]) -> str:
+    """'; its fallback 'gpt-4o' failed too: ...' when a declared fallback failed for this
+    request; '' otherwise."""
+    found = HOSTED_FAILURES.pop(str(request.get("litellm_call_id") or ""), None)
+    if found is None:
+        return ""
+    model, exc = found
+    return f"; its fallback {model!r} failed too: {hosted_cause(exc)}"
+
+
+def hosted_cause(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    if status in (401, 403):
+        return f"the provider refused the gateway's key (HTTP {status}); check its api_key"
+    if cooling_down(exc):
+        return "it failed recently and is left alone (cooldown)"
+    if isinstance(status, int):
+        return f"the provider answered with an error (HTTP {status})"
+    return cause(exc)
+
+
+def _has_content(chunk: Any) -> bool:
+    """Whether a streamed chunk carries any of the answer: text, a tool call, reasoning."""
+    for choice in getattr(chunk, "choices", None) or ():
+        delta = getattr(choice, "delta", None)
+        if delta is None:
+            continue
+        for field in ("content", "tool_calls", "function_call", "reasoning_content"):
+            if getattr(delta, field, None):
+                return True
+    return False
+
+
+# What a stream's failover sends again: the request as the client wrote it, nothing the proxy
+# added to it (its metadata, logging objects, keys).
+RESENT_PARAMS = frozenset(
+    {
+        "messages",
+        "stream",
+        "stream_options",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "n",
+        "user",
+        "reasoning_effort",
+    }
+)
+
+
+class StreamGuard:
+    """Ends a stream that runs past `routing.stream_max_seconds`, sends more chunks than the
+    request's max_tokens (or its model's context window) allows, or ends without carrying any
+    answer (LiteLLM 1.108.7 skips lines it cannot parse, so a malformed stream would read as an
+    empty success). Chunks before the first one with content are held back, so an empty or
+    unreadable stream is answered with a 503 instead of a 200."""
+
+    def __init__(self, table: RoutingTable, request: dict[str, Any], response: Any) -> None:
+        streams = table.streams
+        self.table = table
+        self.request = request
+        self.response = response
+        self.seconds = float(streams.get("max_seconds") or 0) or None
+        model = table.model_of(str(request.get("model") or "")) or ""
+        self.model = model
+        tokens = request.get("max_tokens") or request.get("max_completion_tokens")
+        budget = tokens if isinstance(tokens, int) else streams.get("max_chunks", {}).get(model)
+        self.max_chunks = budget + int(streams.get("chunk_slack", 0)) if budget else None
+        self.gap = float(streams.get("gap_seconds") or 0) or None
+        self.deadline = time.monotonic() + self.seconds if self.seconds else None
+        self.sent = 0
+        hidden = getattr(response, "_hidden_params", None) or {}
+        self.tried = {str(hidden.get("model_id") or "")}  # deployments (= node groups) tried
+
+    async def chunks(self, response: Any) -> Any:
+        held: list[Any] | None = []
+        iterator = response.__aiter__()
+        while (chunk := await self.next_chunk(iterator)) is not None:
+            if held is None:
+                yield chunk
+                continue
+            held.append(chunk)
+            if _has_content(chunk):
+                for early in held:
+                    yield early
+                held = None
+        if held is not None:
+            await self.count_failure()
+            again = await self.failover()
+            if again is None:
+                raise self.cut(UNREADABLE_ANSWER)
+            async for chunk in again.chunks(again.response):
+                yield chunk
+
+    async def failover(self) -> StreamGuard | None:
+        """The same request streamed by the next target of its group's fallback chain (the
+        model's other nodes, then its declared fallbacks), for a stream that carried nothing;
+        None when the request may not leave its node or no target answers. The proxy's own
+        fallbacks are over by then: LiteLLM took the empty stream for a success."""
+        proxy = sys.modules.get("litellm.proxy.proxy_server")
+        router = getattr(proxy, "llm_router", None)
+        group = self.table.groups.get(str(self.request.get("model") or ""))
+        if router is None or group is None or self.request.get("disable_fallbacks"):
+            return None
+        params = {k: v for k, v in self.request.items() if k in RESENT_PARAMS}
+        for target in group["fallbacks"]:
+            if target in self.tried:
+                continue
+            self.tried.add(target)
+            try:
+                response = await router.acompletion(model=target, **params)
+            except Exception:  # that target failed too: the next one
+                continue
+            again = StreamGuard(self.table, {**self.request, "model": target}, response)
+            again.tried = self.tried
+            return again
+        return None
+
+    async def next_chunk(self, iterator: Any) -> Any:
+        """The stream's next chunk, None at its end; StreamCut past a budget."""
+        left = self.deadline - time.monotonic() if self.deadline else None
+        bounds = [bound for bound in (left, self.gap) if bound is not None]
+        wait = min(bounds) if bounds else None
+        try:
+            if left is not None and left <= 0:
+                raise TimeoutError
+            chunk = await asyncio.wait_for(iterator.__anext__(), wait)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            if left is not None and wait == left:
+                raise self.cut(
+                    f"it was still sending after {self.seconds:g} s (stream_max_seconds), "
+                    "so the gateway ended the answer"
+                ) from None
+            raise self.cut(
+                f"it sent no complete chunk for {self.gap:g} s (stream_timeout): it stalled "
+                "or sends too slowly"
+            ) from None
+        self.sent += 1
+        if self.max_chunks is not None and self.sent > self.max_chunks:
+            raise self.cut(
+                f"it sent more than the {self.max_chunks} chunks the request's token "
+                "budget allows, so the gateway ended the answer"
+            )
+        return chunk
+
+    def node(self) -> str | None:
+        """The node whose deployment is streaming (from the stream, else the request)."""
+        hidden = getattr(self.response, "_hidden_params", None) or {}
+        group = self.table.groups.get(str(hidden.get("model_id") or ""))
+        if group and group.get("node"):
+            return str(group["node"])
+        metadata = self.request.get("metadata")
+        info = metadata.get("model_info") if isinstance(metadata, dict) else None
+        return str(info["node"]) if isinstance(info, dict) and info.get("node") else None
+
+    def cut(self, why: str) -> StreamCut:
+        """The error ending the stream (a strict pin's failure hook words it as such)."""
+        node = self.node()
+        return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
+
+    async def count_failure(self) -> None:
+        """Count the failure toward the node's cooldown, as LiteLLM counts the failures it
+        sees: an answer that carried nothing is the node's fault."""
+        proxy = sys.modules.get("litellm.proxy.proxy_server")
+        router = getattr(proxy, "llm_router", None)
+        hidden = getattr(self.response, "_hidden_params", None) or {}
+        deployment = hidden.get("model_id")
+        if router is None or not deployment:
+            return
+        failure = APIConnectionError(
+            message=UNREADABLE_ANSWER, llm_provider="", model=str(deployment)
+        )
+        failure.status_code = 500
+        kwargs = {
+            "exception": failure,
+            "litellm_params": {
+                "model_info": {"id": deployment},
+                "metadata": {"model_group": deployment, "deployment": deployment},
+            },
+        }
+        try:
+            router.deployment_callback_on_failure(kwargs, None, None, None)
+        except Exception:  # counting is best effort: the client's 503 stands either way
+            return
 
 
 proxy_handler_instance = JarvisRouter(RoutingTable.from_file(ROUTES_PATH))

@@ -28,10 +28,12 @@ from jarvis_config.model.catalog import (
 
 # routing's fault-handling settings and their defaults, measured on the stock proxy
 # (docs/resilience.md): a frozen node is left alone within 30 s, a strict pin to it fails
-# within 60 s, and a stream that keeps sending tokens is never cut.
+# within 60 s, and a stream that keeps sending is cut after `stream_max_seconds`: 600 s holds
+# a 4,096-token answer from a CPU node at 7 tokens/s, the longest local generation expected.
 RESILIENCE_DEFAULTS: dict[str, float | int] = {
     "timeout": 45.0,
     "stream_timeout": 20.0,
+    "stream_max_seconds": 600.0,
     "health_check_interval": 10,
     "health_check_timeout": 5.0,
     "cooldown": 30.0,
@@ -40,6 +42,10 @@ RESILIENCE_DEFAULTS: dict[str, float | int] = {
 # Variable names of at most 128 characters: they become keys of compose files, where YAML
 # limits a plain key to 1,024 characters, and lines of `.env.example`.
 MAX_ENV_NAME = 128
+# least-busy: a frozen node's requests in flight pile up, so new ones go to the other nodes at
+# once; simple-shuffle keeps sending it its share until a health check fails it (measured in
+# docs/resilience.md, "Under load"). LiteLLM counts the requests in flight per process.
+DEFAULT_STRATEGY = "least-busy"
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]{0,127})\}$")
 # Names of nodes, models, providers, aliases and roles: they become deployment ids
 # ("llama3@ai-max"), tags ("node:ai-max") and folder names, so no '@', ':', '/' or spaces.
@@ -186,6 +192,7 @@ class Routing:
     allowed_fails: int
     list_pinned_models: bool = False
     affinity: str = "prefix"  # AFFINITY_MODES: what keeps a conversation's turns on one node
+    stream_max_seconds: float = float(RESILIENCE_DEFAULTS["stream_max_seconds"])  # a whole stream
 
 
 # routing.affinity: "prefix" (a session id, else the conversation's opening), "session" (a
@@ -476,7 +483,7 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         return spec.get(key, RESILIENCE_DEFAULTS[key])  # type: ignore[no-any-return]
 
     return Routing(
-        strategy=str(spec.get("strategy", "simple-shuffle")),
+        strategy=str(spec.get("strategy", DEFAULT_STRATEGY)),
         node_pinning=str(spec.get("node_pinning", "strict")),
         fallbacks=chains("fallbacks"),
         context_window_fallbacks=chains("context_window_fallbacks"),
@@ -489,6 +496,7 @@ def _routing(spec: Mapping[str, Any]) -> Routing:
         allowed_fails=int(setting("allowed_fails")),
         list_pinned_models=bool(spec.get("list_pinned_models", False)),
         affinity=_affinity(spec.get("affinity", AFFINITY_MODES[0])),
+        stream_max_seconds=float(setting("stream_max_seconds")),
     )
 
 

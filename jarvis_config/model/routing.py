@@ -30,6 +30,7 @@ says per model whether there is anything to choose.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Deployment, Mesh, Model, role_tag
@@ -223,3 +224,47 @@ def ring_successors(ring: tuple[str, ...], index: int) -> tuple[str, ...]:
 def _outside(ring: tuple[str, ...], members: frozenset[str]) -> tuple[str, ...]:
     """The first `RING_FALLBACKS` groups of the ring that are not among `members`."""
     return tuple(g for g in ring if g not in members)[:RING_FALLBACKS]
+
+
+# A streamed chunk carries at least one token; a few more chunks than the token budget carry
+# none (the role, the finish reason, usage), so a stream is over budget only past this slack.
+STREAM_CHUNK_SLACK = 8
+
+
+@dataclass(frozen=True)
+class StreamBudget:
+    """How long and how large a stream may grow before the gateway cuts it (the callback
+    enforces it): `max_seconds` in all, and per model the most chunks when a request sets no
+    `max_tokens` (its context window; None: no chunk bound)."""
+
+    max_seconds: float
+    gap_seconds: float  # between two parsed chunks: a stream that drips bytes is cut too
+    chunk_slack: int
+    max_chunks: tuple[tuple[str, int | None], ...]
+
+
+def stream_budget(mesh: Mesh) -> StreamBudget:
+    return StreamBudget(
+        max_seconds=mesh.routing.stream_max_seconds,
+        gap_seconds=mesh.routing.stream_timeout,
+        chunk_slack=STREAM_CHUNK_SLACK,
+        max_chunks=tuple((m.name, m.context_window) for m in mesh.models),
+    )
+
+
+# What a gateway does on SIGTERM (docker stop, a Swarm update, a Kubernetes rollout): the
+# proxy closes its listener and lets the requests in flight finish for up to the drain time
+# (LiteLLM's GRACEFUL_SHUTDOWN_TIMEOUT, 30 s by default, which would cut longer streams).
+DRAIN_MARGIN = 10  # seconds past the longest stream, for the answer's last bytes and the exit
+PRE_STOP_SECONDS = 5  # Kubernetes: serve on while the endpoints drop the terminating pod
+
+
+def drain_seconds(mesh: Mesh) -> int:
+    """How long a gateway waits for requests in flight on SIGTERM: the longest stream."""
+    return math.ceil(mesh.routing.stream_max_seconds) + DRAIN_MARGIN
+
+
+def stop_grace_seconds(mesh: Mesh) -> int:
+    """How long the orchestrator waits after SIGTERM before SIGKILL: the drain, a pre-stop
+    wait and a margin, so a draining gateway is never killed."""
+    return PRE_STOP_SECONDS + drain_seconds(mesh) + DRAIN_MARGIN

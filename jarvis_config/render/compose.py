@@ -28,6 +28,7 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.mesh import Mesh, Node, gateway_image
 from jarvis_config.model.processes import worker_args
+from jarvis_config.model.routing import drain_seconds, stop_grace_seconds
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
 from jarvis_config.render import expansion
 from jarvis_config.render.envfile import EnvVar, optional_ref, required_ref, stack_env_vars
@@ -95,6 +96,7 @@ class Service:
     constraints: tuple[str, ...] = ()
     replicas: int = 1
     configs: tuple[tuple[str, str], ...] = ()  # (config name, target path)
+    stop_grace_period: str | None = None  # SIGTERM to SIGKILL: a gateway drains meanwhile
     port_mode: str = "ingress"  # swarm: "host" publishes on the machine itself
 
     @property
@@ -165,6 +167,8 @@ def common_fields(s: Service) -> dict[str, Any]:
         entry["command"] = list(s.command)
     if s.environment:
         entry["environment"] = dict(s.environment)
+    if s.stop_grace_period:
+        entry["stop_grace_period"] = s.stop_grace_period
     if s.healthcheck:
         check = s.healthcheck
         entry["healthcheck"] = {
@@ -277,6 +281,7 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
         image=escape_dollars(gateway_image(mesh.gateway)),
         command=("--config", LITELLM_CONFIG, "--port", str(port), *worker_args(mesh.gateway)),
         environment=proxy_environment(mesh),
+        stop_grace_period=f"{stop_grace_seconds(mesh)}s",
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
         depends_on=tuple(depends),
         healthcheck=Healthcheck(
@@ -296,7 +301,10 @@ def gateway_start_period(mesh: Mesh, least: int) -> str:
 
 
 def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "GRACEFUL_SHUTDOWN_TIMEOUT": str(drain_seconds(mesh)),
+    }
     for var in stack_env_vars(mesh):
         if "gateway" in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
             env[var.name] = required_ref(var.name)

@@ -32,6 +32,7 @@ from jarvis_config.model.catalog import (
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, gateway_image, with_api_bases
 from jarvis_config.model.processes import worker_args
+from jarvis_config.model.routing import PRE_STOP_SECONDS, drain_seconds, stop_grace_seconds
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
 from jarvis_config.render import expansion, litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT
@@ -473,7 +474,10 @@ def _cut(encoded: bytes, start: int, limit: int) -> int:
 
 
 def gateway_env(mesh: Mesh) -> list[dict[str, Any]]:
-    env: list[dict[str, Any]] = [{"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}]
+    env: list[dict[str, Any]] = [
+        {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
+        {"name": "GRACEFUL_SHUTDOWN_TIMEOUT", "value": str(drain_seconds(mesh))},
+    ]
     for var in stack_env_vars(mesh):
         if GATEWAY in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
             env.append(secret_env(SecretEnv(var.name, var.name)))
@@ -518,19 +522,35 @@ def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -
         ),
         "resources": GATEWAY_RESOURCES,
         "volumeMounts": [{"name": "config", "mountPath": LITELLM_MOUNT, "readOnly": True}],
+        **drain_lifecycle(),
     }
-    pod: dict[str, Any] = {"containers": [container], "volumes": config_volumes(parts)}
+    pod: dict[str, Any] = {
+        "containers": [container],
+        "volumes": config_volumes(parts),
+        "terminationGracePeriodSeconds": stop_grace_seconds(mesh),
+    }
     if parts:
         pod = {"initContainers": [assemble_container(mesh)], **pod}
     # The checksum changes with the config, so `kubectl apply` rolls the pods onto it.
     annotations = {"jarvis-config/config-checksum": checksum}
-    return deployment(
+    gateway = deployment(
         GATEWAY_NAME,
         labels(GATEWAY_NAME, "litellm", "gateway"),
         pod,
         replicas=mesh.gateway.replicas,
         annotations=annotations,
     )
+    # A rollout starts each new pod (and waits for it to be ready) before it stops an old one.
+    rolling = {"maxUnavailable": 0, "maxSurge": 1}
+    gateway["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling}
+    return gateway
+
+
+def drain_lifecycle() -> dict[str, Any]:
+    """A pre-stop wait: the pod keeps serving while the endpoints drop it, so no new request
+    reaches a proxy that has closed its listener; SIGTERM then drains the requests in flight."""
+    sleep = ["sleep", str(PRE_STOP_SECONDS)]
+    return {"lifecycle": {"preStop": {"exec": {"command": sleep}}}}
 
 
 def config_volumes(parts: tuple[str, ...]) -> list[dict[str, Any]]:

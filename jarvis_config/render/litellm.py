@@ -200,9 +200,25 @@ def fault_settings(mesh: Mesh) -> dict[str, Any]:
     return {
         "timeout": routing.timeout,
         "stream_timeout": routing.stream_timeout,
-        "retry_policy": {"TimeoutErrorRetries": 0},
+        "retry_policy": retry_policy(routing.num_retries),
         "allowed_fails": routing.allowed_fails,
         "cooldown_time": routing.cooldown,
+    }
+
+
+def retry_policy(num_retries: int) -> dict[str, int]:
+    """Retries by the kind of failure. Only an answer the runtime gave (a 500, a 503, a rate
+    limit) is retried. A timeout is not, and neither is a connection error: LiteLLM 1.108.7
+    raises one for a refused connection and for a stream that stalls after its headers (after
+    `stream_timeout`), and its policy has no key for it, so `DefaultRetries` covers it; each
+    retry of a stalled node would cost another `stream_timeout` (three made a strict pin wait
+    62 to 65 s). The fallbacks move on to another node at once instead."""
+    return {
+        "TimeoutErrorRetries": 0,
+        "DefaultRetries": 0,
+        "InternalServerErrorRetries": num_retries,
+        "ServiceUnavailableErrorRetries": num_retries,
+        "RateLimitErrorRetries": num_retries,
     }
 
 

@@ -17,7 +17,14 @@ from jarvis_config.model.processes import (
     share,
     shared_key,
 )
-from jarvis_config.model.routing import ROLE_PIN_PREFIX, ModelRoute, RoutingPlan, plan
+from jarvis_config.model.routing import (
+    ROLE_PIN_PREFIX,
+    ModelRoute,
+    RoutingPlan,
+    StreamBudget,
+    plan,
+    stream_budget,
+)
 
 FORMAT = "jarvis-routes/1"
 REQUEST_FIELD = "node"
@@ -63,6 +70,16 @@ def routing_table(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, A
         "affinity": routing.affinity,
         "session_header": SESSION_HEADER,
         **parallel_queues(mesh),
+        "streams": _stream_entry(stream_budget(mesh)),
+    }
+
+
+def _stream_entry(budget: StreamBudget) -> dict[str, Any]:
+    return {
+        "max_seconds": budget.max_seconds,
+        "gap_seconds": budget.gap_seconds,
+        "chunk_slack": budget.chunk_slack,
+        "max_chunks": {model: chunks for model, chunks in budget.max_chunks if chunks},
     }
 
 

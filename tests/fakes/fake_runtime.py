@@ -38,7 +38,16 @@ and applied to every POST (health checks included):
 - `error`: answer HTTP 500 with an error body;
 - `malformed`: answer 200 with a body that is not valid JSON;
 - `cut`: a stream stops after its first chunk and the connection is closed without the
-  stream's end; a non-streamed answer is closed half-way through its body.
+  stream's end; a non-streamed answer is closed half-way through its body;
+- `stall`: send the answer's headers (200), then nothing, until the fault is cleared (a
+  runtime that hangs mid-generation);
+- `endless`: a stream that keeps sending chunks (every `token_delay`, or 50 ms) until the
+  fault is cleared (a runaway generation); non-streamed answers, health checks among them,
+  are normal;
+- `drip`: send the answer one byte every `DRIP_EVERY` seconds (a stream: after its first
+  chunk);
+- `wrong-shape`: answer 200 with valid JSON that is not the runtime's answer format (a chat
+  answer without its message; streamed, chunks without it).
 `token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
 chunks would take. Restarting a runtime is `stop()` and a new `FakeRuntime` on the same port.
 """
@@ -72,7 +81,10 @@ class FakeModel:
     size: int = 4_000_000_000
 
 
-FAULTS = ("freeze", "error", "malformed", "cut")
+FAULTS = ("freeze", "error", "malformed", "cut", "stall", "endless", "drip", "wrong-shape")
+HOLDING_FAULTS = ("freeze", "stall", "endless", "drip")  # held until cleared
+DRIP_EVERY = 0.5  # seconds between two bytes of a dripping answer
+ENDLESS_EVERY = 0.05  # seconds between two chunks of an endless stream (without token_delay)
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
@@ -154,10 +166,15 @@ class FakeRuntime:
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)}")
         self._fault = fault
-        if fault == "freeze":
+        if fault in HOLDING_FAULTS:
             self._thawed.clear()
         else:
             self._thawed.set()
+
+    @property
+    def faulted(self) -> bool:
+        """Whether the fault a handler started with is still on (and the runtime running)."""
+        return not self._thawed.is_set() and not self._stopping
 
     def hold_while_frozen(self) -> None:
         """Block the calling handler while the runtime is frozen (or until it stops)."""
@@ -321,9 +338,30 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "malformed" or (fault == "cut" and not streamed):
             self._raw(200, b'{"model": "fake", "choices": [{"mess', cut=fault == "cut")
             return True
+        elif fault in SENDING_FAULTS and (streamed or fault != "endless"):
+            SENDING_FAULTS[fault](self, body, streamed)
+            return True
         elif self.runtime.token_delay and not streamed:
             time.sleep(self.runtime.token_delay * (CHUNK_WORDS + 1))
         return False
+
+    def _start(self, streamed: bool, length: int = 1 << 20) -> None:
+        """Headers of a 200 answer: chunked when streamed, else a Content-Length."""
+        self.send_response(200)
+        if streamed:
+            ollama = self.runtime.flavor == "ollama"
+            kind = "application/x-ndjson" if ollama else "text/event-stream"
+            self.send_header("Content-Type", kind)
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.flush()
+
+    def _send_piece(self, piece: bytes, streamed: bool) -> None:
+        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if streamed else piece)
+        self.wfile.flush()
 
     def _raw(self, status: int, data: bytes, *, cut: bool = False) -> None:
         """Send `data` as a JSON body; `cut`: announce a longer body and close the connection
@@ -697,6 +735,91 @@ def _llamacpp_props(runtime: FakeRuntime) -> Any:
         "default_generation_settings": {"n_ctx": model.context},
         "model_path": f"/models/{model.name}.gguf",
     }
+
+
+# --- faults that send something: a stall, an endless stream, a drip, a wrong shape ------------
+
+
+def _stall(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
+    handler._start(streamed)
+    handler.runtime.hold_while_frozen()
+    handler._hang_up()
+
+
+def _endless(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
+    handler._start(True)
+    model = str(body.get("model", ""))
+    count = 0
+    while handler.runtime.faulted:
+        count += 1  # each chunk differs: LiteLLM cuts a stream that repeats one chunk
+        handler._send_piece(_one_chunk(handler.runtime, model, f"tick {count} "), True)
+        time.sleep(handler.runtime.token_delay or ENDLESS_EVERY)
+    handler._hang_up()
+
+
+def _drip(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
+    """The whole normal answer, one byte at a time while the fault lasts, then the rest; a
+    stream sends its first chunk whole first (a runtime that slows to a crawl mid-answer)."""
+    data = _whole_answer(handler.runtime, body, streamed)
+    handler._start(streamed, len(data))
+    first = data.index(b"\n") + 1 if streamed else 0
+    if first:
+        handler._send_piece(data[:first], streamed)
+    for index in range(first, len(data)):
+        if not handler.runtime.faulted:
+            handler._send_piece(data[index:], streamed)
+            break
+        handler._send_piece(data[index : index + 1], streamed)
+        time.sleep(DRIP_EVERY)
+    if streamed:
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+
+
+def _wrong_shape(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
+    model = str(body.get("model", ""))
+    if handler.runtime.flavor == "ollama":
+        shaped = [{"model": model, "done": False}, {"model": model, "done": True}]
+        lines = [json.dumps(line).encode() + b"\n" for line in shaped]
+    else:
+        shaped = [{"id": "x", "object": "chat.completion.chunk", "result": "hello"}]
+        lines = [_sse(line) for line in shaped] + [b"data: [DONE]\n\n"]
+    if streamed:
+        ollama = handler.runtime.flavor == "ollama"
+        handler._stream("application/x-ndjson" if ollama else "text/event-stream", iter(lines))
+        return
+    handler._json(200, {"model": model, "done": True, "result": "hello"})
+
+
+def _one_chunk(runtime: FakeRuntime, model: str, piece: str) -> bytes:
+    if runtime.flavor == "ollama":
+        part = {"role": "assistant", "content": piece}
+        line = {"model": model, "created_at": _ollama_now(), "message": part, "done": False}
+        return json.dumps(line).encode() + b"\n"
+    return _sse(_openai_chunk("chatcmpl-fake-endless", model, piece, first=False, chat=True))
+
+
+def _whole_answer(runtime: FakeRuntime, body: dict[str, Any], streamed: bool) -> bytes:
+    model, text = str(body.get("model", "")), answer_text(runtime.name)
+    if not streamed:
+        if runtime.flavor == "ollama":
+            return json.dumps(_ollama_final(model, "message", text)).encode()
+        return json.dumps(_openai_full("chatcmpl-fake", model, text, chat=True)).encode()
+    pieces = [_one_chunk(runtime, model, piece) for piece in _words(text)]
+    if runtime.flavor == "ollama":
+        pieces.append(json.dumps(_ollama_final(model, "message", "")).encode() + b"\n")
+    else:
+        pieces += [_sse(_openai_chunk("chatcmpl-fake", model, None, first=False, chat=True))]
+        pieces.append(b"data: [DONE]\n\n")
+    return b"".join(pieces)
+
+
+SENDING_FAULTS = {
+    "stall": _stall,
+    "endless": _endless,
+    "drip": _drip,
+    "wrong-shape": _wrong_shape,
+}
 
 
 GET_ROUTES: dict[str, dict[str, Any]] = {

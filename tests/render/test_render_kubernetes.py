@@ -401,19 +401,22 @@ def test_the_init_container_puts_the_files_back_byte_for_byte(
 def test_small_budgets_cut_files_anywhere_between_lines_and_read_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
 ) -> None:
-    """Many chunks, some starting with indented lines: each reads back from its literal block
-    as cut, and the files reassemble exactly (tests/render/test_serialize.py covers blocks
-    that start or end with empty lines)."""
+    """Many chunks: some start with indented lines or empty ones, some end in empty lines;
+    each reads back from its literal block as cut, and the files reassemble exactly. (A few
+    budgets near `budget`, so that where the cuts fall does not hang on the files' text.)"""
     mesh = compile_mesh("homelab")
     (single,) = objects(documents(manifests(mesh)), "ConfigMap")
-    monkeypatch.setattr(kubernetes, "CONFIG_MAP_BUDGET", budget)
-    docs = documents(manifests(mesh))
-    chunks = {k: v for c in objects(docs, "ConfigMap") for k, v in c["data"].items()}
-    assert any(text.startswith(" ") for text in chunks.values())
-    for config_map in objects(docs, "ConfigMap"):
-        assert kubernetes.data_size(config_map["data"]) <= budget
-    assembled = assemble(docs, tmp_path)
-    assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
+    chunks: list[str] = []
+    for near in range(budget, budget + 64, 16):
+        monkeypatch.setattr(kubernetes, "CONFIG_MAP_BUDGET", near)
+        docs = documents(manifests(mesh))
+        chunks += [v for c in objects(docs, "ConfigMap") for v in c["data"].values()]
+        for config_map in objects(docs, "ConfigMap"):
+            assert kubernetes.data_size(config_map["data"]) <= near
+        assembled = assemble(docs, tmp_path / str(near))
+        assert assembled == {name: text.encode() for name, text in sorted(single["data"].items())}
+    assert any(text.startswith(" ") for text in chunks)
+    assert any(text.endswith("\n\n") for text in chunks)
 
 
 def test_a_line_longer_than_a_config_map_is_an_error() -> None:

@@ -255,8 +255,16 @@ def test_fault_settings_have_measured_defaults(homelab: Mesh) -> None:
         "allowed_fails": 1,
         "cooldown_time": 30.0,
     }
-    # a frozen node is not asked again: its timeout goes straight to the fallbacks
-    assert router["retry_policy"] == {"TimeoutErrorRetries": 0}
+    # a frozen or stalled node is not asked again: its timeout (or the connection error of a
+    # stream stalled after its headers) goes straight to the fallbacks; a runtime's own
+    # error answers keep the configured retries
+    assert router["retry_policy"] == {
+        "TimeoutErrorRetries": 0,
+        "DefaultRetries": 0,
+        "InternalServerErrorRetries": 2,
+        "ServiceUnavailableErrorRetries": 2,
+        "RateLimitErrorRetries": 2,
+    }
     general = config["general_settings"]
     assert {k: v for k, v in general.items() if k not in ("master_key", "custom_auth")} == {
         "background_health_checks": True,
