@@ -404,6 +404,38 @@ def doctor(
     run(ctx, lambda: command(options))
 
 
+@main.command("try", context_settings=CONTEXT)
+@CONFIG
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="The gateway's port on 127.0.0.1.  [default: the mesh's gateway.port]",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Send to the mesh's real runtimes (their addresses) instead of stand-ins.",
+)
+@click.pass_context
+def try_(ctx: click.Context, path: Path, port: int | None, live: bool) -> None:
+    """Serve the mesh on this machine with the stock LiteLLM proxy, over stand-in runtimes
+    that answer with their model and node, and print ready requests; Ctrl-C stops it all.
+
+    Hosted providers answer with LiteLLM's mock responses, so no key is needed. Needs the
+    proxy: pip install 'jarvis-config[proxy]'.
+
+    \b
+    Example:
+      jarvis-config try examples/homelab
+      jarvis-config try mesh/ --port 4400 --live
+    """
+    from jarvis_config.commands.try_ import TryOptions
+    from jarvis_config.commands.try_ import try_ as command
+
+    options = TryOptions(path=path, port=port, live=live)
+    run(ctx, lambda: command(options))
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, required=True)
 @click.option(
