@@ -37,8 +37,10 @@ PLACEHOLDER_PREFIX = "sk-placeholder-"
 
 
 def port_free(port: int, host: str = LOOPBACK) -> bool:
-    """Whether a server could listen on `host:port` now."""
+    """Whether a server could listen on `host:port` now. As servers do, it may reuse a port
+    whose last connections are still closing (TIME_WAIT), as after a restart."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -219,7 +221,8 @@ class StandIns:
 def start_standins(mesh: Mesh, *, say_model: bool = False, listing: bool = False) -> StandIns:
     """One stand-in per distinct loopback runtime port of the mesh, named after its node or
     provider; `say_model`: answers name the model; `listing`: each lists the models the mesh
-    places on it, as doctor expects. Stops those started when one cannot start."""
+    places on it, as doctor expects, and the runtimes no model is placed on answer too (doctor
+    probes every runtime). Stops those started when one cannot start."""
     by_port: dict[int, list[Deployment]] = {}
     for deployment in mesh.deployments:
         split = urlsplit(deployment.api_base or "")
@@ -230,6 +233,10 @@ def start_standins(mesh: Mesh, *, say_model: bool = False, listing: bool = False
         for port, served in by_port.items():
             standin = _standin(mesh, port, served, say_model=say_model, listing=listing)
             standins.by_name.setdefault(standin.name, []).append(standin.start())
+        if listing:
+            for name, kind, port in _idle_runtimes(mesh, set(by_port)):
+                standin = _idle_standin(name, kind, port, say_model=say_model)
+                standins.by_name.setdefault(name, []).append(standin.start())
     except BaseException:
         standins.stop()
         raise
@@ -248,4 +255,22 @@ def _standin(
         models=models if listing else None,
         llamacpp=first.runtime == "llamacpp",
         say_model=say_model,
+    )
+
+
+def _idle_runtimes(mesh: Mesh, used: set[int]) -> list[tuple[str, str, int]]:
+    """(node, runtime kind, port) of each loopback runtime that serves no deployment."""
+    return [
+        (node.name, runtime.kind, runtime.port)
+        for node in mesh.nodes
+        if node.address == LOOPBACK
+        for runtime in node.runtimes
+        if runtime.port not in used
+    ]
+
+
+def _idle_standin(name: str, kind: str, port: int, *, say_model: bool) -> StandIn:
+    flavor = "ollama" if kind == "ollama" else "openai"
+    return StandIn(
+        name, flavor=flavor, port=port, models=(), llamacpp=kind == "llamacpp", say_model=say_model
     )

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -91,22 +91,15 @@ def _compile(path: Path) -> Mesh:
 def _serve(options: TryOptions, litellm: str, port: int, tmp: Path) -> None:
     copy = loopback_copy(options.path, tmp / "mesh", nodes=not options.live, providers=False)
     env = _proxy_env(copy)
-    standins = StandIns() if options.live else start_standins(copy.mesh, say_model=True)
+    standins = StandIns()
+    if not options.live:
+        standins = start_standins(copy.mesh, say_model=True, listing=True)
     try:
         config = _build_gateway(copy.mesh, tmp / "gateway")
         _tell_serving(options, copy.mesh, standins)
-        progress = Progress()
-        proxy = start_proxy(
-            proxy_command(litellm, config, port),
-            config,
-            env,
-            port,
-            log=tmp / "proxy.log",
-            waiting=progress.tick,
-        )
+        proxy = _start_proxy(proxy_command(litellm, config, port), config, env, port, tmp)
         try:
-            progress.done()
-            _tell_ready(copy.mesh, proxy.url, _key_text(copy, env))
+            _tell_ready(copy, proxy.url, _key_text(copy, env))
             _wait(proxy)
         finally:
             with _shielded():
@@ -116,6 +109,21 @@ def _serve(options: TryOptions, litellm: str, port: int, tmp: Path) -> None:
             count = len(standins.all())
             echo(f"stopping the proxy{f' and {count} stand-ins' if count else ''}", err=True)
             standins.stop()
+
+
+def _start_proxy(
+    command: list[str], config: Path, env: dict[str, str], port: int, tmp: Path
+) -> Proxy:
+    progress = Progress()
+    try:
+        proxy = start_proxy(
+            command, config, env, port, log=tmp / "proxy.log", waiting=progress.tick
+        )
+    except BaseException:
+        _write("\n")  # end the progress line before what follows
+        raise
+    progress.done()
+    return proxy
 
 
 def _proxy_env(copy: LoopbackCopy) -> dict[str, str]:
@@ -133,6 +141,9 @@ def _build_gateway(mesh: Mesh, out: Path) -> Path:
     gateway = yaml.safe_load(config.read_text(encoding="utf-8"))
     for entry in gateway.get("model_list") or []:
         _mock_hosted(entry)
+    # Offline, counting a stream's tokens for a Llama 3 model first tries to download its
+    # tokenizer from Hugging Face, retrying for about 25 s before the stream may end.
+    gateway.setdefault("litellm_settings", {})["disable_hf_tokenizer_download"] = True
     config.write_text(yaml.safe_dump(gateway, sort_keys=False), encoding="utf-8")
     return config
 
@@ -141,8 +152,7 @@ def _mock_hosted(entry: dict[str, Any]) -> None:
     info = entry.get("model_info") or {}
     if info.get("provider"):
         entry["litellm_params"]["mock_response"] = (
-            f"hello from {info['provider']} ({info.get('jarvis_model')}), a mock answer:"
-            " try calls no hosted provider"
+            f"hello from {info['provider']} ({info.get('jarvis_model')}), mocked by LiteLLM"
         )
 
 
@@ -180,28 +190,36 @@ def _write(text: str) -> None:
     sys.stderr.flush()
 
 
-def _key_text(copy: LoopbackCopy, env: dict[str, str]) -> tuple[str, str]:
-    """(what the curl commands put in the header, the line that explains it)."""
+class Key(NamedTuple):
+    header: str  # what the curl commands send
+    explained: str
+    assignment: str  # what a command run beside needs in its environment, if anything
+
+
+def _key_text(copy: LoopbackCopy, env: dict[str, str]) -> Key:
     ref = copy.mesh.gateway.master_key
     if ref is None:
-        return "sk-any", "any (the mesh sets no master_key)"
+        return Key("sk-any", "any (the mesh sets no master_key)", "")
     if os.environ.get(ref.var):
-        return f"${ref.var}", f"the value of ${ref.var}"
-    return env[ref.var], f"{env[ref.var]}  (a throwaway: {ref.var} is not set)"
+        return Key(f"${ref.var}", f"the value of ${ref.var}", "")
+    key = env[ref.var]
+    return Key(key, f"{key}  (a throwaway: {ref.var} is not set)", f"{ref.var}={key} ")
 
 
-def _tell_ready(mesh: Mesh, url: str, key: tuple[str, str]) -> None:
-    model, node = showcase(mesh)
-    header, explained = key
+def _tell_ready(copy: LoopbackCopy, url: str, key: Key) -> None:
+    model, node = showcase(copy.mesh)
     echo("")
     echo(f"Gateway: {url}/v1")
-    echo(f"Key:     {explained}")
+    echo(f"Key:     {key.explained}")
     echo("")
     echo("Try it:")
-    echo("  " + curl(url, header, {"model": model}))
+    echo("  " + curl(url, key.header, {"model": model}))
     if node is not None:
-        echo("  " + curl(url, header, {"model": model, "node": node}))
-    echo("  " + curl(url, header, {"model": model, "stream": True}))
+        echo("  " + curl(url, key.header, {"model": model, "node": node}))
+    echo("  " + curl(url, key.header, {"model": model, "stream": True}))
+    echo("")
+    echo(f"The mesh as served (its addresses on {LOOPBACK}), for explain and doctor:")
+    echo(f"  {key.assignment}jarvis-config doctor {shlex.quote(str(copy.path))} --gateway {url}")
     echo("")
     echo("Ctrl-C stops the proxy and the stand-ins.")
 

@@ -1,0 +1,120 @@
+"""`jarvis-config try`, run as a user runs it: every example served by the stock proxy over
+stand-ins answers the printed commands (a pin from the pinned node, a stream ending with
+[DONE]), and a signal stops everything it started, checked by process group."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jarvis_config.trial.loopback import LOOPBACK, free_ports
+from jarvis_config.trial.session import PROXY_MISSING
+from tests.kit import HOMELAB, compile_mesh, example_params
+from tests.trial.trykit import (
+    READY_LINE,
+    TryRun,
+    child_env,
+    group_alive,
+    python_without_litellm,
+)
+
+START_TIMEOUT = 120.0  # the proxy starts in 7-15 s alone; a loaded CI machine is slower
+PINNED_TIMES = 5
+
+
+def ask(command: str) -> str:
+    """Run a printed command (a curl, or jarvis-config from this tree); what it printed."""
+    command = command.replace("jarvis-config ", f"{shlex.quote(sys.executable)} -m jarvis_config ")
+    result = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=child_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def answer(command: str) -> str:
+    body = ask(command)
+    reply = json.loads(body)
+    assert "choices" in reply, body
+    return str(reply["choices"][0]["message"]["content"])
+
+
+def request_fields(command: str) -> dict[str, object]:
+    words = shlex.split(command)
+    fields: dict[str, object] = json.loads(words[words.index("-d") + 1])
+    return fields
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("example", example_params())
+def test_try_answers_a_pin_from_its_node_streams_and_stops_on_ctrl_c(example: Path) -> None:
+    mesh = compile_mesh(example)
+    with TryRun.start(str(example), "--port", str(free_ports(1))) as run:
+        run.wait_for(READY_LINE, START_TIMEOUT)
+        groups = run.groups()
+        assert len(groups) == 2, run.transcript()  # try's own, and the proxy's
+        plain, *pinned, streamed = run.curls()
+        assert answer(plain).startswith("hello from ")
+        if any(d.node for d in mesh.deployments):
+            (pin,) = pinned
+            fields = request_fields(pin)
+            node, model = str(fields["node"]), mesh.model(str(fields["model"]))
+            expected = f"hello from {node} ({model.source})"
+            assert [answer(pin) for _ in range(PINNED_TIMES)] == [expected] * PINNED_TIMES
+        else:
+            assert pinned == []  # a mesh of hosted providers only has no node to pin
+        events = [line for line in ask(streamed).splitlines() if line.startswith("data: ")]
+        assert events[-1] == "data: [DONE]" and len(events) > 2, events
+        (doctor,) = [line.strip() for line in run.out if "jarvis-config doctor" in line]
+        assert "the mesh runs as configured" in ask(doctor)  # the stand-ins list their models
+        took = run.stop(signal.SIGINT)
+        assert run.process.returncode == 130, run.transcript()
+        assert took < 10
+        assert [g for g in groups if group_alive(g)] == []
+
+
+@pytest.mark.e2e
+def test_try_stops_on_sigterm_while_the_proxy_starts_leaving_nothing() -> None:
+    with TryRun.start(str(HOMELAB), "--port", str(free_ports(1))) as run:
+        run.wait_for_child(60)
+        groups = run.groups()
+        assert len(groups) == 2, run.transcript()
+        took = run.stop(signal.SIGTERM)
+        assert run.process.returncode == 0, run.transcript()
+        assert took < 10
+        assert [g for g in groups if group_alive(g)] == []
+        assert "stopping the proxy and 4 stand-ins" in run.err
+
+
+def test_a_port_in_use_is_named() -> None:
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with TryRun.start(str(HOMELAB), "--port", str(port)) as run:
+            run.process.wait(timeout=60)
+    assert run.process.returncode == 1, run.transcript()
+    assert run.err[-1] == (
+        f"error: port {port} on 127.0.0.1 is in use; stop what listens there, or pass --port N"
+    )
+
+
+def test_without_the_proxy_one_line_says_how_to_get_it(tmp_path: Path) -> None:
+    python = python_without_litellm(tmp_path / "venv")
+    with TryRun.start(str(HOMELAB), python=python, PATH="/usr/bin:/bin") as run:
+        run.process.wait(timeout=60)
+    assert run.process.returncode == 2, run.transcript()
+    assert (run.out, run.err) == ([], [f"error: {PROXY_MISSING}"])
+    assert "pip install 'jarvis-config[proxy]'" in PROXY_MISSING
