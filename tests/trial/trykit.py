@@ -121,15 +121,24 @@ def kill_group(group: int) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def group_alive(group: int, settle: float = 3.0) -> bool:
+    """Whether any process of the group still runs `settle` seconds from now at the latest (a
+    signalled process takes a moment to exit; a zombie, dead but not yet reaped by whoever
+    inherited it, does not count)."""
+    deadline = time.monotonic() + settle
+    while any(pgid == group and state != "Z" for _, _, pgid, state in _processes()):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _children(parent: int) -> list[int]:
+    return [pid for pid, ppid, _, state in _processes() if ppid == parent and state != "Z"]
+
+
+def _processes() -> list[tuple[int, int, int, str]]:
+    """(pid, parent pid, process group, state) of every process, from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -137,9 +146,8 @@ def _children(parent: int) -> list[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == parent:
-                found.append(int(entry.name))
+            state, ppid, pgid = stat.rsplit(")", 1)[1].split()[:3]
+            found.append((int(entry.name), int(ppid), int(pgid), state))
     return found
 
 
