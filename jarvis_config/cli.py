@@ -180,18 +180,30 @@ def build(
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
-@click.option("--json", "as_json", is_flag=True, help="Print routes.json instead of a table.")
+@click.option(
+    "--format",
+    "fmt",
+    type=RegistryChoice("jarvis_config.commands.routes", "FORMATS"),
+    default="text",
+    show_default=True,
+    help="json: routes.json itself.",
+)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Deprecated: --format json.")
 @click.pass_context
-def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
+def routes(ctx: click.Context, path: Path, fmt: str, as_json: bool) -> None:
     """Print the node routing table: model or alias -> nodes, deployment ids, fallbacks.
 
     \b
     Example:
       jarvis-config routes examples/homelab
+      jarvis-config routes examples/homelab --format json
     """
+    from jarvis_config.commands.routes import DEPRECATED_JSON
     from jarvis_config.commands.routes import routes as command
 
-    run(ctx, lambda: command(path, as_json=as_json))
+    if as_json:
+        click.echo(DEPRECATED_JSON, err=True)
+    run(ctx, lambda: command(path, fmt="json" if as_json else fmt))
 
 
 @main.command(context_settings=CONTEXT)
