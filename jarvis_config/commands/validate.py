@@ -28,14 +28,14 @@ def _validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
 
 
 def summary(given: int, invalid: int, problems: list[Problem]) -> str:
-    """'2 configs valid: ...', '1 config invalid: ...', '1 of 3 configs invalid: ...'."""
+    """'2 configs valid: ...', '2 configs invalid: ...', '1 of 3 configs invalid: ...'."""
     errors = sum(1 for p in problems if p.is_error)
     warnings = len(problems) - errors
     configs = f"config{'s' if given != 1 else ''}"
     if not invalid:
         verdict = f"{given} {configs} valid"
-    elif given == 1:
-        verdict = "1 config invalid"
+    elif invalid == given:
+        verdict = f"{given} {configs} invalid"
     else:
         verdict = f"{invalid} of {given} {configs} invalid"
     return (

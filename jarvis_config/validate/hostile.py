@@ -19,7 +19,7 @@ from jarvis_config.load import Document, PathParts
 from jarvis_config.model.catalog import COMPROMISED_LITELLM_VERSIONS, DEFAULT_LITELLM_VERSION
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import Mesh
-from jarvis_config.problems import Problem
+from jarvis_config.problems import Problem, Severity, json_path
 from jarvis_config.render.names import collisions, compose_claims
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
@@ -270,6 +270,26 @@ def compromised_pins(view: View, walk: Walk) -> Iterator[Problem]:
             )
 
 
+@emits("untested-litellm")
+def untested_litellm(view: View, walk: Walk) -> Iterator[Problem]:
+    """A warning for a release other than the tested one (a compromised one is an error)."""
+    version = view.section("gateway").get("litellm_version")
+    if not isinstance(version, str) or version == DEFAULT_LITELLM_VERSION:
+        return
+    if COMPROMISED_PIN.match(version.strip()) is not None:
+        return
+    path = ("gateway", "litellm_version")
+    yield Problem(
+        view.doc.locate(path),
+        "untested-litellm",
+        f"LiteLLM {version} is not the release this tool is tested with"
+        f" ({DEFAULT_LITELLM_VERSION}); the gateway may not behave as documented",
+        json_path(path),
+        f"pin {DEFAULT_LITELLM_VERSION}, or check the gateway with jarvis-config doctor --gateway",
+        Severity.WARNING,
+    )
+
+
 def _names_compromised(path: PathParts, value: str) -> bool:
     if path[-1] != "image":
         return False
@@ -328,6 +348,7 @@ RULES: tuple[Rule, ...] = (
     litellm_env_refs,
     stray_env_refs,
     compromised_pins,
+    untested_litellm,
     huge_numbers,
     mesh_size,
 )

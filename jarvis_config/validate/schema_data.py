@@ -750,7 +750,19 @@ SCHEMA: dict[str, Any] = {'$schema': 'https://json-schema.org/draft/2020-12/sche
                                     'source': {'type': 'string',
                                                'title': 'Source model',
                                                'description': "The runtime's or provider's own "
-                                                              'name for the model.',
+                                                              'name for the model. Ollama: the '
+                                                              'model tag (llama3:8b). vLLM: '
+                                                              'the Hugging Face model it loads '
+                                                              '(meta-llama/Llama-3.1-8B-Instruct). '
+                                                              "llama.cpp: the GGUF file's name "
+                                                              "in the node's models folder, "
+                                                              'without .gguf and without a '
+                                                              'path (phi-3-mini-4k-instruct-q4 '
+                                                              'loads '
+                                                              '/models/phi-3-mini-4k-instruct-q4.gguf). '
+                                                              'OpenAI-compatible server or '
+                                                              'hosted provider: the model name '
+                                                              'it serves (gpt-4o).',
                                                'examples': ['llama3:8b',
                                                             'deepseek-ai/deepseek-coder-6.7b-instruct',
                                                             'gpt-4o'],
