@@ -5,6 +5,7 @@ stand-ins answers the printed commands (a pin from the pinned node, a stream end
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import socket
@@ -16,7 +17,7 @@ import pytest
 
 from jarvis_config.trial.loopback import LOOPBACK, free_ports
 from jarvis_config.trial.session import PROXY_MISSING
-from tests.kit import HOMELAB, compile_mesh, example_params
+from tests.kit import HOMELAB, ROOT, compile_mesh, example_params
 from tests.trial.trykit import (
     READY_LINE,
     TryRun,
@@ -29,7 +30,7 @@ START_TIMEOUT = 120.0  # the proxy starts in 7-15 s alone; a loaded CI machine i
 PINNED_TIMES = 5
 
 
-def ask(command: str) -> str:
+def ask(command: str, **env: str) -> str:
     """Run a printed command (a curl, or jarvis-config from this tree); what it printed."""
     command = command.replace("jarvis-config ", f"{shlex.quote(sys.executable)} -m jarvis_config ")
     result = subprocess.run(
@@ -38,14 +39,14 @@ def ask(command: str) -> str:
         text=True,
         timeout=60,
         check=False,
-        env=child_env(),
+        env=child_env(**env),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-def answer(command: str) -> str:
-    body = ask(command)
+def answer(command: str, **env: str) -> str:
+    body = ask(command, **env)
     reply = json.loads(body)
     assert "choices" in reply, body
     return str(reply["choices"][0]["message"]["content"])
@@ -118,3 +119,26 @@ def test_without_the_proxy_one_line_says_how_to_get_it(tmp_path: Path) -> None:
     assert run.process.returncode == 2, run.transcript()
     assert (run.out, run.err) == ([], [f"error: {PROXY_MISSING}"])
     assert "pip install 'jarvis-config[proxy]'" in PROXY_MISSING
+
+
+README_CURL = re.compile(r"^curl -s localhost:4000/v1/chat/completions .*$", re.MULTILINE)
+README_KEY = "sk-try"
+
+
+@pytest.mark.e2e
+def test_the_readme_try_line_and_its_pinned_curl_work_as_written() -> None:
+    """The README's try line sets the master key; its curl is answered by the pinned node."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"JARVIS_MASTER_KEY={README_KEY} .venv/bin/jarvis-config try examples/homelab" in readme
+    (written,) = README_CURL.findall(readme)
+    port = free_ports(1)
+    env = {"JARVIS_MASTER_KEY": README_KEY}
+    with TryRun.start(str(HOMELAB), "--port", str(port), **env) as run:
+        run.wait_for(READY_LINE, START_TIMEOUT)
+        assert "Key:     the value of $JARVIS_MASTER_KEY" in run.out
+        assert all('"Authorization: Bearer $JARVIS_MASTER_KEY"' in c for c in run.curls())
+        command = written.replace("localhost:4000", f"127.0.0.1:{port}")
+        assert answer(command) == "hello from mini (llama3:8b)"
+        assert answer(run.curls()[1], **env).startswith("hello from mini")
+        run.stop(signal.SIGTERM)
+        assert run.process.returncode == 0, run.transcript()
