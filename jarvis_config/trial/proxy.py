@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,27 +95,33 @@ def start_proxy(
     }
     # Signals wait until the proxy is started and known, so that an interrupt never leaves
     # a proxy behind that nobody holds.
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        with open(log, "wb") as handle:
-            process = subprocess.Popen(
-                list(command),
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                env=proxy_env,
-                cwd=config.parent,
-                start_new_session=True,
-            )
+    with signals_held(), open(log, "wb") as handle:
+        process = subprocess.Popen(
+            list(command),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=proxy_env,
+            cwd=config.parent,
+            start_new_session=True,
+        )
         proxy = Proxy(process, port, log)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     try:
         _wait_alive(proxy, waiting, timeout)
     except BaseException:
-        proxy.stop()
+        with signals_held():  # a second Ctrl-C waits until the proxy is stopped
+            proxy.stop()
         raise
     return proxy
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM are held back inside, and delivered on leaving."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _wait_alive(proxy: Proxy, waiting: Callable[[float], None] | None, timeout: float) -> None:

@@ -94,21 +94,28 @@ def _serve(options: TryOptions, litellm: str, port: int, tmp: Path) -> None:
     standins = StandIns()
     if not options.live:
         standins = start_standins(copy.mesh, say_model=True, listing=True)
+    proxy = None
     try:
         config = _build_gateway(copy.mesh, tmp / "gateway")
         _tell_serving(options, copy.mesh, standins)
         proxy = _start_proxy(proxy_command(litellm, config, port), config, env, port, tmp)
-        try:
-            _tell_ready(copy, proxy.url, _key_text(copy, env))
-            _wait(proxy)
-        finally:
-            with _shielded():
-                proxy.stop()
+        _tell_ready(copy, proxy.url, _key_text(copy, env))
+        _wait(proxy)
     finally:
-        with _shielded():
-            count = len(standins.all())
-            echo(f"stopping the proxy{f' and {count} stand-ins' if count else ''}", err=True)
-            standins.stop()
+        with _shielded():  # a second Ctrl-C cannot cut this short
+            _stop(proxy, standins)
+
+
+def _stop(proxy: Proxy | None, standins: StandIns) -> None:
+    """Stop what runs; a proxy that failed to start has been stopped already."""
+    count = len(standins.all())
+    running = "the proxy" if proxy is not None else ""
+    started = f"{count} stand-ins" if count else ""
+    if running or started:
+        echo(f"stopping {' and '.join(filter(None, (running, started)))}", err=True)
+    if proxy is not None:
+        proxy.stop()
+    standins.stop()
 
 
 def _start_proxy(
@@ -271,7 +278,7 @@ def _sigterm_raises() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _shielded() -> Iterator[None]:
-    """Ctrl-C and SIGTERM are ignored while stopping, so a second one cannot cut it short."""
+    """Ctrl-C and SIGTERM are ignored inside."""
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

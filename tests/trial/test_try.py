@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from jarvis_config.standin import StandIn
 from jarvis_config.trial.loopback import LOOPBACK, free_ports
 from jarvis_config.trial.session import PROXY_MISSING
 from tests.kit import HOMELAB, ROOT, compile_mesh, example_params
+from tests.live.livekit import fakes, mesh_text, two_node_ports
 from tests.trial.trykit import (
     READY_LINE,
     TryRun,
@@ -96,7 +98,7 @@ def test_try_stops_on_sigterm_while_the_proxy_starts_leaving_nothing() -> None:
         assert run.process.returncode == 0, run.transcript()
         assert took < 10
         assert [g for g in groups if group_alive(g)] == []
-        assert "stopping the proxy and 4 stand-ins" in run.err
+        assert "stopping 4 stand-ins" in run.err  # the proxy, stopped as it started
 
 
 def test_a_port_in_use_is_named() -> None:
@@ -142,3 +144,26 @@ def test_the_readme_try_line_and_its_pinned_curl_work_as_written() -> None:
         assert answer(run.curls()[1], **env).startswith("hello from mini")
         run.stop(signal.SIGTERM)
         assert run.process.returncode == 0, run.transcript()
+
+
+@pytest.mark.e2e
+def test_live_sends_to_the_meshs_own_runtimes(tmp_path: Path) -> None:
+    """--live starts no stand-ins: the mesh's runtimes (here the test's, on loopback) answer."""
+    ports = two_node_ports()
+    config = tmp_path / "jarvis.yaml"
+    config.write_text(mesh_text(ports), encoding="utf-8")
+    own = [
+        StandIn("gpu1", flavor="ollama", port=ports["gpu1-ollama"]),
+        StandIn("gpu1", flavor="openai", port=ports["gpu1-vllm"]),
+        StandIn("cpu1", flavor="ollama", port=ports["cpu1-ollama"]),
+    ]
+    with fakes(*own), TryRun.start(str(config), "--port", str(free_ports(1)), "--live") as run:
+        run.wait_for(READY_LINE, START_TIMEOUT)
+        assert not any("stand-in for node" in line for line in run.err)
+        _, pinned, _ = run.curls()
+        assert request_fields(pinned)["node"] == "cpu1"
+        assert answer(pinned) == "hello from cpu1"  # the runtime's own answer, no model named
+        asked = [r["body"] for r in own[2].requests() if isinstance(r["body"], dict)]
+        assert any(b.get("messages", [{}])[-1].get("content") == "Hello" for b in asked)
+        run.stop(signal.SIGINT)
+        assert run.process.returncode == 130
