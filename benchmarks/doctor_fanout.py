@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from jarvis_config.standin import StandIn  # noqa: E402
 from tests.e2e.harness import free_ports  # noqa: E402
-from tests.fakes.fake_runtime import FakeRuntime  # noqa: E402
 from tests.live.livekit import LLAMA3, fanout_mesh  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def measure(size: int, timeout: float, repeat: int, workdir: Path) -> dict[str, 
     frozen.bind(("127.0.0.1", ports[0]))
     frozen.listen(64)  # never accepted: connections complete, nothing answers
     live = [
-        FakeRuntime(f"n{i:03}", port=p, models=[LLAMA3]).start() for i, p in enumerate(ports[1:], 1)
+        StandIn(f"n{i:03}", port=p, models=[LLAMA3]).start() for i, p in enumerate(ports[1:], 1)
     ]
     mesh = workdir / f"mesh-{size}.yaml"
     mesh.write_text(fanout_mesh(ports), encoding="utf-8")

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import build, loopback_copy, start_fakes, start_proxy  # noqa: E402
+from tests.e2e.harness import build, loopback_copy, start_proxy, start_standins  # noqa: E402
 
 MESH = """\
 version: 1
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Tally]:
         )
     source.write_text(mesh, encoding="utf-8")
     copy = loopback_copy(source, work / "mesh")
-    fakes = start_fakes(copy.mesh)
+    fakes = start_standins(copy.mesh)
     proxies = []
     try:
         config = build(copy.path, work / "out", copy.env) / "litellm" / "config.yaml"

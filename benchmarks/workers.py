@@ -37,8 +37,8 @@ if str(ROOT) not in sys.path:
 from benchmarks.proxy_throughput import Tally, process_group_cpu  # noqa: E402
 from jarvis_config.model.mesh import build_mesh  # noqa: E402
 from jarvis_config.model.processes import worker_args  # noqa: E402
+from jarvis_config.standin import CHUNK_WORDS, StandIn  # noqa: E402
 from tests.e2e.harness import LOOPBACK, Proxy, build, start_proxy  # noqa: E402
-from tests.fakes.fake_runtime import CHUNK_WORDS, FakeRuntime  # noqa: E402
 
 KEY = "sk-bench-workers"
 BURST, LIMIT, ANSWER_SECONDS = 64, 16, 1.0
@@ -112,7 +112,7 @@ async def load(
 
 
 def throughput(args: argparse.Namespace, work: Path) -> str:
-    with FakeRuntime("n1").start() as runtime:
+    with StandIn("n1").start() as runtime:
         proxies = {n: gateway(work, runtime.port, n) for n in WORKER_COUNTS}
         try:
             targets = {"runtime directly": (runtime.url, "/api/chat", 0)}
@@ -183,7 +183,7 @@ def bursts(args: argparse.Namespace, work: Path) -> str:
         f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) |",
         "| --- | ---: | ---: | ---: |",
     ]
-    with FakeRuntime("n1").start() as runtime:
+    with StandIn("n1").start() as runtime:
         runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
         for workers in WORKER_COUNTS:
             proxy = gateway(work / "burst", runtime.port, workers, LIMIT)

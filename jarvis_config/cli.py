@@ -193,18 +193,30 @@ def build(
 
 @main.command(context_settings=CONTEXT)
 @CONFIG
-@click.option("--json", "as_json", is_flag=True, help="Print routes.json instead of a table.")
+@click.option(
+    "--format",
+    "fmt",
+    type=RegistryChoice("jarvis_config.commands.routes", "FORMATS"),
+    default="text",
+    show_default=True,
+    help="json: routes.json itself.",
+)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Deprecated: --format json.")
 @click.pass_context
-def routes(ctx: click.Context, path: Path, as_json: bool) -> None:
+def routes(ctx: click.Context, path: Path, fmt: str, as_json: bool) -> None:
     """Print the node routing table: model or alias -> nodes, deployment ids, fallbacks.
 
     \b
     Example:
       jarvis-config routes examples/homelab
+      jarvis-config routes examples/homelab --format json
     """
+    from jarvis_config.commands.routes import DEPRECATED_JSON
     from jarvis_config.commands.routes import routes as command
 
-    run(ctx, lambda: command(path, as_json=as_json))
+    if as_json:
+        click.echo(DEPRECATED_JSON, err=True)
+    run(ctx, lambda: command(path, fmt="json" if as_json else fmt))
 
 
 @main.command(context_settings=CONTEXT)
@@ -414,6 +426,38 @@ def doctor(
         timeout=timeout,
         fmt=fmt,
     )
+    run(ctx, lambda: command(options))
+
+
+@main.command("try", context_settings=CONTEXT)
+@CONFIG
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="The gateway's port on 127.0.0.1.  [default: the mesh's gateway.port]",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Send to the mesh's real runtimes (their addresses) instead of stand-ins.",
+)
+@click.pass_context
+def try_(ctx: click.Context, path: Path, port: int | None, live: bool) -> None:
+    """Serve the mesh on this machine with the stock LiteLLM proxy, over stand-in runtimes
+    that answer with their model and node, and print ready requests; Ctrl-C stops it all.
+
+    Hosted providers answer with LiteLLM's mock responses, so no key is needed. Needs the
+    proxy: pip install 'jarvis-config[proxy]'.
+
+    \b
+    Example:
+      jarvis-config try examples/homelab
+      jarvis-config try mesh/ --port 4400 --live
+    """
+    from jarvis_config.commands.try_ import TryOptions
+    from jarvis_config.commands.try_ import try_ as command
+
+    options = TryOptions(path=path, port=port, live=live)
     run(ctx, lambda: command(options))
 
 

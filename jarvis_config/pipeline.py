@@ -56,7 +56,7 @@ def compile_document(
     environ = os.environ if environ is None else environ
     problems = check_schema(doc)
     problems += check_semantics(doc, environ=environ)
-    problems += check_hostile(doc, environ=environ)
+    problems += _one_per_number(check_hostile(doc, environ=environ), problems)
     problems += check_outputs(doc, environ=environ)
     mesh = None
     if not has_errors(problems):
@@ -65,6 +65,13 @@ def compile_document(
         problems += check_outputs_mesh(mesh, doc)
     problems = sorted({p.as_error() if strict else _noting_strict(p) for p in problems})
     return Compiled(doc, None if has_errors(problems) else mesh, problems)
+
+
+def _one_per_number(hostile: list[Problem], others: list[Problem]) -> list[Problem]:
+    """A huge number where the schema sets a range is one problem, the range's (it says what
+    the value may be), not that and number-too-large."""
+    bounded = {p.path for p in others if p.code == "out-of-range"}
+    return [p for p in hostile if not (p.code == "number-too-large" and p.path in bounded)]
 
 
 def validate(

@@ -25,7 +25,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -371,11 +371,18 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
-def drift(out: Path, files: Mapping[str, bytes], *, max_lines: int = 40) -> list[str]:
-    """A short unified diff between `out` and what it should hold; empty when up to date."""
+def drift(
+    out: Path,
+    files: Mapping[str, bytes],
+    *,
+    max_lines: int = 40,
+    elsewhere: Collection[str] = (),
+) -> list[str]:
+    """A short unified diff between `out` and what it should hold; empty when up to date.
+    Files named in `elsewhere` (another target's, when only some are checked) are left out."""
     expected = with_marker(files)
     tree = scan_tree(out)
-    actual = tree.files
+    actual = {k: v for k, v in tree.files.items() if k not in elsewhere or k in expected}
     lines = [f"not a regular file: {rel} is {kind}" for rel, kind in tree.others.items()]
     for relative in sorted(set(expected) | set(actual)):
         old, new = actual.get(relative), expected.get(relative)

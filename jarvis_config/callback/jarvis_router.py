@@ -68,6 +68,7 @@ from litellm.integrations.custom_logger import CustomLogger
 FORMAT = "jarvis-routes/1"
 ROUTES_PATH = Path(__file__).with_name("routes.json")
 FIELD = "node"
+PIN_FIELD_SOURCE = f"field {FIELD!r}"  # where a pin came from, as messages name it
 ROLE_PREFIX = "role:"
 PIN_KEY = "jarvis_pin"  # in the request's metadata: what the pin chose, for the failure hook
 KEY_META = "jarvis_key"  # in a declared key's auth metadata: the key's name
@@ -136,9 +137,11 @@ class RoutingTable:
             ) from exc
         return cls(json.loads(text))
 
-    def pin(self, requested: str, target: str) -> tuple[str, dict[str, Any]]:
-        """The model group a request for `requested` pinned to `target` goes to, and what the
-        pin chose; PinError when it cannot be honoured."""
+    def pin(
+        self, requested: str, target: str, source: str = PIN_FIELD_SOURCE
+    ) -> tuple[str, dict[str, Any]]:
+        """The model group a request for `requested` pinned to `target` (sent in `source`)
+        goes to, and what the pin chose; PinError when it cannot be honoured."""
         model = self.aliases.get(requested, requested)
         route = self.models.get(model)
         if route is None:
@@ -157,7 +160,7 @@ class RoutingTable:
             kind, name, table, names = "node", target, route["nodes"], self.nodes
         group = table.get(name)
         if group is None:
-            raise PinError(self._refusal(requested, model, route, kind, name, names))
+            raise PinError(self._refusal(requested, model, route, (kind, name, source), names))
         if kind == "node":
             where = f"node {name!r}"
         else:
@@ -170,16 +173,16 @@ class RoutingTable:
         requested: str,
         model: str,
         route: dict[str, Any],
-        kind: str,
-        name: str,
+        pinned: tuple[str, str, str],
         names: dict[str, Any],
     ) -> str:
+        kind, name, source = pinned
         if name in names:
             head = f"{kind} {name!r} does not serve {requested!r}"
         else:
             close = difflib.get_close_matches(name, sorted(names), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            head = f"unknown {kind} {name!r} in field {FIELD!r}{hint}"
+            head = f"unknown {kind} {name!r} in {source}{hint}"
         return f"{head}; {self.served_by(model, route)}"
 
     def check_key(self, key: str | None, requested: str) -> None:
@@ -246,14 +249,15 @@ def take_node(data: dict[str, Any]) -> Any:
     return data.pop(FIELD, None)
 
 
-def take_pin(data: dict[str, Any], header: str) -> Any:
+def take_pin(data: dict[str, Any], header: str) -> tuple[Any, str]:
     """The request's pin, from the field `node`, the pin header or a pinned model name
-    (`llama3@mini`, whose model part stays in the request); None when it has none. The
-    field and a pinned name are removed. Two sources naming different targets: PinError."""
+    (`llama3@mini`, whose model part stays in the request), and where it came from for
+    messages; None when it has none. The field and a pinned name are removed. Two sources
+    naming different targets: PinError."""
     found: dict[str, Any] = {}
     field_value = take_node(data)
     if field_value is not None:
-        found[f"field {FIELD!r}"] = field_value
+        found[PIN_FIELD_SOURCE] = field_value
     headers = (data.get("proxy_server_request") or {}).get("headers") or {}
     sent = next((v for k, v in headers.items() if str(k).lower() == header), None)
     if sent:
@@ -264,7 +268,10 @@ def take_pin(data: dict[str, Any], header: str) -> Any:
     if len({json.dumps(v) for v in found.values()}) > 1:
         named = ", ".join(f"{value!r} in the {where}" for where, value in found.items())
         raise PinError(f"the request pins to different places: {named}; pin one way only")
-    return next(iter(found.values()), None)
+    where = next(iter(found), PIN_FIELD_SOURCE)
+    return next(iter(found.values()), None), (
+        f"model name {model!r}" if where == "model name" else where
+    )
 
 
 def needed_capabilities(data: dict[str, Any]) -> list[str]:
@@ -434,7 +441,7 @@ class JarvisRouter(CustomLogger):
         return data
 
     async def _pin_request(self, user_api_key_dict: Any, data: dict[str, Any]) -> dict[str, Any]:
-        target = self._screen(user_api_key_dict, data)
+        target, source = self._screen(user_api_key_dict, data)
         if target is None:
             return data
         if not isinstance(target, str) or not target:
@@ -444,7 +451,7 @@ class JarvisRouter(CustomLogger):
                 f"or '{ROLE_PREFIX}ROLE', not {target!r}",
             )
         try:
-            group, pin = self.table.pin(str(data.get("model") or ""), target)
+            group, pin = self.table.pin(str(data.get("model") or ""), target, source)
         except PinError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         pin["strict"] = self.table.pinning == "strict"
@@ -463,18 +470,18 @@ class JarvisRouter(CustomLogger):
             data["disable_fallbacks"] = True
         return data
 
-    def _screen(self, user_api_key_dict: Any, data: dict[str, Any]) -> Any:
+    def _screen(self, user_api_key_dict: Any, data: dict[str, Any]) -> tuple[Any, str]:
         """The request's pin (from field, header or name), once its key may call the model
         and the model has what the request uses; else the HTTP error for the client."""
         try:
-            target = take_pin(data, self.table.pin_header)
+            pin = take_pin(data, self.table.pin_header)
             self.table.check_key(_key_name(user_api_key_dict), str(data.get("model") or ""))
             self.table.check_capabilities(str(data.get("model") or ""), data)
         except KeyRefusal as exc:
             raise HTTPException(status_code=403, detail=str(exc)) from None
         except (PinError, Unsupported) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        return target
+        return pin
 
     async def async_post_call_failure_hook(
         self,

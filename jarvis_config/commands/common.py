@@ -4,7 +4,7 @@ report, the cycle collector paused while a mesh is built."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +56,18 @@ def compile_or_fail(path: Path, *, fmt: str = "text", strict: bool = False) -> V
     return Valid(compiled.document, compiled.mesh)
 
 
-def check_up_to_date(out: Path, files: Mapping[str, bytes], noun: str, rebuild: str) -> int:
-    """`--check`: print a short diff and fail when `out` differs from `files`."""
+def check_up_to_date(
+    out: Path,
+    files: Mapping[str, bytes],
+    noun: str,
+    rebuild: str,
+    elsewhere: Collection[str] = (),
+) -> int:
+    """`--check`: print a short diff and fail when `out` differs from `files`; `rebuild` is
+    the command to rerun, with the options given; `elsewhere`, files left out of the check."""
     from jarvis_config.write import drift  # not on `validate`'s path: only --check reads OUT
 
-    stale = drift(out, files)
+    stale = drift(out, files, elsewhere=elsewhere)
     if stale:
         echo("\n".join(stale))
         raise DriftError(f"{out} is stale; run: {rebuild}")

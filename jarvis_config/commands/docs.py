@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ def docs(options: DocsOptions) -> int:
 
 
 def _check(options: DocsOptions, pages: Mapping[str, bytes]) -> int:
-    return check_up_to_date(
-        options.out, pages, "pages", f"jarvis-config docs {options.path} -o {options.out}"
-    )
+    words = ["jarvis-config", "docs", str(options.path), "-o", str(options.out)]
+    if options.gateway_url is not None:
+        words += ["--gateway-url", options.gateway_url]
+    return check_up_to_date(options.out, pages, "pages", shlex.join(words))

@@ -46,7 +46,8 @@ def doctor(options: DoctorOptions) -> int:
     if options.node is not None and options.node not in {n.name for n in mesh.nodes}:
         names = [n.name for n in mesh.nodes]
         raise CommandError(
-            f"node {options.node!r} is not in the mesh{did_you_mean(options.node, names)}"
+            f"node {options.node!r} is not in the mesh{did_you_mean(options.node, names)};"
+            f" its nodes: {', '.join(names) or 'none'}"
         )
     problems = _diagnose(options, mesh, doc)
     report(problems, options.fmt)

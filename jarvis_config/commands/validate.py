@@ -16,17 +16,29 @@ def validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
 
 def _validate(paths: list[Path], *, fmt: str, strict: bool) -> int:
     problems: list[Problem] = []
+    invalid = 0
     for path in paths:
-        problems += pipeline.compile_config(path, strict=strict).problems
+        found = pipeline.compile_config(path, strict=strict).problems
+        invalid += has_errors(found)
+        problems += found
     report(problems, fmt)
-    errors = sum(1 for p in problems if p.is_error)
     if fmt == "text":
-        warnings = len(problems) - errors
-        verdict = "invalid" if errors else "valid"
-        echo(
-            f"{len(paths)} config{'s' if len(paths) != 1 else ''} {verdict}: "
-            f"{errors} error{'s' if errors != 1 else ''}, "
-            f"{warnings} warning{'s' if warnings != 1 else ''}",
-            err=bool(errors),
-        )
-    return 1 if has_errors(problems) else 0
+        echo(summary(len(paths), invalid, problems), err=bool(invalid))
+    return 1 if invalid else 0
+
+
+def summary(given: int, invalid: int, problems: list[Problem]) -> str:
+    """'2 configs valid: ...', '2 configs invalid: ...', '1 of 3 configs invalid: ...'."""
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+    configs = f"config{'s' if given != 1 else ''}"
+    if not invalid:
+        verdict = f"{given} {configs} valid"
+    elif invalid == given:
+        verdict = f"{given} {configs} invalid"
+    else:
+        verdict = f"{invalid} of {given} {configs} invalid"
+    return (
+        f"{verdict}: {errors} error{'s' if errors != 1 else ''}, "
+        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    )

@@ -57,7 +57,7 @@ def check_gateway(
         return [unreachable(doc, check, str(exc))]
     try:
         found = [
-            *_listed(mesh, listed),
+            *_listed(mesh, listed, rendered),
             *_settings(config, settings),
             *_deployments(config, deployments),
         ]
@@ -113,10 +113,13 @@ def _differs(doc: Document, text: str) -> Problem:
     return problem_at(doc, GATEWAY, "gateway-config-differs", text, REDEPLOY)
 
 
-def _listed(mesh: Mesh, reply: Any) -> Iterator[str]:
+def _listed(mesh: Mesh, reply: Any, rendered: Mapping[str, bytes]) -> Iterator[str]:
     listed = {str(m.get("id")) for m in (reply or {}).get("data", []) if isinstance(m, dict)}
     expected = {m.name for m in mesh.models if mesh.deployments_of(m.name)}
     expected |= {a.name for a in mesh.aliases if a.target in expected}
+    if mesh.routing.list_pinned_models:  # the callback lists the node and role groups too
+        groups = json.loads(rendered["litellm/routes.json"])["groups"]
+        expected |= {name for name, group in groups.items() if group["kind"] in ("node", "role")}
     for name in sorted(expected - listed):
         yield f"the gateway does not list model {name!r}, which the build serves"
     for name in sorted(listed - expected):

@@ -216,6 +216,11 @@ CODES: dict[str, Code] = {
         "a secret field (master_key, api_key) holds a literal value, not an env reference",
         "version: 1\ngateway:\n  master_key: sk-1234\n",
     ),
+    "llamacpp-source-file": Code(
+        "a llama.cpp model's source is a path or ends in .gguf; it names the file without .gguf",
+        "version: 1\nnodes:\n  n1: {address: n1.lan, runtimes: {llamacpp: {}}}\nmodels:\n"
+        "  phi3: {runtime: llamacpp, source: Phi-3-mini-q4.gguf, placement: {nodes: [n1]}}\n",
+    ),
     "memory-over-budget": Code(
         "the models placed on a node need more memory than the node's memory_gb",
         f"version: 1\n{_NODE}models:\n"
@@ -416,6 +421,10 @@ CODES: dict[str, Code] = {
     "unsupported-version": Code(
         "the config's `version` is not a format version this tool reads",
         "version: 2\n",
+    ),
+    "untested-litellm": Code(
+        "warning: gateway.litellm_version is not the LiteLLM release this tool is tested with",
+        "version: 1\ngateway:\n  litellm_version: 1.110.0\n",
     ),
     "wrong-type": Code(
         "a value has the wrong type (text for a number, a single value for a list, ...)",

@@ -21,7 +21,7 @@ from jarvis_config.model.catalog import COMPROMISED_LITELLM_VERSIONS, DEFAULT_LI
 from jarvis_config.model.hosts import host_fault
 from jarvis_config.model.mesh import Mesh
 from jarvis_config.model.names import collisions, compose_claims
-from jarvis_config.problems import PathParts, Problem
+from jarvis_config.problems import PathParts, Problem, Severity, json_path
 from jarvis_config.validate.codes import emits
 from jarvis_config.validate.schema import subject
 from jarvis_config.validate.semantics import (
@@ -272,6 +272,26 @@ def compromised_pins(view: View, walk: Walk) -> Iterator[Problem]:
             )
 
 
+@emits("untested-litellm")
+def untested_litellm(view: View, walk: Walk) -> Iterator[Problem]:
+    """A warning for a release other than the tested one (a compromised one is an error)."""
+    version = view.section("gateway").get("litellm_version")
+    if not isinstance(version, str) or version == DEFAULT_LITELLM_VERSION:
+        return
+    if COMPROMISED_PIN.match(version.strip()) is not None:
+        return
+    path = ("gateway", "litellm_version")
+    yield Problem(
+        view.doc.locate(path),
+        "untested-litellm",
+        f"LiteLLM {version} is not the release this tool is tested with"
+        f" ({DEFAULT_LITELLM_VERSION}); the gateway may not behave as documented",
+        json_path(path),
+        f"pin {DEFAULT_LITELLM_VERSION}, or check the gateway with jarvis-config doctor --gateway",
+        Severity.WARNING,
+    )
+
+
 def _names_compromised(path: PathParts, value: str) -> bool:
     if path[-1] != "image":
         return False
@@ -330,6 +350,7 @@ RULES: tuple[Rule, ...] = (
     litellm_env_refs,
     stray_env_refs,
     compromised_pins,
+    untested_litellm,
     huge_numbers,
     mesh_size,
 )

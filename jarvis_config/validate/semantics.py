@@ -641,6 +641,29 @@ def compromised_litellm(view: View) -> Iterator[Problem]:
         )
 
 
+@emits("llamacpp-source-file")
+def llamacpp_sources(view: View) -> Iterator[Problem]:
+    """A llama.cpp server reads `/models/<source>.gguf`: a source that is a path or ends in
+    .gguf would make it look for a file that is not there."""
+    for name, spec in view.entries("models").items():
+        source = spec.get("source")
+        if spec.get("runtime") != "llamacpp" or not isinstance(source, str):
+            continue
+        stem = source.rsplit("/", 1)[-1]
+        stem = stem[: -len(".gguf")] if stem.lower().endswith(".gguf") else stem
+        if source.startswith(("/", "~")) or source.lower().endswith(".gguf"):
+            path = ("models", name, "source")
+            yield _problem(
+                view.doc.locate(path),
+                "llamacpp-source-file",
+                f"model {name!r}: a llama.cpp source is a GGUF file's name in the node's models"
+                f" folder, without .gguf; got {source!r}",
+                path,
+                f"put the file in the models folder and write source: {stem}"
+                f" (the server then loads /models/{stem}.gguf)",
+            )
+
+
 @emits("missing-field")
 def provider_api_base(view: View) -> Iterator[Problem]:
     for provider, spec in view.entries("providers").items():
@@ -766,6 +789,7 @@ RULES: tuple[Rule, ...] = (
     node_addresses,
     memory_budgets,
     compromised_litellm,
+    llamacpp_sources,
     provider_api_base,
     misplaced_env_refs,
     secret_like_values,

@@ -87,3 +87,20 @@ def test_check_and_force_together_are_a_usage_error(
 def test_unknown_command_option_is_a_usage_error(cli: Callable[..., Any]) -> None:
     assert cli("build", HOMELAB).exit_code == 2
     assert cli("validate").exit_code == 2
+
+
+def test_checking_one_target_ignores_the_others_and_its_hint_keeps_the_target(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert cli("build", HOMELAB, "-o", out).exit_code == 0  # every target
+    fresh = cli("build", HOMELAB, "-o", out, "--target", "litellm", "--check")
+    assert fresh.exit_code == 0, fresh.stdout + fresh.stderr
+    (out / "litellm" / "routes.json").write_text("{}\n")
+    stale = cli("build", HOMELAB, "-o", out, "--target", "litellm", "--check", "--strict")
+    assert stale.exit_code == 1
+    assert "unexpected" not in stale.stdout and "compose/" not in stale.stdout
+    assert stale.stderr.splitlines()[-1] == (
+        f"error: {out} is stale; run: "
+        f"jarvis-config build {HOMELAB} -o {out} --target litellm --strict"
+    )

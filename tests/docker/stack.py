@@ -3,7 +3,7 @@
 The stack runs exactly as rendered (its own bridge network, the published gateway port,
 Redis and nginx found by service name). The example is first rewritten so that every node's
 address is the name of a fake-runtime container in the same compose project (the fakes are
-tests/fakes/fake_runtime.py, run by the local Debian image), and every hosted provider points
+jarvis_config/standin.py run on its own by the local Debian image), and every hosted provider points
 at a fake too. The test talks to the published port on 127.0.0.1; the gateway talks only to
 the test's own containers. Nothing leaves the machine.
 
@@ -32,13 +32,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from jarvis_config import pipeline
+from jarvis_config import pipeline, standin
 from jarvis_config.load import YAML_SUFFIXES
 from jarvis_config.model.mesh import Mesh
 from tests.docker.images import BASE_IMAGE
 from tests.e2e.harness import free_ports, point_provider_at
 
-FAKES_DIR = Path(__file__).resolve().parents[1] / "fakes"
+STANDIN_SCRIPT = Path(standin.__file__).resolve()
 PROVIDER_PORT = 9000
 PROJECT_LABEL = "com.docker.compose.project"
 HEALTH_TIMEOUT = 240.0
@@ -125,7 +125,7 @@ def fake_services(mesh: Mesh) -> dict[str, Any]:
 
 def fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
     runs = [
-        "python3 /fakes/fake_runtime.py --host 0.0.0.0 "
+        "python3 /standin/standin.py --host 0.0.0.0 "
         + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor])
         + " &"
         for port, flavor in sorted(ports.items())
@@ -136,7 +136,7 @@ def fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
     return {
         "image": BASE_IMAGE,
         "command": ["sh", "-c", " ".join(runs) + " wait"],
-        "volumes": [f"{FAKES_DIR}:/fakes:ro"],
+        "volumes": [f"{STANDIN_SCRIPT}:/standin/standin.py:ro"],
         "healthcheck": {
             "test": ["CMD", "python3", "-c", f"import socket; {probe}"],
             "interval": "1s",

@@ -1,7 +1,7 @@
 """Faults on the home lab mesh (node_pinning: strict), with the defaults `build` renders.
 
 The real proxy, the official openai SDK as the client, fake runtimes that misbehave on purpose
-(tests/fakes/fake_runtime.py): a node that freezes (accepts connections, never answers), slows
+(jarvis_config/standin.py): a node that freezes (accepts connections, never answers), slows
 down, answers 500s or malformed bodies, cuts its streams, or goes down and comes back. Each
 behaviour is asserted with the time it took, against the limits the defaults promise:
 a frozen node left alone within 30 s, a strict pin to it answered 503 within 60 s, recovery

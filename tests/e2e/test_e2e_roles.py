@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
+from jarvis_config.standin import node_vector
 from tests.e2e.harness import Gateway, chat, embed, served, stream
-from tests.fakes.fake_runtime import node_vector
 
 openai = pytest.importorskip(
     "openai", reason="the e2e tests drive the gateway through the openai SDK (the test extra)"

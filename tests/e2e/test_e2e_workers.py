@@ -20,8 +20,8 @@ import yaml
 
 from jarvis_config.model.mesh import build_mesh
 from jarvis_config.model.processes import worker_args
+from jarvis_config.standin import CHUNK_WORDS, StandIn
 from tests.e2e.harness import LOOPBACK, Proxy, build, free_ports, start_proxy
-from tests.fakes.fake_runtime import CHUNK_WORDS, FakeRuntime
 
 openai = pytest.importorskip("openai", reason="the e2e tests drive the gateway through the SDK")
 
@@ -110,12 +110,12 @@ def redis_server() -> Iterator[int]:
 
 @contextlib.contextmanager
 def gateway(
-    tmp: Path, *, workers: int, replicas: int, frozen: FakeRuntime | None = None
-) -> Iterator[tuple[FakeRuntime, list[Proxy]]]:
+    tmp: Path, *, workers: int, replicas: int, frozen: StandIn | None = None
+) -> Iterator[tuple[StandIn, list[Proxy]]]:
     """One fake runtime answering in ANSWER_SECONDS (at once with `frozen`, a second node's
     runtime) and `replicas` proxies of `workers` each."""
     with contextlib.ExitStack() as stack:
-        runtime = stack.enter_context(FakeRuntime("n1").start())
+        runtime = stack.enter_context(StandIn("n1").start())
         if frozen is None:
             runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
         config = tmp / "jarvis.yaml"
@@ -206,7 +206,7 @@ def test_a_frozen_node_is_avoided_by_every_process(
     tmp_path: Path, workers: int, replicas: int
 ) -> None:
     with (
-        FakeRuntime("n2").start() as frozen,
+        StandIn("n2").start() as frozen,
         gateway(tmp_path, workers=workers, replicas=replicas, frozen=frozen) as (_, proxies),
     ):
         frozen.fault = "freeze"

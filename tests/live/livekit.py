@@ -13,12 +13,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from jarvis_config import standin
+from jarvis_config.standin import StandIn, StandInModel
 from tests.e2e.harness import free_ports
-from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 
-FAKE_SCRIPT = Path(__file__).resolve().parents[1] / "fakes" / "fake_runtime.py"
-LLAMA3 = FakeModel("llama3:8b", context=8192, quantization="Q4_0", size=4_700_000_000)
-CODER = FakeModel("org/coder-7b", context=16384)
+FAKE_SCRIPT = Path(standin.__file__).resolve()
+LLAMA3 = StandInModel("llama3:8b", context=8192, quantization="Q4_0", size=4_700_000_000)
+CODER = StandInModel("org/coder-7b", context=16384)
 
 
 def mesh_text(ports: dict[str, int], master_key: str = "${JARVIS_MASTER_KEY}") -> str:
@@ -73,7 +74,7 @@ def two_node_ports() -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def fakes(*runtimes: FakeRuntime) -> Iterator[list[FakeRuntime]]:
+def fakes(*runtimes: StandIn) -> Iterator[list[StandIn]]:
     started = [r.start() for r in runtimes]
     try:
         yield started
@@ -83,7 +84,7 @@ def fakes(*runtimes: FakeRuntime) -> Iterator[list[FakeRuntime]]:
 
 
 @contextlib.contextmanager
-def frozen_runtime(port: int, models: list[FakeModel]) -> Iterator[subprocess.Popen[bytes]]:
+def frozen_runtime(port: int, models: list[StandInModel]) -> Iterator[subprocess.Popen[bytes]]:
     """A fake Ollama in its own process, stopped with SIGSTOP once it answers: it accepts
     connections (the kernel does) and never answers, like a hung runtime."""
     listing = json.dumps([{"name": m.name, "context": m.context} for m in models])

@@ -8,27 +8,27 @@ from pathlib import Path
 
 import pytest
 
+from jarvis_config.standin import StandIn, StandInModel
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports, run_cli
-from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 from tests.live.livekit import CODER, LLAMA3, fakes
 
 pytestmark = [pytest.mark.e2e]
 Cli = Callable[..., CliResult]
-EMBED = FakeModel("nomic-embed-text:latest", context=2048, size=270_000_000)
-PHI = FakeModel("phi-3-mini-q4", context=4096)
-PLAIN = FakeModel("some-model")
+EMBED = StandInModel("nomic-embed-text:latest", context=2048, size=270_000_000)
+PHI = StandInModel("phi-3-mini-q4", context=4096)
+PLAIN = StandInModel("some-model")
 
 
-def _four_kinds() -> list[FakeRuntime]:
+def _four_kinds() -> list[StandIn]:
     taken: set[int] = set()
     return [
-        FakeRuntime("ollama", port=free_ports(1, taken), models=[LLAMA3, EMBED]),
-        FakeRuntime("vllm", flavor="openai", port=free_ports(1, taken), models=[CODER]),
-        FakeRuntime(
+        StandIn("ollama", port=free_ports(1, taken), models=[LLAMA3, EMBED]),
+        StandIn("vllm", flavor="openai", port=free_ports(1, taken), models=[CODER]),
+        StandIn(
             "llamacpp", flavor="openai", port=free_ports(1, taken), models=[PHI], llamacpp=True
         ),
-        FakeRuntime("plain", flavor="openai", port=free_ports(1, taken), models=[PLAIN]),
+        StandIn("plain", flavor="openai", port=free_ports(1, taken), models=[PLAIN]),
     ]
 
 
@@ -66,7 +66,7 @@ def test_discover_validate_build_doctor_round_trip(tmp_path: Path) -> None:
 def test_an_existing_file_is_kept_without_force(cli: Cli, tmp_path: Path) -> None:
     mesh = tmp_path / "jarvis.yaml"
     mesh.write_text("keep me\n", encoding="utf-8")
-    with fakes(FakeRuntime("ollama", port=free_ports(1), models=[LLAMA3])) as [runtime]:
+    with fakes(StandIn("ollama", port=free_ports(1), models=[LLAMA3])) as [runtime]:
         refused = cli("discover", runtime.url, "-o", mesh)
         assert (refused.exit_code, mesh.read_text(encoding="utf-8")) == (2, "keep me\n")
         assert f"{mesh} exists; pass --force to overwrite it" in refused.stderr

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from jarvis_config.standin import StandIn, StandInModel
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports
-from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 from tests.live.livekit import (
     CODER,
     LLAMA3,
@@ -39,14 +39,14 @@ def _runtimes(
     ports: dict[str, int],
     skip: str = "",
     tweak: Mapping[str, Mapping[str, Any]] | None = None,
-    **listings: list[FakeModel],
-) -> list[FakeRuntime]:
+    **listings: list[StandInModel],
+) -> list[StandIn]:
     """The fakes of the two-node mesh but `skip`; `listings` overrides what one lists and
-    `tweak` adds FakeRuntime arguments (flavor, context_chars) to one."""
+    `tweak` adds StandIn arguments (flavor, context_chars) to one."""
     models = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
     models.update({k.replace("_", "-"): v for k, v in listings.items()})
     return [
-        FakeRuntime(
+        StandIn(
             name,
             port=port,
             models=models[name],
@@ -70,7 +70,7 @@ def test_a_mesh_that_runs_as_configured_is_clean(cli: Cli, tmp_path: Path) -> No
 def test_a_missing_model_is_an_error_at_that_model(cli: Cli, tmp_path: Path) -> None:
     ports = two_node_ports()
     mesh = _mesh(tmp_path, ports)
-    mistral = FakeModel("mistral:7b", context=32768)
+    mistral = StandInModel("mistral:7b", context=32768)
     with fakes(*_runtimes(ports, cpu1_ollama=[mistral])):
         result = cli("doctor", mesh)
     port = ports["cpu1-ollama"]
@@ -91,7 +91,7 @@ def test_a_missing_model_is_an_error_at_that_model(cli: Cli, tmp_path: Path) -> 
 def test_a_context_window_larger_than_served_is_an_error(cli: Cli, tmp_path: Path) -> None:
     ports = two_node_ports()
     mesh = _mesh(tmp_path, ports)
-    small = FakeModel("org/coder-7b", context=4096)
+    small = StandInModel("org/coder-7b", context=4096)
     with fakes(*_runtimes(ports, gpu1_vllm=[small])):
         result = cli("doctor", mesh, "--format", "json")
     assert result.exit_code == 1
@@ -113,7 +113,7 @@ def test_a_context_window_larger_than_served_is_an_error(cli: Cli, tmp_path: Pat
 def test_another_quantization_is_a_warning_only(cli: Cli, tmp_path: Path) -> None:
     ports = two_node_ports()
     mesh = _mesh(tmp_path, ports)
-    q8 = FakeModel("llama3:8b", context=8192, quantization="Q8_0")
+    q8 = StandInModel("llama3:8b", context=8192, quantization="Q8_0")
     with fakes(*_runtimes(ports, gpu1_ollama=[q8])):
         result = cli("doctor", mesh, "--format", "github")
     assert result.exit_code == 0
@@ -173,7 +173,7 @@ def test_fifty_nodes_with_a_frozen_one_answer_within_timeout_plus_one(
     ports = [free_ports(1, taken) for _ in range(50)]
     mesh = tmp_path / "fifty.yaml"
     mesh.write_text(fanout_mesh(ports), encoding="utf-8")
-    live = [FakeRuntime(f"n{i:03}", port=p, models=[LLAMA3]) for i, p in enumerate(ports[1:], 1)]
+    live = [StandIn(f"n{i:03}", port=p, models=[LLAMA3]) for i, p in enumerate(ports[1:], 1)]
     with fakes(*live), frozen_runtime(ports[0], [LLAMA3]):
         started = time.monotonic()
         result = cli("doctor", mesh, "--timeout", "3")

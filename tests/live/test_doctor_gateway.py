@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from jarvis_config.standin import StandIn
 from tests.conftest import CliResult
 from tests.e2e.harness import Proxy, build, free_ports, start_proxy
-from tests.fakes.fake_runtime import FakeRuntime
 from tests.live.livekit import CODER, LLAMA3, fakes, mesh_text, two_node_ports
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,7 +29,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pro
     mesh.write_text(mesh_text(ports) + "aliases:\n  chat: llama3\n", encoding="utf-8")
     listings = {"gpu1-ollama": [LLAMA3], "gpu1-vllm": [CODER], "cpu1-ollama": [LLAMA3]}
     runtimes = [
-        FakeRuntime(
+        StandIn(
             name, flavor="openai" if "vllm" in name else "ollama", port=port, models=listings[name]
         )
         for name, port in ports.items()

@@ -22,9 +22,9 @@ from jarvis_config.live.http import plain_cause
 from jarvis_config.live.probes import Served, in_parallel, same_model
 from jarvis_config.problems import Location, Problem, Severity
 from jarvis_config.report import render_problems
+from jarvis_config.standin import StandIn, StandInModel
 from tests.conftest import CliResult
 from tests.e2e.harness import free_ports
-from tests.fakes.fake_runtime import FakeModel, FakeRuntime
 from tests.live.livekit import LLAMA3, fakes
 
 Cli = Callable[..., CliResult]
@@ -76,9 +76,9 @@ def test_in_parallel_leaves_a_stuck_job_at_the_deadline() -> None:
 
 
 def test_odd_runtime_names_are_skipped_never_fatal(cli: Cli, tmp_path: Path) -> None:
-    odd = [LLAMA3, FakeModel("${OPENAI_API_KEY}"), FakeModel('weird "quoted" naïve/m.gguf')]
+    odd = [LLAMA3, StandInModel("${OPENAI_API_KEY}"), StandInModel('weird "quoted" naïve/m.gguf')]
     mesh = tmp_path / "jarvis.yaml"
-    with fakes(FakeRuntime("box", port=free_ports(1), models=odd)) as [runtime]:
+    with fakes(StandIn("box", port=free_ports(1), models=odd)) as [runtime]:
         result = cli("discover", runtime.url, "-o", mesh)
     assert result.exit_code == 0, result.stderr
     assert "warning: skipped 1 model(s) whose names cannot be a source" in result.stderr

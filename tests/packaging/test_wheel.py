@@ -45,6 +45,7 @@ def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
     assert any(n.startswith("jarvis_config/templates/litellm/") for n in names)
     assert any(n.startswith("jarvis_config/templates/compose/") for n in names)
     assert "jarvis_config/templates/init/jarvis.yaml.j2" in names
+    assert "jarvis_config/standin.py" in names  # `try` serves a mesh over them
 
 
 def _run(env: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -97,3 +98,15 @@ def test_installed_init_writes_a_config_that_validates(installed: Path, tmp_path
     assert _run(installed, "init", "mesh/jarvis.yaml", cwd=tmp_path).returncode == 0
     result = _run(installed, "validate", "mesh/jarvis.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_installed_try_without_the_proxy_says_how_to_get_it(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The wheel alone has no proxy: `try` says in one line how to get it, exit 2."""
+    result = _run(installed, "try", str(ROOT / "examples" / "homelab"), cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: the LiteLLM proxy is not installed here; "
+        "get it with: pip install 'jarvis-config[proxy]'\n"
+    )

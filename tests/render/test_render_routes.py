@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from jarvis_config.commands.routes import DEPRECATED_JSON
 from jarvis_config.render.routes import FORMAT, format_table, routing_table
 from tests.kit import ROOT, check_golden, compile_mesh
 
@@ -94,8 +95,19 @@ def test_routes_command_prints_the_golden_table(
     check_golden(example, {"routes.txt": text}, owns="routes.txt", update=update_golden)
 
 
-def test_routes_json_flag_prints_the_document(cli: Any) -> None:
+@pytest.mark.parametrize(
+    ("option", "note"),
+    [
+        pytest.param(("--format", "json"), "", id="format-json"),
+        pytest.param(("--json",), DEPRECATED_JSON + "\n", id="deprecated-json"),
+    ],
+)
+def test_routes_format_json_prints_the_document(
+    cli: Any, option: tuple[str, ...], note: str
+) -> None:
     import json
 
-    result = cli("routes", ROOT / "examples" / "homelab", "--json")
+    result = cli("routes", ROOT / "examples" / "homelab", *option)
+    assert result.exit_code == 0
     assert json.loads(result.stdout) == routing_table(compile_mesh("homelab"))
+    assert result.stderr == note

@@ -41,7 +41,7 @@ def test_explain_answer_is_what_explain_prints() -> None:
             m.group(0)
             for m in re.finditer(
                 r"(?<![\w/.-])jarvis-config "
-                r"(?:explain|diff|graph|docs|validate|build|doctor|discover)\b(?!:)[^\n`)|]*",
+                r"(?:explain|diff|graph|docs|validate|build|doctor|discover|try|routes)\b(?!:)[^\n`)|]*",
                 DOC,
             )
         }

@@ -180,3 +180,16 @@ def test_cli_check_and_force_conflict(cli: Callable[..., Any], tmp_path: Path) -
     result = cli("docs", HOMELAB, "-o", tmp_path, "--check", "--force")
     assert result.exit_code == 2
     assert "cannot be combined with --force" in result.stderr
+
+
+def test_check_hint_keeps_the_gateway_url(cli: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    url = "https://gw.example:8443"
+    assert cli("docs", HOMELAB, "-o", out, "--gateway-url", url).exit_code == 0
+    assert cli("docs", HOMELAB, "-o", out, "--gateway-url", url, "--check").exit_code == 0
+    (out / "README.md").write_text("edited\n")
+    stale = cli("docs", HOMELAB, "-o", out, "--gateway-url", url, "--check")
+    assert stale.exit_code == 1
+    assert stale.stderr.splitlines()[-1] == (
+        f"error: {out} is stale; run: jarvis-config docs {HOMELAB} -o {out} --gateway-url {url}"
+    )

@@ -97,7 +97,14 @@ def test_github_format_marks_warnings_as_warnings(cli: CliRunner, warns: Path) -
 def test_several_paths_are_checked_in_one_run(cli: CliRunner) -> None:
     result = cli("validate", HOMELAB, BROKEN)
     assert result.exit_code == 1
-    assert "2 configs invalid: 5 errors" in result.stderr
+    assert "1 of 2 configs invalid: 5 errors" in result.stderr
+
+
+def test_the_summary_counts_the_invalid_configs_not_the_paths_given(cli: CliRunner) -> None:
+    result = cli("validate", HOMELAB, HOMELAB, BROKEN)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "1 of 3 configs invalid: 5 errors, 0 warnings"
+    assert cli("validate", HOMELAB, HOMELAB).stdout.splitlines()[-1].startswith("2 configs valid:")
 
 
 def test_usage_errors_exit_2(cli: CliRunner) -> None:

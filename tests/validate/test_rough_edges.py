@@ -132,3 +132,37 @@ def test_a_field_indented_too_little_gets_an_indentation_hint(
         "  hint: 'memory_gb' is a field of a model, not a model name: is the line indented too "
         "little? Fields go under the model's name, indented further",
     ]
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        pytest.param(
+            "version: 1\ngateway:\n  port: 99999999999999999999\n", "'gateway.port'", id="gateway"
+        ),
+        pytest.param(
+            "version: 1\nnodes:\n  n1:\n    address: n1.lan\n"
+            "    runtimes:\n      ollama: {port: 99999999999999999999}\n",
+            "'runtimes.ollama.port' of node 'n1'",
+            id="runtime",
+        ),
+    ],
+)
+def test_a_huge_port_is_one_error(cli: CliRunner, tmp_path: Path, text: str, where: str) -> None:
+    result = _validate(cli, tmp_path, text)
+    problems = [line for line in result.stderr.splitlines() if ": error[" in line]
+    assert len(problems) == 1, result.stderr
+    assert (
+        f"error[out-of-range]: {where} must be at most 65535, not 99999999999999999999"
+        in (problems[0])
+    )
+
+
+def test_an_untested_litellm_release_is_a_warning(cli: CliRunner, tmp_path: Path) -> None:
+    result = _validate(cli, tmp_path, "version: 1\ngateway:\n  litellm_version: 1.110.0\n")
+    assert result.exit_code == 0
+    assert "warning[untested-litellm]: LiteLLM 1.110.0 is not the release this tool is tested" in (
+        result.stderr
+    )
+    tested = _validate(cli, tmp_path, "version: 1\ngateway:\n  litellm_version: 1.108.7\n")
+    assert "untested-litellm" not in tested.stdout + tested.stderr

@@ -1,28 +1,31 @@
-"""A fake model runtime for end-to-end tests: answers like Ollama or an OpenAI-compatible server.
+"""Stand-in model runtimes: small servers that answer like Ollama or an OpenAI-compatible
+server (vLLM, llama.cpp), so a mesh can be served on one machine before any runtime exists.
 
-Only model runtimes are faked in this project's tests; the gateway is the real LiteLLM proxy.
-Standard library only, so it runs anywhere Python does (a test process, a container):
+`jarvis-config try` starts one per runtime port of the mesh; the project's tests use the same
+servers in place of real runtimes (the gateway stays the real LiteLLM proxy). Standard library
+only, so this file also runs on its own anywhere Python does (a test process, a container):
 
-    python tests/fakes/fake_runtime.py --name ai-max --port 11434 --flavor ollama
-    python tests/fakes/fake_runtime.py --name openai --port 9000 --flavor openai
+    python standin.py --name ai-max --port 11434 --flavor ollama
+    python standin.py --name openai --port 9000 --flavor openai
 
-or, from a test:
+or, in a program:
 
-    with FakeRuntime("ai-max", flavor="ollama") as runtime:
+    with StandIn("ai-max", flavor="ollama") as runtime:
         ...  # runtime.port, runtime.url, runtime.requests()
 
-Every answer says which node produced it ("hello from ai-max"), so a test can tell where a
-request went (an embedding's first value is the node's own number, `node_vector`). The
-Ollama flavor serves /api/chat and /api/generate (NDJSON when streaming, as Ollama does),
-/api/embed, /api/tags, /api/show and /api/version; the OpenAI flavor serves
-/v1/chat/completions and /v1/completions (real SSE chunks ending with `data: [DONE]`),
-/v1/embeddings and /v1/models. Each request body received is recorded and served back at
-`GET /_requests` (`DELETE /_requests` clears them), so a test can assert that no `node` field
-ever reached a runtime. A prompt longer than `context_chars` characters is refused with the
-context-length error a vLLM server gives, which LiteLLM maps to a context-window error.
-Given `models` (FakeModel values), the listing endpoints answer with exactly those, as each
-runtime does: Ollama /api/tags and /api/show, vLLM /v1/models with `max_model_len` and, with
-`llamacpp=True`, the llama.cpp server's /props.
+Every answer says which node produced it ("hello from ai-max"; with `say_model`, also the
+model asked for: "hello from ai-max (llama3:8b)"), so a caller can tell where a request went
+(an embedding's first value is the node's own number, `node_vector`). The Ollama flavor serves
+/api/chat and /api/generate (NDJSON when streaming, as Ollama does), /api/embed, /api/tags,
+/api/show and /api/version; the OpenAI flavor serves /v1/chat/completions and /v1/completions
+(real SSE chunks ending with `data: [DONE]`), /v1/embeddings and /v1/models. Each request body
+received is recorded and served back at `GET /_requests` (`DELETE /_requests` clears them), so
+a test can assert that no `node` field ever reached a runtime. A prompt longer than
+`context_chars` characters is refused with the context-length error a vLLM server gives, which
+LiteLLM maps to a context-window error. Given `models` (StandInModel values), the listing
+endpoints answer with exactly those, as each runtime does (what `jarvis-config doctor` reads):
+Ollama /api/tags and /api/show, vLLM /v1/models with `max_model_len` and, with `llamacpp=True`,
+the llama.cpp server's /props.
 
 Tool calls, as agents use them: a chat request offering `tools` is answered with a call to the
 first tool, arguments `{"node": NAME}`, in the runtime's own wire format (Ollama: arguments as
@@ -30,9 +33,8 @@ an object, the call whole in one NDJSON line; OpenAI: arguments as a JSON string
 streamed as deltas that split the arguments). Once the conversation holds a tool result, the
 answer is text: "hello from NAME; tool said: RESULT".
 
-
-Faults, switched on and off while it runs (`runtime.fault = "freeze"`, `runtime.fault = None`)
-and applied to every POST (health checks included):
+Faults, for tests, switched on and off while it runs (`runtime.fault = "freeze"`,
+`runtime.fault = None`) and applied to every POST (health checks included):
 - `freeze`: accept connections and never answer, as a runtime stopped with SIGSTOP does,
   until the fault is cleared (then the held requests are answered, late);
 - `error`: answer HTTP 500 with an error body;
@@ -49,7 +51,7 @@ and applied to every POST (health checks included):
 - `wrong-shape`: answer 200 with valid JSON that is not the runtime's answer format (a chat
   answer without its message; streamed, chunks without it).
 `token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
-chunks would take. Restarting a runtime is `stop()` and a new `FakeRuntime` on the same port.
+chunks would take. Restarting a runtime is `stop()` and a new `StandIn` on the same port.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ NOT_FOUND = object()  # a GET route's answer for "404: no such thing here"
 
 
 @dataclass(frozen=True)
-class FakeModel:
-    """A model a fake lists: Ollama /api/tags and /api/show, vLLM-style /v1/models
+class StandInModel:
+    """A model a stand-in lists: Ollama /api/tags and /api/show, vLLM-style /v1/models
     (`max_model_len`) and, with `llamacpp`, the llama.cpp server's /props."""
 
     name: str
@@ -88,8 +90,9 @@ ENDLESS_EVERY = 0.05  # seconds between two chunks of an endless stream (without
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
 
 
-def answer_text(name: str) -> str:
-    return f"hello from {name}"
+def answer_text(name: str, model: str | None = None) -> str:
+    """What a stand-in answers: its node's name and, when given, the model asked for."""
+    return f"hello from {name} ({model})" if model else f"hello from {name}"
 
 
 def tool_call_wanted(body: dict[str, Any]) -> str | None:
@@ -106,18 +109,18 @@ def tool_arguments(name: str) -> dict[str, str]:
     return {"node": name}
 
 
-def tool_result_text(name: str, body: dict[str, Any]) -> str | None:
+def tool_result_text(greeting: str, body: dict[str, Any]) -> str | None:
     """The text answer after a tool result, naming what the tool said; None without one."""
     results = [
         m.get("content")
         for m in body.get("messages") or []
         if isinstance(m, dict) and m.get("role") == "tool"
     ]
-    return f"{answer_text(name)}; tool said: {results[-1]}" if results else None
+    return f"{greeting}; tool said: {results[-1]}" if results else None
 
 
-class FakeRuntime:
-    """One fake runtime on 127.0.0.1, served from a background thread."""
+class StandIn:
+    """One stand-in runtime on 127.0.0.1, served from a background thread."""
 
     def __init__(
         self,
@@ -127,8 +130,9 @@ class FakeRuntime:
         port: int = 0,
         host: str = "127.0.0.1",
         context_chars: int | None = None,
-        models: Sequence[FakeModel] | None = None,
+        models: Sequence[StandInModel] | None = None,
         llamacpp: bool = False,
+        say_model: bool = False,
     ) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"unknown flavor {flavor!r}; choose one of {', '.join(FLAVORS)}")
@@ -137,6 +141,7 @@ class FakeRuntime:
         self.context_chars = context_chars
         self.models = None if models is None else tuple(models)  # None: the default listing
         self.llamacpp = llamacpp
+        self.say_model = say_model
         self._received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._fault: str | None = None
@@ -182,9 +187,9 @@ class FakeRuntime:
             if self._stopping:
                 return
 
-    def start(self) -> FakeRuntime:
+    def start(self) -> StandIn:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"fake-{self.name}", daemon=True
+            target=self._server.serve_forever, name=f"standin-{self.name}", daemon=True
         )
         self._thread.start()
         return self
@@ -199,11 +204,17 @@ class FakeRuntime:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> FakeRuntime:
+    def __enter__(self) -> StandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def answer(self, body: dict[str, Any]) -> str:
+        """The text answer to a request: after a tool result, what the tool said."""
+        model = str(body.get("model", "")) if self.say_model else None
+        greeting = answer_text(self.name, model)
+        return tool_result_text(greeting, body) or greeting
 
     def record(self, method: str, path: str, body: Any, authorization: str | None) -> None:
         with self._lock:
@@ -242,7 +253,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], runtime: FakeRuntime
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], runtime: StandIn
     ) -> None:
         self.runtime = runtime
         self._connections: set[socket.socket] = set()
@@ -281,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: tests read /_requests instead
 
     @property
-    def runtime(self) -> FakeRuntime:
+    def runtime(self) -> StandIn:
         return self.server.runtime
 
     def do_GET(self) -> None:
@@ -449,7 +460,7 @@ def _ollama_answer(handler: _Handler, body: dict[str, Any], key: str) -> None:
     if handler.too_long(body):
         handler._json(400, {"error": "input length exceeds the maximum context length"})
         return
-    text = tool_result_text(handler.runtime.name, body) or answer_text(handler.runtime.name)
+    text = handler.runtime.answer(body)
     tool = tool_call_wanted(body) if key == "message" else None
     if tool is not None:
         _ollama_tool_call(handler, body, model, tool)
@@ -484,7 +495,7 @@ def _ollama_tool_call(handler: _Handler, body: dict[str, Any], model: str, tool:
     )
 
 
-def _ollama_tags(runtime: FakeRuntime) -> dict[str, Any]:
+def _ollama_tags(runtime: StandIn) -> dict[str, Any]:
     if runtime.models is not None:
         return {"models": [_ollama_tag(m) for m in runtime.models]}
     seen = {
@@ -519,11 +530,11 @@ def _input_count(body: dict[str, Any]) -> int:
 
 
 def node_vector(name: str) -> list[float]:
-    """The embedding a fake answers with: a node's own vector, so a test sees who answered."""
+    """The embedding a stand-in answers with: a node's own vector, so a test sees who answered."""
     return [float(sum(name.encode()) % 997), 0.5, 0.25]
 
 
-def _ollama_tag(model: FakeModel) -> dict[str, Any]:
+def _ollama_tag(model: StandInModel) -> dict[str, Any]:
     details = {"family": "fake", "quantization_level": model.quantization or ""}
     return {"name": model.name, "model": model.name, "size": model.size, "details": details}
 
@@ -583,7 +594,7 @@ def _openai_answer(handler: _Handler, body: dict[str, Any], *, chat: bool) -> No
             },
         )
         return
-    text = tool_result_text(handler.runtime.name, body) or answer_text(handler.runtime.name)
+    text = handler.runtime.answer(body)
     ident = f"chatcmpl-fake-{handler.runtime.name}"
     tool = tool_call_wanted(body) if chat else None
     if tool is not None:
@@ -703,7 +714,7 @@ def _openai_embeddings(handler: _Handler, body: dict[str, Any]) -> None:
     )
 
 
-def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
+def _openai_models(runtime: StandIn) -> dict[str, Any]:
     if runtime.models is not None:
         return {"object": "list", "data": [_openai_model(runtime, m) for m in runtime.models]}
     return {
@@ -719,14 +730,14 @@ def _openai_models(runtime: FakeRuntime) -> dict[str, Any]:
     }
 
 
-def _openai_model(runtime: FakeRuntime, model: FakeModel) -> dict[str, Any]:
+def _openai_model(runtime: StandIn, model: StandInModel) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": model.name, "object": "model", "owned_by": runtime.name}
     if model.context and not runtime.llamacpp:
         entry["max_model_len"] = model.context  # as vLLM reports it
     return entry
 
 
-def _llamacpp_props(runtime: FakeRuntime) -> Any:
+def _llamacpp_props(runtime: StandIn) -> Any:
     """The llama.cpp server's /props: the context it was started with, its model file."""
     if not runtime.llamacpp or not runtime.models:
         return NOT_FOUND
@@ -791,7 +802,7 @@ def _wrong_shape(handler: _Handler, body: dict[str, Any], streamed: bool) -> Non
     handler._json(200, {"model": model, "done": True, "result": "hello"})
 
 
-def _one_chunk(runtime: FakeRuntime, model: str, piece: str) -> bytes:
+def _one_chunk(runtime: StandIn, model: str, piece: str) -> bytes:
     if runtime.flavor == "ollama":
         part = {"role": "assistant", "content": piece}
         line = {"model": model, "created_at": _ollama_now(), "message": part, "done": False}
@@ -799,7 +810,7 @@ def _one_chunk(runtime: FakeRuntime, model: str, piece: str) -> bytes:
     return _sse(_openai_chunk("chatcmpl-fake-endless", model, piece, first=False, chat=True))
 
 
-def _whole_answer(runtime: FakeRuntime, body: dict[str, Any], streamed: bool) -> bytes:
+def _whole_answer(runtime: StandIn, body: dict[str, Any], streamed: bool) -> bytes:
     model, text = str(body.get("model", "")), answer_text(runtime.name)
     if not streamed:
         if runtime.flavor == "ollama":
@@ -850,7 +861,7 @@ POST_ROUTES: dict[str, dict[str, Any]] = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A fake Ollama or OpenAI-compatible runtime.")
+    parser = argparse.ArgumentParser(description="A stand-in Ollama or OpenAI-compatible runtime.")
     parser.add_argument("--name", required=True, help="the node name put into every answer")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
@@ -867,9 +878,12 @@ def main(argv: list[str] | None = None) -> None:
         help='the models it lists, as JSON: [{"name": "llama3:8b", "context": 8192}, ...]',
     )
     parser.add_argument("--llamacpp", action="store_true", help="also answer /props")
+    parser.add_argument(
+        "--say-model", action="store_true", help="name the model asked for in every answer"
+    )
     args = parser.parse_args(argv)
-    models = None if args.models is None else [FakeModel(**m) for m in json.loads(args.models)]
-    runtime = FakeRuntime(
+    models = None if args.models is None else [StandInModel(**m) for m in json.loads(args.models)]
+    runtime = StandIn(
         args.name,
         flavor=args.flavor,
         port=args.port,
@@ -877,8 +891,9 @@ def main(argv: list[str] | None = None) -> None:
         context_chars=args.context_chars,
         models=models,
         llamacpp=args.llamacpp,
+        say_model=args.say_model,
     )
-    print(f"fake {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
+    print(f"stand-in {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:
         runtime._server.serve_forever()
     except KeyboardInterrupt:

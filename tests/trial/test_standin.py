@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.fake_runtime import FakeRuntime
+from jarvis_config.standin import StandIn
 
 
 def call(
-    runtime: FakeRuntime, method: str, path: str, body: dict[str, Any] | None = None
+    runtime: StandIn, method: str, path: str, body: dict[str, Any] | None = None
 ) -> tuple[int, str, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=5)
     try:
@@ -29,7 +29,7 @@ def call(
 
 
 def test_ollama_chat_answers_with_the_node_name_and_streams_ndjson() -> None:
-    with FakeRuntime("ai-max", flavor="ollama") as runtime:
+    with StandIn("ai-max", flavor="ollama") as runtime:
         status, _, body = call(
             runtime, "POST", "/api/chat", {"model": "llama3:8b", "stream": False, "messages": []}
         )
@@ -45,7 +45,7 @@ def test_ollama_chat_answers_with_the_node_name_and_streams_ndjson() -> None:
 
 
 def test_openai_chat_streams_sse_ending_with_done() -> None:
-    with FakeRuntime("rig-1", flavor="openai") as runtime:
+    with StandIn("rig-1", flavor="openai") as runtime:
         status, kind, body = call(
             runtime, "POST", "/v1/chat/completions", {"model": "m", "stream": True, "messages": []}
         )
@@ -63,7 +63,7 @@ def test_openai_chat_streams_sse_ending_with_done() -> None:
 
 
 def test_requests_are_recorded_with_body_and_authorization() -> None:
-    with FakeRuntime("mini", flavor="openai") as runtime:
+    with StandIn("mini", flavor="openai") as runtime:
         call(runtime, "POST", "/v1/chat/completions", {"model": "m", "node": "mini"})
         recorded = json.loads(call(runtime, "GET", "/_requests")[2])
         assert recorded == [
@@ -79,7 +79,7 @@ def test_requests_are_recorded_with_body_and_authorization() -> None:
 
 
 def test_a_long_prompt_gets_the_context_length_error() -> None:
-    with FakeRuntime("mini", flavor="openai", context_chars=50) as runtime:
+    with StandIn("mini", flavor="openai", context_chars=50) as runtime:
         status, _, body = call(
             runtime,
             "POST",
@@ -90,7 +90,7 @@ def test_a_long_prompt_gets_the_context_length_error() -> None:
 
 
 def test_a_stopped_runtime_refuses_new_and_kept_alive_connections() -> None:
-    runtime = FakeRuntime("gone", flavor="openai").start()
+    runtime = StandIn("gone", flavor="openai").start()
     connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=5)
     connection.request("GET", "/v1/models")
     assert connection.getresponse().read()
@@ -113,7 +113,7 @@ def test_a_frozen_runtime_accepts_and_never_answers_until_thawed() -> None:
     import threading
     import time
 
-    with FakeRuntime("mini", flavor="openai") as runtime:
+    with StandIn("mini", flavor="openai") as runtime:
         runtime.fault = "freeze"
         connection = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=1)
         try:
@@ -132,7 +132,7 @@ def test_a_frozen_runtime_accepts_and_never_answers_until_thawed() -> None:
     "flavor, path", [("ollama", "/api/chat"), ("openai", "/v1/chat/completions")]
 )
 def test_error_and_malformed_faults(flavor: str, path: str) -> None:
-    with FakeRuntime("mini", flavor=flavor) as runtime:
+    with StandIn("mini", flavor=flavor) as runtime:
         runtime.fault = "error"
         status, _, body = call(runtime, "POST", path, CHAT)
         assert (status, json.loads(body)) == (500, {"error": "runtime on mini failed"})
@@ -146,7 +146,7 @@ def test_error_and_malformed_faults(flavor: str, path: str) -> None:
 
 
 def test_a_cut_stream_stops_after_its_first_chunk_without_an_end() -> None:
-    with FakeRuntime("mini", flavor="openai") as runtime:
+    with StandIn("mini", flavor="openai") as runtime:
         runtime.fault = "cut"
         with pytest.raises(http.client.IncompleteRead) as cut:
             call(runtime, "POST", "/v1/chat/completions", {**CHAT, "stream": True})
@@ -158,7 +158,7 @@ def test_a_cut_stream_stops_after_its_first_chunk_without_an_end() -> None:
 def test_a_slow_runtime_delays_each_chunk() -> None:
     import time
 
-    with FakeRuntime("mini", flavor="ollama") as runtime:
+    with StandIn("mini", flavor="ollama") as runtime:
         runtime.token_delay = 0.2
         start = time.monotonic()
         status, _, body = call(runtime, "POST", "/api/chat", {"model": "m", "messages": []})
@@ -167,5 +167,5 @@ def test_a_slow_runtime_delays_each_chunk() -> None:
 
 
 def test_an_unknown_fault_is_refused() -> None:
-    with FakeRuntime("mini") as runtime, pytest.raises(ValueError, match="unknown fault 'hang'"):
+    with StandIn("mini") as runtime, pytest.raises(ValueError, match="unknown fault 'hang'"):
         runtime.fault = "hang"
