@@ -12,7 +12,7 @@ refuses a limit smaller than the number of processes (a share of 0 would refuse 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from jarvis_config.model.mesh import API_KEY_LIMITS, ApiKey, Gateway, Limits, Mesh, Routing
 
@@ -46,6 +46,9 @@ class LimitShare(NamedTuple):
         return ("gateway", "keys", self.name, self.field)
 
 
+_Limited = TypeVar("_Limited", Limits, ApiKey)
+
+
 def processes(gateway: Gateway) -> int:
     """How many proxy processes serve the gateway: workers in each of its replicas."""
     return gateway.workers * gateway.replicas
@@ -61,21 +64,21 @@ def share(limit: int | None, count: int) -> int | None:
 
 def shared_limits(limits: Limits, count: int) -> Limits:
     """A model's limits as each process enforces them (timeouts and queue time unchanged)."""
-    return replace(
-        limits,
-        rpm=share(limits.rpm, count),
-        tpm=share(limits.tpm, count),
-        max_parallel_requests=share(limits.max_parallel_requests, count),
-    )
+    return _divided(limits, count)
 
 
 def shared_key(key: ApiKey, count: int) -> ApiKey:
     """A client key's limits as each process enforces them."""
+    return _divided(key, count)
+
+
+def _divided(record: _Limited, count: int) -> _Limited:
+    """`record` with its rpm, tpm and parallel limit each divided among `count` processes."""
     return replace(
-        key,
-        rpm=share(key.rpm, count),
-        tpm=share(key.tpm, count),
-        max_parallel_requests=share(key.max_parallel_requests, count),
+        record,
+        rpm=share(record.rpm, count),
+        tpm=share(record.tpm, count),
+        max_parallel_requests=share(record.max_parallel_requests, count),
     )
 
 

@@ -166,10 +166,14 @@ def burst(proxies: list[Proxy], *, stream: bool = False) -> tuple[list[int], flo
     return statuses, time.monotonic() - start
 
 
-@pytest.mark.parametrize(
+# Two gateway processes, as workers of one proxy or as two replicas sharing Redis.
+PROCESSES = pytest.mark.parametrize(
     ("workers", "replicas"),
     [pytest.param(2, 1, id="two-workers"), pytest.param(1, 2, id="two-replicas")],
 )
+
+
+@PROCESSES
 def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
     tmp_path: Path, workers: int, replicas: int
 ) -> None:
@@ -198,10 +202,7 @@ def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
         assert min(waits) < 60
 
 
-@pytest.mark.parametrize(
-    ("workers", "replicas"),
-    [pytest.param(2, 1, id="two-workers"), pytest.param(1, 2, id="two-replicas")],
-)
+@PROCESSES
 def test_a_frozen_node_is_avoided_by_every_process(
     tmp_path: Path, workers: int, replicas: int
 ) -> None:
