@@ -15,14 +15,14 @@ from tests.kit import ROOT
 PACKAGE = ROOT / "jarvis_config"
 # Lowest first; a module may import its own layer and the layers below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "problems", "wording", "resources", "safeio", "report", "outcome"),
+    ("errors", "problems", "wording", "resources", "safeio", "report", "outcome", "standin"),
     ("model",),
     ("load",),
     ("validate",),
     ("render",),
     ("write",),
     ("pipeline",),
-    ("review", "live"),
+    ("review", "live", "trial"),
     ("commands",),
     ("cli", "__main__"),
 )
