@@ -19,6 +19,9 @@ from tests.callback.test_jarvis_router import load_callback, pre_call, refusal, 
 from tests.kit import compile_mesh
 
 # Importing LiteLLM's proxy modules (as the auth function does) warns about its own pydantic use.
+# Slow: the key checks import the LiteLLM proxy (about 9 s of CPU); CI runs them, and
+# tests/e2e/test_e2e_clients.py proves them on the stock proxy.
+pytestmark = pytest.mark.slow
 LITELLM_IMPORT_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 KEYS = {"JARVIS_KEY_N8N": "sk-n8n-1", "JARVIS_KEY_AGENTS": "sk-agents-1"}
 

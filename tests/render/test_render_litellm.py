@@ -55,6 +55,7 @@ def test_routes_json_parses_back_to_the_table(example: Path) -> None:
 
 # pydantic warns about a LiteLLM TypedDict when a Router is first built in some import orders.
 @pytest.mark.filterwarnings("ignore:Item .* is using the .ReadOnly. qualifier:UserWarning")
+@pytest.mark.slow  # imports LiteLLM and builds its Router per example
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_config_loads_into_a_litellm_router(example: Path) -> None:
     import litellm

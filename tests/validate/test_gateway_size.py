@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from jarvis_config.cli import main
@@ -27,6 +28,7 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+@pytest.mark.slow  # builds a mesh large enough to pass the limit
 def test_a_gateway_over_the_limit_warns_and_still_builds(tmp_path: Path) -> None:
     count = GATEWAY_DEPLOYMENT_LIMIT + 1  # 2,001 = 69 nodes x 29 models
     path = mesh_of(tmp_path, count)
