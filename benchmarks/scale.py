@@ -19,7 +19,13 @@ Per size it reports, each the median of several runs:
   and that process's peak resident memory (ru_maxrss from wait4);
 - floor: libyaml (PyYAML's CSafeLoader) parsing the same input, plus libyaml (CSafeDumper)
   emitting the data of every rendered YAML file and json.dumps of every JSON file, i.e. the
-  least any YAML-in/YAML-out tool in Python must spend; and the ratio build / floor.
+  least any YAML-in/YAML-out tool in Python must spend; and the ratio build / floor;
+- gateway build and gateway floor: the same for `--target litellm` alone, whose floor is
+  libyaml parsing the input plus libyaml emitting the rendered LiteLLM config (and json.dumps
+  of routes.json); and their ratio.
+Builds and floors are measured side by side in one run, so the ratios hold on a shared machine
+better than the times do (the goal: each ratio at most 1.5 for the 10,000-deployment prefer
+mesh, `--series prefer/200 --sizes 10000`).
 The exponent is the least-squares slope of log(time) against log(deployments) over the
 sizes >= 1,000 (below that the constant start-up cost dominates); 1.0 is linear.
 """
@@ -35,7 +41,6 @@ import math
 import os
 import platform
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -63,21 +68,13 @@ from jarvis_config.write import write_tree  # noqa: E402
 
 SIZES = (10, 100, 1000, 2000, 5000, 10000, 20000)
 GATEWAY_FILES = ("config.yaml", "routes.json")
-
-
-def cpu_time() -> float:
-    """CPU time of this process and of its children waited for: a large build renders part
-    of its targets in a forked child, whose time process_time() would leave out."""
-    own, children = (
-        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+GATEWAY_TARGETS = ("litellm",)
+RATIO_GOAL = 1.5
 
 
 # In-process timings use this clock: wall time by default; `--clock cpu` takes this process's
-# CPU time instead (its render child's included), which other work on a shared machine moves
-# far less.
-CLOCKS = {"wall": time.perf_counter, "cpu": cpu_time}
+# CPU time instead, which other work on a shared machine moves far less.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCKS["wall"]
 ENV = {"JARVIS_MASTER_KEY": "sk-bench-master", "OPENAI_API_KEY": "sk-bench-openai"}
 
@@ -128,10 +125,16 @@ class Row:
     floor_s: float = 0.0
     series: str = "square"
     gateway_bytes: int = 0  # litellm/config.yaml + litellm/routes.json
+    gateway_build_s: float = 0.0  # --target litellm
+    gateway_floor_s: float = 0.0  # parse the input, emit config.yaml (and routes.json)
 
     @property
     def ratio(self) -> float:
         return self.build_s / self.floor_s if self.floor_s else math.nan
+
+    @property
+    def gateway_ratio(self) -> float:
+        return self.gateway_build_s / self.gateway_floor_s if self.gateway_floor_s else math.nan
 
 
 def median_time(action: Callable[[], Any], repeat: int) -> float:
@@ -152,8 +155,18 @@ def compile_mesh(path: Path) -> Any:
     return build_mesh(document.data)
 
 
-def staged_build(path: Path, out: Path) -> dict[str, float]:
-    """One in-process build, timed stage by stage."""
+def staged_build(path: Path, out: Path, targets: tuple[str, ...] | None = None) -> dict[str, float]:
+    """One in-process build (of every target by default), timed stage by stage, with the
+    cycle collector paused as the `build` command pauses it."""
+    gc.collect()
+    gc.disable()
+    try:
+        return _stages(path, out, targets)
+    finally:
+        gc.enable()
+
+
+def _stages(path: Path, out: Path, targets: tuple[str, ...] | None) -> dict[str, float]:
     marks = [clock()]
     document, _ = load_path(path)
     marks.append(clock())
@@ -162,7 +175,7 @@ def staged_build(path: Path, out: Path) -> dict[str, float]:
     marks.append(clock())
     mesh = build_mesh(document.data)
     marks.append(clock())
-    files = render_targets(mesh)
+    files = render_targets(mesh, targets)
     marks.append(clock())
     write_tree(out, files)
     marks.append(clock())
@@ -171,7 +184,13 @@ def staged_build(path: Path, out: Path) -> dict[str, float]:
 
 
 def measure_build(row: Row, path: Path, out: Path, repeat: int) -> None:
-    runs = [staged_build(path, out) for _ in range(repeat)]
+    gateway_out = out.with_name(f"{out.name}-gateway")
+    gateway_runs = [sum(staged_build(path, gateway_out, GATEWAY_TARGETS).values())]
+    runs = []
+    for _ in range(repeat):  # the two builds in turn: both see the same machine
+        runs.append(staged_build(path, out))
+        gateway_runs.append(sum(staged_build(path, gateway_out, GATEWAY_TARGETS).values()))
+    row.gateway_build_s = statistics.median(gateway_runs[1:])
     totals = [sum(run.values()) for run in runs]
     row.build_s = statistics.median(totals)
     row.stages = {name: statistics.median(run[name] for run in runs) for name in runs[0]}
@@ -232,7 +251,8 @@ def helper_overhead() -> float:
 
 
 def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
-    """libyaml parsing the input plus emitting the rendered files' data."""
+    """libyaml parsing the input plus emitting the rendered files' data: every file, and the
+    gateway's alone."""
     text = path.read_text(encoding="utf-8")
     yaml_data = [  # the Kubernetes files hold one document per object
         document
@@ -241,6 +261,8 @@ def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
         for document in yaml.load_all(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     ]
     json_data = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.rglob("*.json"))]
+    config = yaml.load((out / "litellm/config.yaml").read_bytes(), Loader=yaml.CSafeLoader)
+    routes = json.loads((out / "litellm/routes.json").read_bytes())
 
     def floor() -> None:
         yaml.load(text, Loader=yaml.CSafeLoader)
@@ -249,15 +271,20 @@ def measure_floor(row: Row, path: Path, out: Path, repeat: int) -> None:
         for data in json_data:
             json.dumps(data, indent=2)
 
-    # The parsed outputs stay alive while the floor is timed; frozen, the garbage collector
-    # skips them, as it would in a process that only loads and dumps (without this, the
-    # collector traversing them doubles the floor at 10,000 deployments).
+    def gateway_floor() -> None:
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        yaml.dump(config, Dumper=yaml.CSafeDumper, sort_keys=False)
+        json.dumps(routes, indent=2)
+
+    # The floor runs as the build does, with the cycle collector paused (it would otherwise
+    # traverse the parsed outputs, alive while the floor is timed, again and again).
     gc.collect()
-    gc.freeze()
+    gc.disable()
     try:
         row.floor_s = median_time(floor, repeat)
+        row.gateway_floor_s = median_time(gateway_floor, repeat)
     finally:
-        gc.unfreeze()
+        gc.enable()
 
 
 def run_size(
@@ -312,9 +339,10 @@ def table(rows: list[Row]) -> str:
     head = (
         "| series | deployments | nodes x models | input KB | output KB | gateway B/deployment "
         "| validate ms | build ms | load / validate / model / render / write ms | CLI build ms "
-        "| CLI peak RSS MB | floor ms | build / floor |"
+        "| CLI peak RSS MB | floor ms | build / floor | gateway build ms | gateway floor ms "
+        "| gateway build / floor |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 16]
     for r in rows:
         stages = " / ".join(f"{r.stages[s] * 1000:.0f}" for s in r.stages)
         lines.append(
@@ -323,7 +351,8 @@ def table(rows: list[Row]) -> str:
             f"| {r.gateway_bytes / r.deployments:.0f}"
             f" | {r.validate_s * 1000:.1f} | {r.build_s * 1000:.1f} "
             f"| {stages} | {r.cli_s * 1000:.0f} | {r.cli_rss_mb:.0f} | {r.floor_s * 1000:.1f} "
-            f"| {r.ratio:.2f} |"
+            f"| {r.ratio:.2f} | {r.gateway_build_s * 1000:.1f} | {r.gateway_floor_s * 1000:.1f} "
+            f"| {r.gateway_ratio:.2f} |"
         )
     return "\n".join(lines)
 
@@ -343,27 +372,27 @@ def summary(rows: list[Row]) -> str:
         lines.append(f"{goal.series}: {_goal(goal)}")
     floored = [r for r in rows if r.floor_s]
     if floored:
-        worst = max(floored, key=lambda r: r.ratio)
+        worst = max(floored, key=lambda r: max(r.ratio, r.gateway_ratio))
         lines.append(
-            f"largest build / floor ratio: {worst.ratio:.2f} at {worst.deployments:,} "
-            f"deployments, {worst.series} (< 3: {verdict(worst.ratio < 3)})"
+            f"largest build / floor ratios: {worst.ratio:.2f} (every target), "
+            f"{worst.gateway_ratio:.2f} (litellm) at {worst.deployments:,} deployments, "
+            f"{worst.series}"
         )
     return "\n".join(lines)
 
 
 def _goal(goal: Row) -> str:
     cli = (
-        f"CLI build {goal.cli_s:.2f} s (< 2 s: {verdict(goal.cli_s < 2)}; CPU "
-        f"{goal.cli_cpu_s:.2f} s), peak RSS "
+        f"CLI build {goal.cli_s:.2f} s (CPU {goal.cli_cpu_s:.2f} s), peak RSS "
         f"{goal.cli_rss_mb:.0f} MB (< 300 MB: {verdict(goal.cli_rss_mb < 300)})"
         if goal.cli_s
         else "CLI build and peak RSS not measured (--no-cli)"
     )
-    return (
-        f"goals at 10,000 deployments: {cli}, in-process build "
-        f"{goal.build_s:.2f} s, build / floor {goal.ratio:.2f} "
-        f"(< 3: {verdict(goal.ratio < 3)})"
+    ratios = ", ".join(
+        f"{what} build / floor {ratio:.2f} (<= {RATIO_GOAL}: {verdict(ratio <= RATIO_GOAL)})"
+        for what, ratio in (("every target", goal.ratio), ("litellm", goal.gateway_ratio))
     )
+    return f"at 10,000 deployments: {cli}, in-process build {goal.build_s:.2f} s; {ratios}"
 
 
 def verdict(met: bool) -> str:

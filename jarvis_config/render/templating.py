@@ -2,10 +2,11 @@
 
 Templates are for files that are layout: the `docs` pages, the `init` starter, nginx.conf and
 .env.example. Files that are data (YAML, JSON) are built as data and serialized once by
-`render.serialize`, never through a template. A value a template writes goes through the filter
-of its format (`md`, `code`, `sh`, `py`, ...). Undefined names are errors (StrictUndefined), and
-templates are read through package resources, so a wheel renders the same bytes as a source
-checkout.
+`render.serialize`, never through a template. A value from the mesh that a page writes goes
+through the escape of its format (`md`, `code`, `sh`, `py`, ...); nginx.conf and .env.example
+hold only ports and names the schema restricts to plain words (services, client keys, variables).
+Undefined names are errors (StrictUndefined), and templates are read through package
+resources, so a wheel renders the same bytes as a source checkout.
 """
 
 from __future__ import annotations

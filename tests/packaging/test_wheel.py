@@ -42,7 +42,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_carries_templates_and_schema(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "jarvis_config/schemas/jarvis-config.schema.json" in names
-    assert any(n.startswith("jarvis_config/templates/litellm/") for n in names)
+    assert any(n.startswith("jarvis_config/templates/docs/") for n in names)
     assert any(n.startswith("jarvis_config/templates/compose/") for n in names)
     assert "jarvis_config/templates/init/jarvis.yaml.j2" in names
     assert "jarvis_config/standin.py" in names  # `try` serves a mesh over them
