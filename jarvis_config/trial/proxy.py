@@ -103,6 +103,8 @@ def start_proxy(
             env=proxy_env,
             cwd=config.parent,
             start_new_session=True,
+            # A child inherits the signal mask: the proxy must see SIGTERM to drain and exit.
+            preexec_fn=_signals_unblocked,
         )
         proxy = Proxy(process, port, log)
     try:
@@ -112,6 +114,10 @@ def start_proxy(
             proxy.stop()
         raise
     return proxy
+
+
+def _signals_unblocked() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @contextlib.contextmanager

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cmarkgfm
 import pytest
+
+from jarvis_config.render.markdown import md
+
+pytest.importorskip(
+    "cmarkgfm", reason="GitHub's Markdown renderer, cmarkgfm, is needed (the test extra)"
+)
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
+import cmarkgfm
 from cmarkgfm.cmark import Options
 from hypothesis import given
 from hypothesis import strategies as st
-
-from jarvis_config.render.markdown import md
 
 LINKS = [
     "https://evil.example/login",

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from jarvis_config.outcome import safe_text
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
+from hypothesis import given
+from hypothesis import strategies as st
 
 NODE = "version: 1\nnodes:\n  n1: {address: n1.lan, memory_gb: 16, runtimes: {ollama: {}}}\n"
 FORGED = "::error file=README.md,line=1::forged"

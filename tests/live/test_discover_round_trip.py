@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from jarvis_config.commands.discover import _starter
 from jarvis_config.live.discover import Found
 from jarvis_config.live.probes import Served
 from tests.conftest import CliResult
 from tests.live.hostile_server import Hostile, http_answer, serving
+
+pytest.importorskip("hypothesis", reason="property-based tests need hypothesis (the test extra)")
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 Cli = Callable[..., CliResult]
 # Names YAML reads as another type, or as syntax, when written bare.

@@ -10,7 +10,15 @@ import pytest
 
 from tests.kit import ROOT
 
-EXTRAS = ("openai", "litellm", "docker", "hypothesis", "markdown_it", "check_jsonschema")
+EXTRAS = (
+    "openai",
+    "litellm",
+    "docker",
+    "hypothesis",
+    "markdown_it",
+    "check_jsonschema",
+    "cmarkgfm",
+)
 # Run pytest's collection with the extras made unimportable, as in a bare environment.
 PROBE = f"""
 import sys
