@@ -40,45 +40,31 @@ NORMAL = 5.0  # an answer from a healthy fake, even on a contended machine
 def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dict[str, Any]:
     """`tiny` on node n1 (limit LIMIT, no health checks); with `frozen_port`, also on n2 with
     the default fault settings, for the frozen-node test."""
-    if frozen_port:
-        return {
-            "version": 1,
-            "gateway": {
-                "master_key": "${JARVIS_MASTER_KEY}",
-                "workers": workers,
-                "replicas": replicas,
-            },
-            "nodes": {
-                name: {"address": LOOPBACK, "runtimes": {"ollama": {"port": node_port}}}
-                for name, node_port in (("n1", port), ("n2", frozen_port))
-            },
-            "models": {
-                "tiny": {
-                    "runtime": "ollama",
-                    "source": "tiny:1b",
-                    "placement": {"nodes": ["n1", "n2"]},
-                }
-            },
-        }
-    return {
-        "version": 1,
-        "gateway": {
-            "master_key": "${JARVIS_MASTER_KEY}",
-            "workers": workers,
-            "replicas": replicas,
-            "keys": {"ci": {"key": "${JARVIS_CI_KEY}", "rpm": KEY_RPM}},
-        },
-        "nodes": {"n1": {"address": LOOPBACK, "runtimes": {"ollama": {"port": port}}}},
-        "models": {
-            "tiny": {
-                "runtime": "ollama",
-                "source": "tiny:1b",
-                "placement": {"nodes": ["n1"]},
-                "limits": {"max_parallel_requests": LIMIT},
-            }
-        },
-        "routing": {"health_check_interval": 0},
+    gateway: dict[str, Any] = {
+        "master_key": "${JARVIS_MASTER_KEY}",
+        "workers": workers,
+        "replicas": replicas,
     }
+    ports = {"n1": port, **({"n2": frozen_port} if frozen_port else {})}
+    tiny: dict[str, Any] = {
+        "runtime": "ollama",
+        "source": "tiny:1b",
+        "placement": {"nodes": list(ports)},
+    }
+    document: dict[str, Any] = {
+        "version": 1,
+        "gateway": gateway,
+        "nodes": {
+            name: {"address": LOOPBACK, "runtimes": {"ollama": {"port": node_port}}}
+            for name, node_port in ports.items()
+        },
+        "models": {"tiny": tiny},
+    }
+    if not frozen_port:
+        gateway["keys"] = {"ci": {"key": "${JARVIS_CI_KEY}", "rpm": KEY_RPM}}
+        tiny["limits"] = {"max_parallel_requests": LIMIT}
+        document["routing"] = {"health_check_interval": 0}
+    return document
 
 
 @contextlib.contextmanager
