@@ -48,6 +48,8 @@ Faults, for tests, switched on and off while it runs (`runtime.fault = "freeze"`
   are normal;
 - `drip`: send the answer one byte every `DRIP_EVERY` seconds (a stream: after its first
   chunk);
+- `crawl`: send the answer one byte every `DRIP_EVERY` seconds from its very first byte (a
+  stream too: its first chunk never arrives whole);
 - `wrong-shape`: answer 200 with valid JSON that is not the runtime's answer format (a chat
   answer without its message; streamed, chunks without it).
 `token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
@@ -83,8 +85,18 @@ class StandInModel:
     size: int = 4_000_000_000
 
 
-FAULTS = ("freeze", "error", "malformed", "cut", "stall", "endless", "drip", "wrong-shape")
-HOLDING_FAULTS = ("freeze", "stall", "endless", "drip")  # held until cleared
+FAULTS = (
+    "freeze",
+    "error",
+    "malformed",
+    "cut",
+    "stall",
+    "endless",
+    "drip",
+    "crawl",
+    "wrong-shape",
+)
+HOLDING_FAULTS = ("freeze", "stall", "endless", "drip", "crawl")  # held until cleared
 DRIP_EVERY = 0.5  # seconds between two bytes of a dripping answer
 ENDLESS_EVERY = 0.05  # seconds between two chunks of an endless stream (without token_delay)
 CHUNK_WORDS = 3  # a streamed answer arrives in this many chunks
@@ -771,9 +783,20 @@ def _endless(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
 def _drip(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
     """The whole normal answer, one byte at a time while the fault lasts, then the rest; a
     stream sends its first chunk whole first (a runtime that slows to a crawl mid-answer)."""
+    _dribble(handler, body, streamed, whole_first_chunk=True)
+
+
+def _crawl(handler: _Handler, body: dict[str, Any], streamed: bool) -> None:
+    """As `_drip`, from the answer's first byte (a stream's first chunk never arrives)."""
+    _dribble(handler, body, streamed, whole_first_chunk=False)
+
+
+def _dribble(
+    handler: _Handler, body: dict[str, Any], streamed: bool, *, whole_first_chunk: bool
+) -> None:
     data = _whole_answer(handler.runtime, body, streamed)
     handler._start(streamed, len(data))
-    first = data.index(b"\n") + 1 if streamed else 0
+    first = data.index(b"\n") + 1 if streamed and whole_first_chunk else 0
     if first:
         handler._send_piece(data[:first], streamed)
     for index in range(first, len(data)):
@@ -829,6 +852,7 @@ SENDING_FAULTS = {
     "stall": _stall,
     "endless": _endless,
     "drip": _drip,
+    "crawl": _crawl,
     "wrong-shape": _wrong_shape,
 }
 

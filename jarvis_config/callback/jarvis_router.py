@@ -58,6 +58,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -438,6 +439,7 @@ class JarvisRouter(CustomLogger):
         model = self.table.model_of(str(data.get("model") or ""))
         if model is not None:
             await self.slots.enter(model, data)
+            WATCH.set(AnswerWatch(self.table, model, bool(data.get("stream"))))
         return data
 
     async def _pin_request(self, user_api_key_dict: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -513,6 +515,29 @@ class JarvisRouter(CustomLogger):
 
     async def async_pre_call_check(self, deployment: dict[str, Any], parent_otel_span: Any) -> None:
         await refuse_unhealthy(self.table, deployment)
+        watch = WATCH.get()
+        if watch is not None:
+            watch.begin(deployment)
+
+    async def async_post_call_failure_deployment_hook(
+        self,
+        request_data: Any,
+        exception: Exception,
+        call_type: Any,
+        fallback_depth: int | None = None,
+    ) -> None:
+        watch = WATCH.get()
+        if watch is not None:
+            watch.end()
+
+    async def async_moderation_hook(
+        self, data: dict[str, Any], user_api_key_dict: Any, call_type: Any
+    ) -> None:
+        """Runs beside the request's node calls (the proxy gathers both): ends the request
+        when a call outlives its own timeout, which aiohttp alone does not enforce."""
+        watch = WATCH.get()
+        if watch is not None:
+            await watch.until_answered()
 
     async def async_filter_deployments(
         self,
@@ -1136,29 +1161,115 @@ class StreamGuard:
         return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
 
     async def count_failure(self) -> None:
-        """Count the failure toward the node's cooldown, as LiteLLM counts the failures it
-        sees: an answer that carried nothing is the node's fault."""
-        proxy = sys.modules.get("litellm.proxy.proxy_server")
-        router = getattr(proxy, "llm_router", None)
+        """Count the failure toward the node's cooldown: an answer that carried nothing is
+        the node's fault."""
         hidden = getattr(self.response, "_hidden_params", None) or {}
-        deployment = hidden.get("model_id")
-        if router is None or not deployment:
-            return
-        failure = APIConnectionError(
-            message=UNREADABLE_ANSWER, llm_provider="", model=str(deployment)
+        count_node_failure(str(hidden.get("model_id") or ""), UNREADABLE_ANSWER)
+
+
+def count_node_failure(deployment: str, why: str) -> None:
+    """Count a failure the gateway found (LiteLLM saw none) toward the deployment's cooldown,
+    as LiteLLM counts the failures it sees."""
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    router = getattr(proxy, "llm_router", None)
+    if router is None or not deployment:
+        return
+    failure = APIConnectionError(message=why, llm_provider="", model=deployment)
+    failure.status_code = 500
+    kwargs = {
+        "exception": failure,
+        "litellm_params": {
+            "model_info": {"id": deployment},
+            "metadata": {"model_group": deployment, "deployment": deployment},
+        },
+    }
+    try:
+        router.deployment_callback_on_failure(kwargs, None, None, None)
+    except Exception:  # counting is best effort: the client's 503 stands either way
+        return
+
+
+# --- answers that never finish: each node call is held to its own timeout ----------------------
+
+# The request's watch, set in the pre-call hook: the proxy runs the moderation hook and the
+# router's call in two tasks made after it, and both see the same watch through this variable.
+WATCH: ContextVar[AnswerWatch | None] = ContextVar("jarvis_answer_watch", default=None)
+WATCH_GRACE = 5.0  # seconds past a call's timeout: aiohttp's own read timeout ends a silent node
+WATCH_POLL = 1.0  # seconds between two looks while no node call is under way
+WATCH_NO_CALL = 60.0  # seconds without any node call after which the watch stops looking
+DEFAULT_CALL_SECONDS = 600.0  # LiteLLM's own request timeout, when neither sets one
+
+
+class AnswerWatch:
+    """Ends a request whose node call outlives its timeout. LiteLLM gives aiohttp the timeout
+    per read, so a node that sends its answer a byte at a time (or, streaming, dribbles before
+    its first whole chunk) was never timed out and held the client as long as the client
+    waited. A call may take `timeout` for a whole answer, `stream_timeout` for a stream's first
+    chunk (the router returns the stream once it has it), plus a grace; past that the request
+    is answered 503 naming the node, and the failure counts toward the node's cooldown."""
+
+    __slots__ = ("began", "bound", "deployment", "model", "stream", "table", "task")
+
+    def __init__(self, table: RoutingTable, model: str, stream: bool) -> None:
+        self.table = table
+        self.model = model
+        self.stream = stream
+        self.task: asyncio.Task[Any] | None = None  # the task calling the nodes
+        self.began: float | None = None  # when the call under way began
+        self.bound = 0.0
+        self.deployment = ""
+
+    def begin(self, deployment: dict[str, Any]) -> None:
+        """A node call starts (every attempt, fallbacks too), in the task that makes it."""
+        self.task = asyncio.current_task()
+        self.deployment = str((deployment.get("model_info") or {}).get("id") or "")
+        self.bound = call_timeout(deployment, self.stream) + WATCH_GRACE
+        self.began = time.monotonic()
+
+    def end(self) -> None:
+        """The call failed: the router may wait before its next attempt, which is no call."""
+        self.began = None
+
+    async def until_answered(self) -> None:
+        """Returns once the router has the answer (or gave up: its own error then reaches the
+        client); raises StreamCut when a call outlives its bound."""
+        idle = 0.0
+        while self.task is None or not self.task.done():
+            if self.began is None or self.task is None:
+                if idle >= WATCH_NO_CALL:
+                    return  # nothing to watch: the answer came without a node call
+                await asyncio.sleep(WATCH_POLL)
+                idle += WATCH_POLL
+                continue
+            left = self.began + self.bound - time.monotonic()
+            if left <= 0:
+                raise self.overdue()
+            await asyncio.wait({self.task}, timeout=min(left, WATCH_POLL))
+
+    def overdue(self) -> StreamCut:
+        group = self.table.groups.get(self.deployment) or {}
+        node = group.get("node")
+        seconds = self.bound - WATCH_GRACE
+        what = "its first chunk" if self.stream else "its answer"
+        why = (
+            f"it did not finish sending {what} within {seconds:g} s "
+            f"({'stream_timeout' if self.stream else 'timeout'}): it stalled or sends too slowly"
         )
-        failure.status_code = 500
-        kwargs = {
-            "exception": failure,
-            "litellm_params": {
-                "model_info": {"id": deployment},
-                "metadata": {"model_group": deployment, "deployment": deployment},
-            },
-        }
-        try:
-            router.deployment_callback_on_failure(kwargs, None, None, None)
-        except Exception:  # counting is best effort: the client's 503 stands either way
-            return
+        count_node_failure(self.deployment, why)
+        return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
+
+
+def call_timeout(deployment: dict[str, Any], stream: bool) -> float:
+    """The seconds a call to `deployment` may take: its own timeout, else the router's."""
+    name = "stream_timeout" if stream else "timeout"
+    own = (deployment.get("litellm_params") or {}).get(name)
+    if isinstance(own, (int, float)) and own > 0:
+        return float(own)
+    proxy = sys.modules.get("litellm.proxy.proxy_server")
+    router_value = getattr(getattr(proxy, "llm_router", None), name, None)
+    if isinstance(router_value, (int, float)) and router_value > 0:
+        return float(router_value)
+    return DEFAULT_CALL_SECONDS
 
 
 proxy_handler_instance = JarvisRouter(RoutingTable.from_file(ROUTES_PATH))

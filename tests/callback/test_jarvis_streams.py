@@ -202,3 +202,62 @@ def test_when_every_node_failed_its_health_check_they_are_all_tried(
     monkeypatch.setitem(sys.modules, "litellm.proxy.proxy_server", proxy)
     check = homelab.proxy_handler_instance.async_pre_call_check
     assert asyncio.run(check({"model_info": {"id": "llama3@mini"}}, None)) is None
+
+
+# --- the answer watch: a node call held to its own timeout --------------------------------------
+
+
+def watched(homelab: ModuleType, seconds: float, answer_after: float, *, retry_gap: float = 0.0):
+    """The watch's verdict on a request whose router calls `llama3@mini` (timeout `seconds`),
+    answering after `answer_after` s; with `retry_gap`, a first call fails at once and the
+    router waits that long before its second."""
+    deployment = {"model_info": {"id": "llama3@mini"}, "litellm_params": {"timeout": seconds}}
+
+    async def router(watch: Any) -> str:
+        if retry_gap:
+            watch.begin(deployment)
+            watch.end()
+            await asyncio.sleep(retry_gap)
+        watch.begin(deployment)
+        await asyncio.sleep(answer_after)
+        return "answer"
+
+    async def request() -> Any:
+        watch = homelab.AnswerWatch(homelab.proxy_handler_instance.table, "llama3", False)
+        call = asyncio.ensure_future(router(watch))
+        try:
+            await watch.until_answered()
+        except homelab.StreamCut as cut:
+            call.cancel()
+            return cut
+        return await call
+
+    return asyncio.run(request())
+
+
+def test_an_answer_within_its_timeout_passes_the_watch(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(homelab, "WATCH_GRACE", 0.1)
+    assert watched(homelab, 0.5, 0.2) == "answer"
+
+
+def test_a_call_outliving_its_timeout_is_cut_naming_the_node(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(homelab, "WATCH_GRACE", 0.1)
+    cut = watched(homelab, 0.2, 5.0)
+    assert isinstance(cut, homelab.StreamCut)
+    assert cut.message == (
+        "node 'mini' failed to serve 'llama3': it did not finish sending its answer within "
+        "0.2 s (timeout): it stalled or sends too slowly"
+    )
+
+
+def test_the_wait_between_two_attempts_is_no_call(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A router waiting to retry is not a node call: only each call's own time counts."""
+    monkeypatch.setattr(homelab, "WATCH_GRACE", 0.1)
+    monkeypatch.setattr(homelab, "WATCH_POLL", 0.05)
+    assert watched(homelab, 0.4, 0.2, retry_gap=0.6) == "answer"

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,9 @@ class Gateway:
     fakes: StandIns
     out: Path
     proxy: Proxy
+    # Every client handed out, closed with the gateway: an SDK client left to the garbage
+    # collector may close its sockets only after their own finalizers warned, in a later test.
+    clients: list[Any] = field(default_factory=list)
 
     @classmethod
     @contextlib.contextmanager
@@ -127,9 +130,12 @@ class Gateway:
         try:
             out = build(copy.path, workdir / "out", copy.env)
             proxy = start_proxy(out / "litellm" / "config.yaml", copy.env)
+            gateway = cls(copy, fakes, out, proxy)
             try:
-                yield cls(copy, fakes, out, proxy)
+                yield gateway
             finally:
+                for client in gateway.clients:
+                    client.close()
                 proxy.stop()
         finally:
             fakes.stop()
@@ -142,9 +148,11 @@ class Gateway:
         """The official openai SDK pointed at the proxy, without its own retries."""
         import openai
 
-        return openai.OpenAI(
+        client = openai.OpenAI(
             base_url=self.url, api_key=api_key or self.copy.master_key, max_retries=0, timeout=60
         )
+        self.clients.append(client)
+        return client
 
 
 # --- asking the gateway as a user would ----------------------------------------------------------

@@ -143,13 +143,13 @@ def test_a_replica_sharing_nothing_picks_the_same_nodes(gateway: Gateway) -> Non
     config = gateway.out / "litellm" / "config.yaml"
     replica = start_proxy(config, gateway.copy.env)
     try:
-        other = openai.OpenAI(
+        with openai.OpenAI(
             base_url=replica.url, api_key=gateway.copy.master_key, max_retries=0, timeout=60
-        )
-        conversations = [Conversation(f"replica question {i}") for i in range(12)]
-        for turn in range(4):
-            for conversation in conversations:
-                conversation.turn(gateway.client() if turn % 2 == 0 else other)
+        ) as other:
+            conversations = [Conversation(f"replica question {i}") for i in range(12)]
+            for turn in range(4):
+                for conversation in conversations:
+                    conversation.turn(gateway.client() if turn % 2 == 0 else other)
     finally:
         replica.stop()
     assert stayed(conversations) == 1.0

@@ -127,6 +127,32 @@ def test_a_dripping_stream_is_cut_after_the_stream_timeout(gateway: Gateway) -> 
         )
 
 
+ANSWER_TIMEOUT = float(RESILIENCE_DEFAULTS["timeout"])
+
+
+def test_an_answer_dripping_from_its_first_byte_is_cut_within_60_s(gateway: Gateway) -> None:
+    """aiohttp's timeouts are per read: without the callback's watch a node sending a byte
+    every half second held the client as long as the client waited."""
+    client = gateway.client()
+    with fault(gateway, "mini", "crawl"):
+        streamed = in_background(lambda: stream_text(client, "llama3", "mini"))
+        whole = in_background(lambda: chat(client, "llama3", "mini"))
+        for result, bound, cause in (
+            (streamed, STREAM_TIMEOUT, "its first chunk"),
+            (whole, ANSWER_TIMEOUT, "its answer"),
+        ):
+            waited, outcome = result()
+            assert waited < PIN_FAILS_WITHIN
+            assert_node_failed(
+                outcome,
+                gateway,
+                f"it did not finish sending {cause} within {bound:g} s "
+                f"({'stream_timeout' if cause == 'its first chunk' else 'timeout'}): it "
+                "stalled or sends too slowly",
+                "it failed its last health check; try again later",
+            )
+
+
 @pytest.mark.parametrize("kind", ["malformed", "wrong-shape"])
 def test_an_unreadable_stream_is_a_503_naming_the_node_and_fails_over(
     gateway: Gateway, kind: str

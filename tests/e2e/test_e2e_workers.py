@@ -126,13 +126,19 @@ def gateway(
         yield runtime, proxies
 
 
-def clients(proxies: list[Proxy], key: str) -> list[Any]:
-    return [openai.OpenAI(base_url=p.url, api_key=key, max_retries=0, timeout=60) for p in proxies]
+@contextlib.contextmanager
+def clients(proxies: list[Proxy], key: str) -> Iterator[list[Any]]:
+    """One SDK client per proxy, closed on leaving (not left to the garbage collector)."""
+    made = [openai.OpenAI(base_url=p.url, api_key=key, max_retries=0, timeout=60) for p in proxies]
+    try:
+        yield made
+    finally:
+        for client in made:
+            client.close()
 
 
 def burst(proxies: list[Proxy], *, stream: bool = False) -> tuple[list[int], float]:
     """BURST concurrent requests spread over the proxies: their statuses and the time taken."""
-    pool_clients = clients(proxies, ENV["JARVIS_MASTER_KEY"])
 
     def ask(index: int) -> int:
         client = pool_clients[index % len(pool_clients)]
@@ -146,10 +152,11 @@ def burst(proxies: list[Proxy], *, stream: bool = False) -> tuple[list[int], flo
             return exc.status_code
         return 200
 
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=BURST) as pool:
-        statuses = list(pool.map(ask, range(BURST)))
-    return statuses, time.monotonic() - start
+    with clients(proxies, ENV["JARVIS_MASTER_KEY"]) as pool_clients:
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=BURST) as pool:
+            statuses = list(pool.map(ask, range(BURST)))
+        return statuses, time.monotonic() - start
 
 
 # Two gateway processes, as workers of one proxy or as two replicas sharing Redis.
@@ -173,16 +180,16 @@ def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
             assert 0 < runtime.max_in_flight <= LIMIT
         # The key's rpm is shared too: at most KEY_RPM requests a minute over all processes,
         # and a refusal says when the minute frees.
-        ci = clients(proxies, ENV["JARVIS_CI_KEY"])
         answered, waits = 0, []
-        for index in range(3 * KEY_RPM):
-            try:
-                ci[index % len(ci)].chat.completions.create(
-                    model="tiny", messages=[{"role": "user", "content": "hi"}]
-                )
-                answered += 1
-            except openai.RateLimitError as exc:
-                waits.append(int(exc.response.headers["retry-after"]))
+        with clients(proxies, ENV["JARVIS_CI_KEY"]) as ci:
+            for index in range(3 * KEY_RPM):
+                try:
+                    ci[index % len(ci)].chat.completions.create(
+                        model="tiny", messages=[{"role": "user", "content": "hi"}]
+                    )
+                    answered += 1
+                except openai.RateLimitError as exc:
+                    waits.append(int(exc.response.headers["retry-after"]))
         assert answered <= KEY_RPM
         assert waits and all(1 <= wait <= 60 for wait in waits)
         assert min(waits) < 60
@@ -201,11 +208,11 @@ def test_a_frozen_node_is_avoided_by_every_process(
             time.sleep(LEFT_ALONE)
             answers = []
             for index in range(20):  # a new connection each time: it may reach any worker
-                client = clients([proxies[index % len(proxies)]], ENV["JARVIS_MASTER_KEY"])[0]
-                start = time.monotonic()
-                reply = client.chat.completions.with_raw_response.create(
-                    model="tiny", messages=[{"role": "user", "content": "hi"}]
-                )
+                with clients([proxies[index % len(proxies)]], ENV["JARVIS_MASTER_KEY"]) as one:
+                    start = time.monotonic()
+                    reply = one[0].chat.completions.with_raw_response.create(
+                        model="tiny", messages=[{"role": "user", "content": "hi"}]
+                    )
                 answers.append((time.monotonic() - start, reply.headers["x-litellm-model-id"]))
         finally:
             frozen.fault = None
