@@ -99,9 +99,17 @@ def gateway_config(mesh: Mesh, routing: RoutingPlan | None = None) -> dict[str, 
             deployment_entry(d, mesh.routing.health_check_timeout, count) for d in mesh.deployments
         ],
         "router_settings": router_settings(mesh, routing),
-        "litellm_settings": {"callbacks": [CALLBACK]},
+        "litellm_settings": litellm_settings(),
         "general_settings": general_settings(mesh),
     }
+
+
+def litellm_settings() -> dict[str, Any]:
+    """The callback, and token counting without the network: for a model it maps to the
+    Llama 3 tokenizer, the proxy otherwise tries to download it from Hugging Face at the end
+    of every stream, and a gateway without internet access held each stream's end about 25 s
+    (five retries) before counting with tiktoken anyway."""
+    return {"callbacks": [CALLBACK], "disable_hf_tokenizer_download": True}
 
 
 def deployment_entry(

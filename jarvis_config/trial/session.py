@@ -148,9 +148,6 @@ def _build_gateway(mesh: Mesh, out: Path) -> Path:
     gateway = yaml.safe_load(config.read_text(encoding="utf-8"))
     for entry in gateway.get("model_list") or []:
         _mock_hosted(entry)
-    # Offline, counting a stream's tokens for a Llama 3 model first tries to download its
-    # tokenizer from Hugging Face, retrying for about 25 s before the stream may end.
-    gateway.setdefault("litellm_settings", {})["disable_hf_tokenizer_download"] = True
     config.write_text(yaml.safe_dump(gateway, sort_keys=False), encoding="utf-8")
     return config
 

@@ -146,7 +146,12 @@ def test_secrets_are_environment_references(homelab: Mesh) -> None:
     )
     assert config["general_settings"]["master_key"] == "os.environ/JARVIS_MASTER_KEY"
     assert config["general_settings"]["custom_auth"] == "jarvis_router.user_api_key_auth"
-    assert config["litellm_settings"] == {"callbacks": ["jarvis_router.proxy_handler_instance"]}
+    assert config["litellm_settings"]["callbacks"] == ["jarvis_router.proxy_handler_instance"]
+
+
+def test_token_counting_never_waits_for_the_network(homelab: Mesh) -> None:
+    """Offline, the proxy held each stream's end ~25 s trying to fetch a Llama 3 tokenizer."""
+    assert target.gateway_config(homelab)["litellm_settings"]["disable_hf_tokenizer_download"]
 
 
 def hop(group: str) -> dict[str, Any]:
