@@ -439,7 +439,8 @@ class JarvisRouter(CustomLogger):
         model = self.table.model_of(str(data.get("model") or ""))
         if model is not None:
             await self.slots.enter(model, data)
-            WATCH.set(AnswerWatch(self.table, model, bool(data.get("stream"))))
+            if _value(call_type) in WATCHED_CALLS:
+                WATCH.set(AnswerWatch(self.table, model, bool(data.get("stream"))))
         return data
 
     async def _pin_request(self, user_api_key_dict: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -536,7 +537,7 @@ class JarvisRouter(CustomLogger):
         """Runs beside the request's node calls (the proxy gathers both): ends the request
         when a call outlives its own timeout, which aiohttp alone does not enforce."""
         watch = WATCH.get()
-        if watch is not None:
+        if watch is not None and _value(call_type) in WATCHED_CALLS:
             await watch.until_answered()
 
     async def async_filter_deployments(
@@ -1196,7 +1197,10 @@ def count_node_failure(deployment: str, why: str) -> None:
 WATCH: ContextVar[AnswerWatch | None] = ContextVar("jarvis_answer_watch", default=None)
 WATCH_GRACE = 5.0  # seconds past a call's timeout: aiohttp's own read timeout ends a silent node
 WATCH_POLL = 1.0  # seconds between two looks while no node call is under way
-WATCH_NO_CALL = 60.0  # seconds without any node call after which the watch stops looking
+WATCH_NO_CALL = 10.0  # seconds without any node call after which the watch stops looking
+# Chat completions only: the calls whose every attempt the router checks first (the watch
+# learns of a node call there), and the only ones a node streams.
+WATCHED_CALLS = frozenset({"acompletion", "completion"})
 DEFAULT_CALL_SECONDS = 600.0  # LiteLLM's own request timeout, when neither sets one
 
 
@@ -1257,6 +1261,11 @@ class AnswerWatch:
         )
         count_node_failure(self.deployment, why)
         return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
+
+
+def _value(call_type: Any) -> str:
+    """A call type as the proxy names it, whether given as a string or as LiteLLM's enum."""
+    return str(getattr(call_type, "value", call_type))
 
 
 def call_timeout(deployment: dict[str, Any], stream: bool) -> float:

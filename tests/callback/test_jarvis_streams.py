@@ -261,3 +261,35 @@ def test_the_wait_between_two_attempts_is_no_call(
     monkeypatch.setattr(homelab, "WATCH_GRACE", 0.1)
     monkeypatch.setattr(homelab, "WATCH_POLL", 0.05)
     assert watched(homelab, 0.4, 0.2, retry_gap=0.6) == "answer"
+
+
+def test_the_proxy_hooks_share_one_watch_per_request(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the proxy calls them: the pre-call hook, then the moderation hook beside the router's
+    call (a task made after the pre-call hook), which checks each deployment first."""
+    monkeypatch.setattr(homelab, "WATCH_GRACE", 0.1)
+    handler = homelab.proxy_handler_instance
+    slow = {"model_info": {"id": "llama3@mini"}, "litellm_params": {"timeout": 0.2}}
+
+    async def proxy(answer_after: float) -> Any:
+        data = {"model": "llama3", "messages": [{"role": "user", "content": "hi"}]}
+        data = await handler.async_pre_call_hook(None, None, data, "acompletion")
+
+        async def router() -> str:
+            await handler.async_pre_call_check(slow, None)
+            await asyncio.sleep(answer_after)
+            return "answer"
+
+        call = asyncio.create_task(router())
+        try:
+            await handler.async_moderation_hook(data, None, "acompletion")
+            return await call
+        except homelab.StreamCut as cut:
+            return cut.why
+        finally:
+            call.cancel()
+            handler.slots.leave(data)
+
+    assert asyncio.run(proxy(0.05)) == "answer"
+    assert asyncio.run(proxy(5.0)).startswith("it did not finish sending its answer within 0.2 s")
