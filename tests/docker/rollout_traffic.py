@@ -6,7 +6,8 @@ gateway's tasks by DNS (`tasks.gateway`: one address per healthy task, as Swarm'
 them) before every request and sends it to one of them, keeping one openai client (and so
 its kept-alive connections) per address, without retries: `RATE` chat completions a second
 pinned to `BUSY_NODE` (alternating two models), and every `STREAM_EVERY` seconds a stream
-pinned to `STREAM_NODE` (a slow fake: each stream takes several seconds). On SIGTERM it stops
+pinned to `STREAM_NODE` (a slow fake: each stream takes several seconds); it prints a line
+`{"kind": "ready"}` once every task answers from its container, then starts. On SIGTERM it stops
 sending, waits for every request in flight, prints one JSON line per request (kind, address,
 start and end in epoch seconds, the text or the error), then one line per address it now
 finds with the models that task serves.
@@ -22,6 +23,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -97,10 +99,28 @@ def send_until_stopped(host: str, port: int) -> list[Future[dict[str, Any]]]:
     return sent
 
 
+def wait_reachable(host: str, port: int, timeout: float = 60.0) -> None:
+    """Until the gateway answers from here: a container's overlay network may take a moment
+    to carry its first packets, which is not the gateway's doing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for address in addresses(host, port):
+                url = f"http://{address}:{port}/health/liveliness"
+                with urllib.request.urlopen(url, timeout=2):
+                    pass
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    print(json.dumps({"kind": "ready"}), flush=True)
+    wait_reachable(host, port)
+    print(json.dumps({"kind": "ready", "at": time.time()}), flush=True)
     for future in send_until_stopped(host, port):
         print(json.dumps(future.result()), flush=True)
     for address in addresses(host, port):

@@ -101,7 +101,9 @@ def traffic(engine: Any, stack: SwarmStack, copy: ContainerCopy) -> Iterator[Tra
         detach=True,
     )
     try:
-        yield Traffic(container)
+        client = Traffic(container)
+        client.wait_ready()
+        yield client
     finally:
         container.remove(force=True)
 
@@ -110,12 +112,21 @@ def traffic(engine: Any, stack: SwarmStack, copy: ContainerCopy) -> Iterator[Tra
 class Traffic:
     container: Any
 
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the client reaches the gateway and sends (its `ready` line)."""
+        deadline = time.monotonic() + timeout
+        while b'"kind": "ready"' not in self.container.logs(stdout=True, stderr=False):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the client never got ready:\n{self.container.logs()!r}")
+            time.sleep(0.5)
+
     def stop(self) -> list[dict[str, Any]]:
         """Stop sending, wait for the requests in flight; every record it printed."""
         self.container.kill(signal="SIGTERM")
         self.container.wait(timeout=90)
         text = self.container.logs(stdout=True, stderr=False).decode()
-        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        return [r for r in records if r["kind"] != "ready"]
 
 
 def wait_update(stack: SwarmStack, old: Task, timeout: float = UPDATE_TIMEOUT) -> str:
@@ -175,12 +186,14 @@ def test_a_config_rollout_completes_drains_the_old_task_and_drops_nothing(
                 add_model(copy, out)
                 stack.redeploy()
                 state = wait_update(stack, old)
+                exit_code = engine.api.inspect_container(old.container)["State"]["ExitCode"]
                 new = gateway_task(stack)
                 time.sleep(AFTER_UPDATE)
                 records = client.stop()
         assert not any(stack.leftovers().values())
     # what was measured, for a reader of a failure (and of docs/deploy.md's figures)
     measured = {
+        "exit_code": exit_code,
         "old": old.__dict__,
         "new": new.__dict__,
         "events": sorted([c[:12], action[:30], at] for (c, action), at in events.items()),
@@ -206,6 +219,7 @@ def test_a_config_rollout_completes_drains_the_old_task_and_drops_nothing(
     ]
     assert drained and all(r["text"] == f"hello from {STREAM_NODE}" for r in drained)
     assert events[old.container, "die"] >= max(r["end"] for r in drained)
+    assert exit_code == 0  # it exited on its own, not killed at the end of its grace period
     # the new config is served, by the new task alone
     (served,) = [r for r in records if r["kind"] == "models"]
     assert served["address"] == new.address != old.address
