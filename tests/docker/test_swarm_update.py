@@ -91,6 +91,8 @@ def gateway_task(stack: SwarmStack) -> Task:
 
 @contextlib.contextmanager
 def traffic(engine: Any, stack: SwarmStack, copy: ContainerCopy) -> Iterator[Traffic]:
+    """rollout_traffic.py running in a container on the stack's network, sending once it
+    reaches the gateway; the container is removed on the way out, whatever happened."""
     image = stack.service("gateway").attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
     container = engine.containers.run(
         image.split("@")[0],
