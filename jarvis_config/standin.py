@@ -53,7 +53,8 @@ Faults, for tests, switched on and off while it runs (`runtime.fault = "freeze"`
 - `wrong-shape`: answer 200 with valid JSON that is not the runtime's answer format (a chat
   answer without its message; streamed, chunks without it).
 `token_delay` (seconds) slows every streamed chunk, and a non-streamed answer by as much as its
-chunks would take. Restarting a runtime is `stop()` and a new `StandIn` on the same port.
+chunks would take; `stream_delay` slows streamed chunks only (health checks, not streamed,
+are answered at once). Restarting a runtime is `stop()` and a new `StandIn` on the same port.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class StandIn:
         self._thawed = threading.Event()
         self._thawed.set()
         self.token_delay = 0.0
+        self.stream_delay = 0.0
         self.in_flight = 0  # POST requests being answered now
         self.max_in_flight = 0  # the most seen at once since start (or reset_in_flight)
         self._stopping = False
@@ -418,9 +420,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
+        delay = self.runtime.token_delay or self.runtime.stream_delay
         for index, piece in enumerate(pieces):
-            if index and self.runtime.token_delay:
-                time.sleep(self.runtime.token_delay)
+            if index and delay:
+                time.sleep(delay)
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()
             if self.runtime.fault == "cut":
@@ -903,6 +906,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--llamacpp", action="store_true", help="also answer /props")
     parser.add_argument(
+        "--stream-delay", type=float, default=0.0, help="seconds between two streamed chunks"
+    )
+    parser.add_argument(
         "--say-model", action="store_true", help="name the model asked for in every answer"
     )
     args = parser.parse_args(argv)
@@ -917,6 +923,7 @@ def main(argv: list[str] | None = None) -> None:
         llamacpp=args.llamacpp,
         say_model=args.say_model,
     )
+    runtime.stream_delay = args.stream_delay
     print(f"stand-in {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:
         runtime._server.serve_forever()

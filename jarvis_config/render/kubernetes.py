@@ -10,7 +10,9 @@ database; `nodes/<node>.yaml` with one Deployment and Service per model server o
 The model servers are the same `Server`s the compose stacks run (model/servers.py). The
 gateway's ConfigMap holds the files of the `litellm` target (this target's NEEDS), its
 config.yaml rendered anew from the mesh with each deployment's api_base set to its runtime's
-Service, so the gateway reaches runtimes by cluster DNS. Each file is a list of objects as
+Service, so the gateway reaches runtimes by cluster DNS; it is named after a digest of the
+files (`litellm-config-<digest>`), so each build's files keep their own immutable ConfigMap
+and a rolled back pod template finds them. Each file is a list of objects as
 plain data, serialized once (`render.serialize`). Secrets
 are never written: every one is a `secretKeyRef` into the Secret `jarvis-secrets`, made by the
 operator from the same env file as the compose stacks.
@@ -49,6 +51,10 @@ NODE_LABEL = "jarvis-config/node"
 HOST_STORAGE = "/var/lib/jarvis"
 GATEWAY_NAME = "litellm"
 CONFIG_MAP = "litellm-config"
+# The gateway's ConfigMaps are named `litellm-config-<digest>` after their files and carry the
+# digest under this label: each build's files under names of their own (see gateway_config_maps).
+CONFIG_LABEL = "jarvis-config/gateway-config"
+CONFIG_DIGEST_LENGTH = 10
 # Kubernetes refuses a ConfigMap whose data (keys and values) exceeds 1 MiB, and `kubectl apply`
 # (client-side, as the deploy docs run it) copies each object into its annotation
 # `kubectl.kubernetes.io/last-applied-configuration`, and an object's annotations may hold
@@ -57,7 +63,7 @@ CONFIG_MAP = "litellm-config"
 # keeps the metadata and the rest of the object well inside 256 KiB.
 CONFIG_MAP_BUDGET = 192 * 1024
 # Over the budget the files are cut into chunks `<file>.000`, `<file>.001`, ... packed into the
-# ConfigMaps `litellm-config-000`, ...: three digits, so name order is chunk order.
+# ConfigMaps `litellm-config-<digest>-000`, ...: three digits, so name order is chunk order.
 MAX_PARTS = 1000
 PARTS_MOUNT = "/etc/litellm-parts"
 # What the gateway's init container runs: each file's chunks, in name order, into one file. A
@@ -120,10 +126,9 @@ def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
 
 
 def reserved_names() -> tuple[str, ...]:
-    """The target's own object names, which no node's object may take: every ConfigMap the
-    gateway's files may need among them."""
-    parts = (part_name(i) for i in range(MAX_PARTS))
-    return (NAMESPACE, GATEWAY_NAME, CONFIG_MAP, *parts, "redis", "postgres")
+    """The target's own object names, which no node's object may take. The gateway's
+    ConfigMaps (`litellm-config-<digest>...`) are a kind no node object has."""
+    return (NAMESPACE, GATEWAY_NAME, CONFIG_MAP, "redis", "postgres")
 
 
 def _file(
@@ -132,8 +137,15 @@ def _file(
 ) -> str:
     """One manifest file: the ConfigMaps holding files (as literal blocks: each file, or chunk
     of one, reads as it does on disk), then the other objects, one YAML document each."""
+    # Immutable: a name stands for one content (kubelet need not watch it for changes either).
     maps = [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata,
+            "immutable": True,
+            "data": data,
+        }
         for metadata, data in config_maps
     ]
     return to_yaml_documents([*maps, *documents], header=HEADER)
@@ -370,16 +382,9 @@ def _gateway_file(mesh: Mesh, names: KubeNames, litellm_files: Mapping[str, str]
         f"{litellm.OUT_DIR}/config.yaml": litellm.config_text(cluster_mesh(mesh, names)),
     }
     data = {path.removeprefix(f"{litellm.OUT_DIR}/"): text for path, text in sorted(files.items())}
-    digest = hashlib.sha256()
-    for name, text in data.items():  # piece by piece: the files run to megabytes
-        digest.update(f"{name}\0".encode())
-        digest.update(text.encode())
-        digest.update(b"\0")
-    checksum = digest.hexdigest()
     config_maps = gateway_config_maps(data)
-    parts = tuple(metadata["name"] for metadata, _ in config_maps) if len(config_maps) > 1 else ()
     documents = [
-        gateway_deployment(mesh, checksum, parts),
+        gateway_deployment(mesh, tuple(metadata["name"] for metadata, _ in config_maps)),
         service(GATEWAY_NAME, labels(GATEWAY_NAME, "litellm", "gateway"), mesh.gateway.port),
     ]
     if mesh.gateway.replicas > 1:
@@ -389,8 +394,22 @@ def _gateway_file(mesh: Mesh, names: KubeNames, litellm_files: Mapping[str, str]
     return _file(documents, config_maps=config_maps)
 
 
-def part_name(index: int) -> str:
-    return f"{CONFIG_MAP}-{index:03d}"
+def config_digest(data: Mapping[str, str]) -> str:
+    """A short digest of the gateway's files, names and contents: the mark of one build's
+    ConfigMaps. 40 bits: two builds an operator keeps side by side do not share it."""
+    digest = hashlib.sha256()
+    for name, text in data.items():  # piece by piece: the files run to megabytes
+        digest.update(f"{name}\0".encode())
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:CONFIG_DIGEST_LENGTH]
+
+
+def config_map_name(digest: str, index: int | None = None) -> str:
+    """`litellm-config-<digest>`, or for a part `litellm-config-<digest>-<NNN>`: 29 characters
+    at most, a DNS label."""
+    name = f"{CONFIG_MAP}-{digest}"
+    return name if index is None else f"{name}-{index:03d}"
 
 
 def data_size(data: Mapping[str, str]) -> int:
@@ -413,14 +432,24 @@ def escaped_size(text: str) -> int:
 def gateway_config_maps(
     data: dict[str, str],
 ) -> tuple[tuple[dict[str, Any], dict[str, str]], ...]:
-    """(metadata, data) of the gateway's ConfigMaps: `litellm-config` with the files when they
-    fit the budget, else their chunks over `litellm-config-000`, `-001`, ..."""
+    """(metadata, data) of the gateway's ConfigMaps, named after the files' digest: one with
+    the files when they fit the budget, else their chunks over `-000`, `-001`, ... A new build
+    makes new ConfigMaps beside the old ones, so a rolled back pod template finds its files."""
+    digest = config_digest(data)
     if data_size(data) <= CONFIG_MAP_BUDGET:
-        return ((_meta(CONFIG_MAP, "litellm", "gateway")["metadata"], data),)
+        return ((config_map_metadata(config_map_name(digest), digest), data),)
     return tuple(
-        (_meta(part_name(i), "litellm", "gateway")["metadata"], chunks)
+        (config_map_metadata(config_map_name(digest, i), digest), chunks)
         for i, chunks in enumerate(split_files(data, CONFIG_MAP_BUDGET))
     )
+
+
+def config_map_metadata(name: str, digest: str) -> dict[str, Any]:
+    """The labels of every object, and the build's digest under CONFIG_LABEL: what selects
+    the ConfigMaps of older builds for deletion."""
+    metadata: dict[str, Any] = _meta(name, "litellm", "gateway")["metadata"]
+    metadata["labels"][CONFIG_LABEL] = digest
+    return metadata
 
 
 def split_files(files: Mapping[str, str], budget: int) -> list[dict[str, str]]:
@@ -501,9 +530,12 @@ def gateway_start_budget(mesh: Mesh) -> int:
     return max(GATEWAY_START, gateway_start_seconds(len(mesh.deployments)))
 
 
-def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The gateway; with `parts` (the ConfigMaps holding its files' chunks), an init container
-    first puts the files back together where the one ConfigMap would be mounted."""
+def gateway_deployment(mesh: Mesh, config_maps: tuple[str, ...]) -> dict[str, Any]:
+    """The gateway, its files from `config_maps`: one ConfigMap mounted as it is, or several
+    holding the files' chunks, which an init container first puts back together where the one
+    ConfigMap would be mounted. The names carry the files' digest, so a new config changes
+    the pod template and `kubectl apply` rolls the pods onto it (no checksum annotation)."""
+    parts = config_maps if len(config_maps) > 1 else ()
     port = mesh.gateway.port
     container: dict[str, Any] = {
         "name": "litellm",
@@ -526,19 +558,16 @@ def gateway_deployment(mesh: Mesh, checksum: str, parts: tuple[str, ...] = ()) -
     }
     pod: dict[str, Any] = {
         "containers": [container],
-        "volumes": config_volumes(parts),
+        "volumes": config_volumes(config_maps),
         "terminationGracePeriodSeconds": stop_grace_seconds(mesh),
     }
     if parts:
         pod = {"initContainers": [assemble_container(mesh)], **pod}
-    # The checksum changes with the config, so `kubectl apply` rolls the pods onto it.
-    annotations = {"jarvis-config/config-checksum": checksum}
     gateway = deployment(
         GATEWAY_NAME,
         labels(GATEWAY_NAME, "litellm", "gateway"),
         pod,
         replicas=mesh.gateway.replicas,
-        annotations=annotations,
     )
     # A rollout starts each new pod (and waits for it to be ready) before it stops an old one.
     rolling = {"maxUnavailable": 0, "maxSurge": 1}
@@ -553,12 +582,12 @@ def drain_lifecycle() -> dict[str, Any]:
     return {"lifecycle": {"preStop": {"exec": {"command": sleep}}}}
 
 
-def config_volumes(parts: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The volume `config` mounted at /etc/litellm: the ConfigMap, or with `parts` a folder
-    the init container fills from the volume `config-parts`, all the parts projected."""
-    if not parts:
-        return [{"name": "config", "configMap": {"name": CONFIG_MAP}}]
-    sources = [{"configMap": {"name": name}} for name in parts]
+def config_volumes(config_maps: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The volume `config` mounted at /etc/litellm: the one ConfigMap, or with several (the
+    parts) a folder the init container fills from the volume `config-parts`, all projected."""
+    if len(config_maps) == 1:
+        return [{"name": "config", "configMap": {"name": config_maps[0]}}]
+    sources = [{"configMap": {"name": name}} for name in config_maps]
     return [
         {"name": "config", "emptyDir": {}},
         {"name": "config-parts", "projected": {"sources": sources}},

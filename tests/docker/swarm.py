@@ -24,7 +24,7 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ STACK_FILE = "compose/swarm/stack.yaml"
 STACK_LABEL = "com.docker.stack.namespace"
 DEPLOY_TIMEOUT = 240.0
 REMOVE_TIMEOUT = 60.0
+Adjust = Callable[[dict[str, Any]], dict[str, Any]]  # the test's stack, changed further
 
 
 def docker(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
@@ -129,37 +130,60 @@ def routing_mesh_available() -> bool:
 
 
 class SwarmStack:
-    def __init__(self, engine: Any, out: Path, mesh: Mesh, here: Node) -> None:
+    def __init__(
+        self, engine: Any, out: Path, mesh: Mesh, here: Node, adjust: Adjust | None = None
+    ) -> None:
         self.engine = engine
         self.out = out
+        self.mesh = mesh
+        self.here = here
+        self.adjust = adjust
         self.name = "jarvisswarm" + secrets.token_hex(3)
-        rendered = yaml.safe_load((out / STACK_FILE).read_text(encoding="utf-8"))
         # Beside the rendered file, so its relative paths (the litellm/ configs) resolve alike.
         self.file = out / "compose" / "swarm" / "test-stack.yaml"
-        self.file.write_text(yaml.safe_dump(for_test(mesh, rendered, here), sort_keys=True))
 
     @classmethod
     @contextlib.contextmanager
-    def deploy(cls, engine: Any, out: Path, mesh: Mesh, here: Node) -> Iterator[SwarmStack]:
-        stack = cls(engine, out, mesh, here)
+    def deploy(
+        cls, engine: Any, out: Path, mesh: Mesh, here: Node, adjust: Adjust | None = None
+    ) -> Iterator[SwarmStack]:
+        """The stack deployed; `adjust` changes the test's stack further before it is."""
+        stack = cls(engine, out, mesh, here, adjust)
         try:
-            # `docker stack deploy` reads no env file: the variables come from its environment.
-            env = {**os.environ, **read_env(out / ".env")}
-            file = str(stack.file.relative_to(out))
-            docker(
-                "stack",
-                "deploy",
-                "--resolve-image",
-                "never",
-                "-c",
-                file,
-                stack.name,
-                env=env,
-                cwd=out,
-            )
+            stack.redeploy()
             yield stack
         finally:
             stack.remove()
+
+    def redeploy(self) -> None:
+        """`docker stack deploy` with the rendered stack as it is in OUT now (after a rebuild:
+        an update of the services whose spec changed)."""
+        rendered = yaml.safe_load((self.out / STACK_FILE).read_text(encoding="utf-8"))
+        stack = for_test(self.mesh, rendered, self.here)
+        if self.adjust is not None:
+            stack = self.adjust(stack)
+        self.file.write_text(yaml.safe_dump(stack, sort_keys=True))
+        # `docker stack deploy` reads no env file: the variables come from its environment.
+        env = {**os.environ, **read_env(self.out / ".env")}
+        file = str(self.file.relative_to(self.out))
+        docker(
+            "stack",
+            "deploy",
+            "--resolve-image",
+            "never",
+            "-c",
+            file,
+            self.name,
+            env=env,
+            cwd=self.out,
+        )
+
+    def network(self) -> str:
+        """The stack's own overlay network (`<stack>_default`)."""
+        return f"{self.name}_default"
+
+    def service(self, name: str) -> Any:
+        return self.engine.services.get(f"{self.name}_{name}")
 
     def services(self) -> list[Any]:
         return list(self.engine.services.list(filters={"label": f"{STACK_LABEL}={self.name}"}))

@@ -31,7 +31,8 @@ KUBERNETES_VERSION = "1.33.0"
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 # RFC 1035 label: what a Service name must be (and so every generated object name here).
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-CHECKSUM = "jarvis-config/config-checksum"
+# The gateway's ConfigMaps: `litellm-config-<digest>`, parts `litellm-config-<digest>-<NNN>`.
+CONFIG_NAME = re.compile(r"^litellm-config-([0-9a-f]{10})(-[0-9]{3})?$")
 SECRET_VALUES = {"JARVIS_MASTER_KEY": "sk-master-not-in-output", "OPENAI_API_KEY": "sk-oa-not-out"}
 
 
@@ -141,15 +142,16 @@ def test_config_maps_exist_and_secret_keys_are_in_the_env_example(
     _, files, docs = rendered
     config_maps = {d["metadata"]["name"] for d in objects(docs, "ConfigMap")}
     listed = {line[:-1] for line in files[".env.example"].splitlines() if line.endswith("=")}
+    mounted = set()
     for workload in objects(docs, *WORKLOADS):
         pod = pod_spec(workload)
-        for name in mounted_config_maps(pod):
-            assert name in config_maps
+        mounted.update(mounted_config_maps(pod))
         for env in (e for c in pod["containers"] for e in c.get("env", [])):
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if ref is not None:
                 assert ref["name"] == kubernetes.SECRET
                 assert ref["key"] in listed, f"{ref['key']} is not in .env.example"
+    assert mounted == config_maps  # none missing, none left over
 
 
 def test_no_secret_value_is_written(rendered: tuple[Mesh, dict[str, str], Documents]) -> None:
@@ -205,14 +207,20 @@ def test_model_servers_are_pinned_and_get_the_nodes_gpus(
             assert "readinessProbe" in pod["containers"][0]
 
 
-def test_gateway_has_replicas_budget_checksum_and_probes(
+def test_gateway_has_replicas_budget_content_named_config_and_probes(
     rendered: tuple[Mesh, dict[str, str], Documents],
 ) -> None:
     mesh, _, docs = rendered
     (gateway,) = [d for d in objects(docs, "Deployment") if d["metadata"]["name"] == "litellm"]
     assert gateway["spec"]["replicas"] == mesh.gateway.replicas
-    annotations = gateway["spec"]["template"]["metadata"]["annotations"]
-    assert re.fullmatch(r"[0-9a-f]{64}", annotations[CHECKSUM])
+    # The content-named ConfigMaps roll the pods; no checksum annotation beside them.
+    assert "annotations" not in gateway["spec"]["template"]["metadata"]
+    (config_map,) = mounted_config_maps(pod_spec(gateway))
+    match = CONFIG_NAME.match(config_map)
+    assert match and match[2] is None
+    (shipped,) = objects(docs, "ConfigMap")
+    assert shipped["immutable"] is True
+    assert shipped["metadata"]["labels"][kubernetes.CONFIG_LABEL] == match[1]
     container = pod_spec(gateway)["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
@@ -277,16 +285,43 @@ def test_an_ingress_when_asked_for() -> None:
     }
 
 
-def test_the_checksum_follows_the_config() -> None:
-    def checksum(source: str) -> str:
-        nodes = {"box": {"address": "10.0.0.1", "runtimes": {"ollama": {}}}}
-        models = {"m": {"runtime": "ollama", "source": source, "placement": {"nodes": ["box"]}}}
-        docs = documents(manifests(_mesh(nodes, models)))
-        gateway = next(d for d in objects(docs, "Deployment") if d["metadata"]["name"] == "litellm")
-        return str(gateway["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
+def test_the_gateway_rolls_one_pod_at_a_time_and_drains_its_longest_stream(
+    rendered: tuple[Mesh, dict[str, str], Documents],
+) -> None:
+    """A new pod is ready before an old one stops; a stopping pod first waits while the
+    endpoints drop it (preStop), then drains on SIGTERM for the longest stream's budget, and
+    the kubelet's grace covers both, so a stream within its budget is never cut."""
+    mesh, _, docs = rendered
+    deployment = gateway(docs)
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    pod = pod_spec(deployment)
+    (container,) = pod["containers"]
+    wait = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert wait[0] == "sleep" and int(wait[1]) > 0
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    drain = int(env["GRACEFUL_SHUTDOWN_TIMEOUT"])
+    assert drain > mesh.routing.stream_max_seconds
+    assert pod["terminationGracePeriodSeconds"] > int(wait[1]) + drain
 
-    assert checksum("llama3:8b") == checksum("llama3:8b")
-    assert checksum("llama3:8b") != checksum("llama3:70b")
+
+def config_names(source: str) -> tuple[list[str], list[str]]:
+    """(ConfigMaps written, ConfigMaps the gateway mounts) of a one-model mesh."""
+    nodes = {"box": {"address": "10.0.0.1", "runtimes": {"ollama": {}}}}
+    models = {"m": {"runtime": "ollama", "source": source, "placement": {"nodes": ["box"]}}}
+    docs = documents(manifests(_mesh(nodes, models)))
+    written = [d["metadata"]["name"] for d in objects(docs, "ConfigMap")]
+    return written, mounted_config_maps(pod_spec(gateway(docs)))
+
+
+def test_the_config_map_names_follow_the_config() -> None:
+    """The same config gives the same names (a rebuild rolls nothing); a changed one gives new
+    names, which the pod template mounts, so `kubectl apply` rolls the pods onto new files
+    while the old pods' ConfigMaps stay as they were (a `rollout undo` gets its own files)."""
+    before = config_names("llama3:8b")
+    assert before == config_names("llama3:8b")
+    after = config_names("llama3:70b")
+    assert before[0] == before[1] and after[0] == after[1]
+    assert not set(before[0]) & set(after[0])
 
 
 def test_a_small_mesh_keeps_one_config_map_and_no_init_container(
@@ -294,7 +329,7 @@ def test_a_small_mesh_keeps_one_config_map_and_no_init_container(
 ) -> None:
     _, _, docs = rendered
     (config_map,) = objects(docs, "ConfigMap")
-    assert config_map["metadata"]["name"] == kubernetes.CONFIG_MAP
+    assert CONFIG_NAME.match(config_map["metadata"]["name"])
     assert set(config_map["data"]) == {"config.yaml", "routes.json", "jarvis_router.py"}
     assert "initContainers" not in pod_spec(gateway(docs))
 
@@ -363,9 +398,12 @@ def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
     whole = unlimited(mesh, monkeypatch)
     (single,) = objects(whole, "ConfigMap")
     assert kubernetes.data_size(single["data"]) > kubernetes.CONFIG_MAP_BUDGET  # the premise
+    digest = kubernetes.config_digest(single["data"])
     assert [c["metadata"]["name"] for c in config_maps] == [
-        kubernetes.part_name(i) for i in range(len(config_maps))
+        kubernetes.config_map_name(digest, i) for i in range(len(config_maps))
     ]
+    assert single["metadata"]["name"] == kubernetes.config_map_name(digest)
+    assert {c["metadata"]["labels"][kubernetes.CONFIG_LABEL] for c in config_maps} == {digest}
     assert len(config_maps) >= 2
     for config_map in config_maps:
         size = kubernetes.data_size(config_map["data"])
@@ -375,16 +413,12 @@ def test_a_large_mesh_splits_its_files_over_config_maps_within_the_budget(
         assert kubernetes.data_size(config_map["data"]) > kubernetes.CONFIG_MAP_BUDGET - 1024
     (kustomization,) = docs[f"{kubernetes.OUT_DIR}/kustomization.yaml"]
     assert "gateway.yaml" in kustomization["resources"]
-    # The checksum hashes the files, not their chunks: the pods roll as they did.
-    assert annotation(gateway(docs)) == annotation(gateway(whole))
+    # The digest is of the files, not their chunks: one build's parts share it.
+    assert all(CONFIG_NAME.match(name) for name in mounted_config_maps(pod_spec(gateway(docs))))
     kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="the test extra")
     for doc in objects(docs):
         if doc["kind"] != "Kustomization":
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-
-
-def annotation(workload: dict[str, Any]) -> str:
-    return str(workload["spec"]["template"]["metadata"]["annotations"][CHECKSUM])
 
 
 @pytest.mark.slow  # renders a large mesh and reassembles its ConfigMap
@@ -424,14 +458,12 @@ def test_a_line_longer_than_a_config_map_is_an_error() -> None:
         kubernetes.split_files({"routes.json": "x" * 100 + "\n"}, 64)
 
 
-def test_the_part_names_are_reserved_against_generated_names() -> None:
-    """A node `litellm-config` running a server named `000` would read `litellm-config-000`."""
-    source = ("server", "litellm-config", "000")
+def test_the_gateway_names_are_reserved_against_generated_names() -> None:
+    """A node `litellm` running a server named `config` would read `litellm-config`."""
+    source = ("server", "litellm", "config")
     names = kubenames.allocate([source], kubernetes.reserved_names())
-    assert names[source] != "litellm-config-000"
-    assert {"litellm-config", "litellm-config-000", "litellm-config-999"} <= set(
-        kubernetes.reserved_names()
-    )
+    assert names[source] != "litellm-config"
+    assert {"litellm", "litellm-config", "redis", "postgres"} <= set(kubernetes.reserved_names())
 
 
 @pytest.mark.parametrize("deployments", [14, 2000, 5000, 10000])
@@ -441,7 +473,7 @@ def test_the_gateway_startup_probe_waits_for_a_large_mesh_to_start(deployments: 
     mesh = compile_mesh("homelab")
     many = (mesh.deployments * (deployments // len(mesh.deployments) + 1))[:deployments]
     manifest = kubernetes.gateway_deployment(
-        dataclasses.replace(mesh, deployments=many), "checksum"
+        dataclasses.replace(mesh, deployments=many), ("litellm-config-0123456789",)
     )
     (container,) = manifest["spec"]["template"]["spec"]["containers"]
     probe = container["startupProbe"]
