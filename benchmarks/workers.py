@@ -36,9 +36,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.proxy_throughput import Tally, process_group_cpu  # noqa: E402
 from jarvis_config.model.mesh import build_mesh  # noqa: E402
-from jarvis_config.model.processes import worker_args  # noqa: E402
+from jarvis_config.model.production import proxy_args  # noqa: E402
 from jarvis_config.standin import CHUNK_WORDS, StandIn  # noqa: E402
-from tests.e2e.harness import LOOPBACK, Proxy, build, start_proxy  # noqa: E402
+from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy  # noqa: E402
 
 KEY = "sk-bench-workers"
 BURST, LIMIT, ANSWER_SECONDS = 64, 16, 1.0
@@ -62,14 +62,20 @@ def mesh(port: int, workers: int, limit: int | None) -> dict[str, Any]:
     }
 
 
-def gateway(work: Path, port: int, workers: int, limit: int | None = None) -> Proxy:
+def gateway(
+    work: Path, port: int, workers: int, limit: int | None = None, redis_port: int = 0
+) -> Proxy:
+    """The proxy as rendered for `workers`; with several, sharing router state through the
+    redis-server on `redis_port`, as the stacks run it."""
     spec = mesh(port, workers, limit)
     folder = work / f"w{workers}-{limit}"
     folder.mkdir(parents=True)
     (folder / "jarvis.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     env = {"JARVIS_MASTER_KEY": KEY}
+    if redis_port:
+        env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
     out = build(folder / "jarvis.yaml", folder / "out", env)
-    args = worker_args(build_mesh(spec).gateway)
+    args = proxy_args(build_mesh(spec).gateway)
     return start_proxy(out / "litellm" / "config.yaml", env, args=args)
 
 
@@ -112,8 +118,8 @@ async def load(
 
 
 def throughput(args: argparse.Namespace, work: Path) -> str:
-    with StandIn("n1").start() as runtime:
-        proxies = {n: gateway(work, runtime.port, n) for n in WORKER_COUNTS}
+    with StandIn("n1").start() as runtime, redis_server() as redis_port:
+        proxies = {n: gateway(work, runtime.port, n, redis_port=redis_port) for n in WORKER_COUNTS}
         try:
             targets = {"runtime directly": (runtime.url, "/api/chat", 0)}
             targets.update(
@@ -183,10 +189,10 @@ def bursts(args: argparse.Namespace, work: Path) -> str:
         f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) |",
         "| --- | ---: | ---: | ---: |",
     ]
-    with StandIn("n1").start() as runtime:
+    with StandIn("n1").start() as runtime, redis_server() as redis_port:
         runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
         for workers in WORKER_COUNTS:
-            proxy = gateway(work / "burst", runtime.port, workers, LIMIT)
+            proxy = gateway(work / "burst", runtime.port, workers, LIMIT, redis_port)
             try:
                 for _ in range(args.bursts):
                     runtime.reset_in_flight()

@@ -1,14 +1,14 @@
 """Several gateway processes keep every declared limit at the runtime: two workers of one proxy
-(`gateway.workers: 2`), and two proxies sharing one real redis-server (`replicas: 2`, two
-processes on loopback as two replicas would be). A burst of four times a model's parallel limit
-waits for free slots instead of failing, and the runtime never sees more than the limit at once.
+(`gateway.workers: 2`), and two proxies (`replicas: 2`, two processes on loopback as two
+replicas would be), each time with the config as rendered for them, sharing router state
+through a real redis-server. A burst of four times a model's parallel limit waits for free
+slots instead of failing, the runtime never sees more than the limit at once, and a frozen
+node is left alone by every process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +19,10 @@ import pytest
 import yaml
 
 from jarvis_config.model.mesh import build_mesh
-from jarvis_config.model.processes import worker_args
+from jarvis_config.model.processes import shares_router_state
+from jarvis_config.model.production import proxy_args
 from jarvis_config.standin import CHUNK_WORDS, StandIn
-from tests.e2e.harness import LOOPBACK, Proxy, build, free_ports, start_proxy
+from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy
 
 openai = pytest.importorskip("openai", reason="the e2e tests drive the gateway through the SDK")
 
@@ -68,33 +69,6 @@ def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dic
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[int]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_ports(1)
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            LOOPBACK,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextlib.contextmanager
 def gateway(
     tmp: Path, *, workers: int, replicas: int, frozen: StandIn | None = None
 ) -> Iterator[tuple[StandIn, list[Proxy]]]:
@@ -113,11 +87,12 @@ def gateway(
         )
         config.write_text(yaml.safe_dump(spec), encoding="utf-8")
         env = dict(ENV)
-        if replicas > 1:
+        gateway = build_mesh(spec).gateway
+        if shares_router_state(gateway):  # the rendered config reads Redis from these
             redis_port = stack.enter_context(redis_server())
             env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
         out = build(config, tmp / "out", env)
-        args = worker_args(build_mesh(spec).gateway)
+        args = proxy_args(gateway)
         proxies = []
         for _ in range(replicas):
             proxy = start_proxy(out / "litellm" / "config.yaml", env, args=args)
