@@ -8,8 +8,10 @@ closed-loop load, one series at a time, alternating the order every round so dri
 machine hits every series alike. Added latency is the proxy's p50/p99 minus the runtime's.
 
 The burst: `tiny` with `limits.max_parallel_requests: 16` on a runtime that takes 1 s per
-answer, 64 requests at once through a gateway of 2 workers; every request must succeed, and
-its completion time is compared with the floor of 64 / 16 x 1 s = 4 s.
+answer, 64 requests at once through a gateway of 1 and of 2 workers; every request must
+succeed, and its completion time is compared with the floor of 64 / 16 x 1 s = 4 s. Each
+answer's start and end at the runtime show where the time goes. Two workers share a real
+redis-server, as the rendered config has them do.
 
     python benchmarks/workers.py                   # 4 rounds x 8 s per series, then the burst
     python benchmarks/workers.py --rounds 6 --seconds 10 --concurrency 32
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +169,43 @@ def throughput_table(tallies: dict[str, Tally]) -> str:
     return "\n".join(lines)
 
 
-async def burst(url: str) -> tuple[int, float]:
-    """BURST requests at once: how many succeeded, and the seconds until the last answer."""
+@contextlib.contextmanager
+def answer_spans(runtime: StandIn) -> Iterator[list[tuple[float, float]]]:
+    """(start, end) on the monotonic clock of every answer the runtime gives meanwhile: where
+    a burst's time goes (at the runtime, or before and between its answers)."""
+    spans: list[tuple[float, float]] = []
+    answering = runtime.answering
+
+    @contextlib.contextmanager
+    def timed() -> Iterator[None]:
+        start = time.monotonic()
+        with answering():
+            yield
+        spans.append((start, time.monotonic()))
+
+    runtime.answering = timed  # type: ignore[method-assign]
+    try:
+        yield spans
+    finally:
+        del runtime.answering  # the class's method again
+
+
+def profile(spans: list[tuple[float, float]], start: float, seconds: float) -> str:
+    """Table cells: seconds to the first answer's start, the runtime's mean answer, the mean
+    requests at the runtime over the burst (LIMIT at best), the seconds from the runtime's
+    last answer to the client's."""
+    if not spans:
+        return "- | - | - | -"
+    first = min(s for s, _ in spans) - start
+    mean_answer = sum(e - s for s, e in spans) / len(spans)
+    busy = sum(e - s for s, e in spans) / seconds
+    tail = start + seconds - max(e for _, e in spans)
+    return f"{first:.2f} | {mean_answer:.2f} | {busy:.1f} | {tail:.2f}"
+
+
+async def burst(url: str) -> tuple[int, float, float]:
+    """BURST requests at once: how many succeeded, when they were sent (monotonic clock) and
+    the seconds until the last answer."""
     body = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
     async with httpx.AsyncClient(
@@ -176,18 +215,19 @@ async def burst(url: str) -> tuple[int, float]:
         timeout=60,
         trust_env=False,
     ) as client:
-        start = time.perf_counter()
+        start = time.monotonic()
         replies = await asyncio.gather(
             *(client.post("/v1/chat/completions", json=body) for _ in range(BURST))
         )
-        return sum(r.status_code == 200 for r in replies), time.perf_counter() - start
+        return sum(r.status_code == 200 for r in replies), start, time.monotonic() - start
 
 
 def bursts(args: argparse.Namespace, work: Path) -> str:
     lines = [
         f"| gateway | succeeded of {BURST} | most at the runtime at once (limit {LIMIT}) "
-        f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) |",
-        "| --- | ---: | ---: | ---: |",
+        f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) | first at the runtime s "
+        "| runtime's answer s | mean at the runtime | last answer to client s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     with StandIn("n1").start() as runtime, redis_server() as redis_port:
         runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
@@ -196,10 +236,12 @@ def bursts(args: argparse.Namespace, work: Path) -> str:
             try:
                 for _ in range(args.bursts):
                     runtime.reset_in_flight()
-                    ok, seconds = asyncio.run(burst(proxy.url))
+                    with answer_spans(runtime) as spans:
+                        ok, start, seconds = asyncio.run(burst(proxy.url))
                     lines.append(
                         f"| {workers} worker{'s' if workers > 1 else ''} | {ok} | "
-                        f"{runtime.max_in_flight} | {seconds:.1f} |"
+                        f"{runtime.max_in_flight} | {seconds:.1f} | "
+                        f"{profile(spans, start, seconds)} |"
                     )
             finally:
                 proxy.stop()
