@@ -8,8 +8,10 @@ closed-loop load, one series at a time, alternating the order every round so dri
 machine hits every series alike. Added latency is the proxy's p50/p99 minus the runtime's.
 
 The burst: `tiny` with `limits.max_parallel_requests: 16` on a runtime that takes 1 s per
-answer, 64 requests at once through a gateway of 2 workers; every request must succeed, and
-its completion time is compared with the floor of 64 / 16 x 1 s = 4 s.
+answer, 64 requests at once through a gateway of 1 and of 2 workers; every request must
+succeed, and its completion time is compared with the floor of 64 / 16 x 1 s = 4 s. Each
+answer's start and end at the runtime show where the time goes. Two workers share a real
+redis-server, as the rendered config has them do.
 
     python benchmarks/workers.py                   # 4 rounds x 8 s per series, then the burst
     python benchmarks/workers.py --rounds 6 --seconds 10 --concurrency 32
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +40,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.proxy_throughput import Tally, process_group_cpu  # noqa: E402
 from jarvis_config.model.mesh import build_mesh  # noqa: E402
-from jarvis_config.model.processes import worker_args  # noqa: E402
+from jarvis_config.model.production import proxy_args  # noqa: E402
 from jarvis_config.standin import CHUNK_WORDS, StandIn  # noqa: E402
-from tests.e2e.harness import LOOPBACK, Proxy, build, start_proxy  # noqa: E402
+from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy  # noqa: E402
 
 KEY = "sk-bench-workers"
 BURST, LIMIT, ANSWER_SECONDS = 64, 16, 1.0
@@ -62,14 +66,20 @@ def mesh(port: int, workers: int, limit: int | None) -> dict[str, Any]:
     }
 
 
-def gateway(work: Path, port: int, workers: int, limit: int | None = None) -> Proxy:
+def gateway(
+    work: Path, port: int, workers: int, limit: int | None = None, redis_port: int = 0
+) -> Proxy:
+    """The proxy as rendered for `workers`; with several, sharing router state through the
+    redis-server on `redis_port`, as the stacks run it."""
     spec = mesh(port, workers, limit)
     folder = work / f"w{workers}-{limit}"
     folder.mkdir(parents=True)
     (folder / "jarvis.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     env = {"JARVIS_MASTER_KEY": KEY}
+    if redis_port:
+        env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
     out = build(folder / "jarvis.yaml", folder / "out", env)
-    args = worker_args(build_mesh(spec).gateway)
+    args = proxy_args(build_mesh(spec).gateway)
     return start_proxy(out / "litellm" / "config.yaml", env, args=args)
 
 
@@ -112,8 +122,8 @@ async def load(
 
 
 def throughput(args: argparse.Namespace, work: Path) -> str:
-    with StandIn("n1").start() as runtime:
-        proxies = {n: gateway(work, runtime.port, n) for n in WORKER_COUNTS}
+    with StandIn("n1").start() as runtime, redis_server() as redis_port:
+        proxies = {n: gateway(work, runtime.port, n, redis_port=redis_port) for n in WORKER_COUNTS}
         try:
             targets = {"runtime directly": (runtime.url, "/api/chat", 0)}
             targets.update(
@@ -159,8 +169,43 @@ def throughput_table(tallies: dict[str, Tally]) -> str:
     return "\n".join(lines)
 
 
-async def burst(url: str) -> tuple[int, float]:
-    """BURST requests at once: how many succeeded, and the seconds until the last answer."""
+@contextlib.contextmanager
+def answer_spans(runtime: StandIn) -> Iterator[list[tuple[float, float]]]:
+    """(start, end) on the monotonic clock of every answer the runtime gives meanwhile: where
+    a burst's time goes (at the runtime, or before and between its answers)."""
+    spans: list[tuple[float, float]] = []
+    answering = runtime.answering
+
+    @contextlib.contextmanager
+    def timed() -> Iterator[None]:
+        start = time.monotonic()
+        with answering():
+            yield
+        spans.append((start, time.monotonic()))
+
+    runtime.answering = timed  # type: ignore[method-assign]
+    try:
+        yield spans
+    finally:
+        del runtime.answering  # the class's method again
+
+
+def profile(spans: list[tuple[float, float]], start: float, seconds: float) -> str:
+    """Table cells: seconds to the first answer's start, the runtime's mean answer, the mean
+    requests at the runtime over the burst (LIMIT at best), the seconds from the runtime's
+    last answer to the client's."""
+    if not spans:
+        return "- | - | - | -"
+    first = min(s for s, _ in spans) - start
+    mean_answer = sum(e - s for s, e in spans) / len(spans)
+    busy = sum(e - s for s, e in spans) / seconds
+    tail = start + seconds - max(e for _, e in spans)
+    return f"{first:.2f} | {mean_answer:.2f} | {busy:.1f} | {tail:.2f}"
+
+
+async def burst(url: str) -> tuple[int, float, float]:
+    """BURST requests at once: how many succeeded, when they were sent (monotonic clock) and
+    the seconds until the last answer."""
     body = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
     async with httpx.AsyncClient(
@@ -170,30 +215,33 @@ async def burst(url: str) -> tuple[int, float]:
         timeout=60,
         trust_env=False,
     ) as client:
-        start = time.perf_counter()
+        start = time.monotonic()
         replies = await asyncio.gather(
             *(client.post("/v1/chat/completions", json=body) for _ in range(BURST))
         )
-        return sum(r.status_code == 200 for r in replies), time.perf_counter() - start
+        return sum(r.status_code == 200 for r in replies), start, time.monotonic() - start
 
 
 def bursts(args: argparse.Namespace, work: Path) -> str:
     lines = [
         f"| gateway | succeeded of {BURST} | most at the runtime at once (limit {LIMIT}) "
-        f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) |",
-        "| --- | ---: | ---: | ---: |",
+        f"| seconds (floor {BURST * ANSWER_SECONDS / LIMIT:g}) | first at the runtime s "
+        "| runtime's answer s | mean at the runtime | last answer to client s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    with StandIn("n1").start() as runtime:
+    with StandIn("n1").start() as runtime, redis_server() as redis_port:
         runtime.token_delay = ANSWER_SECONDS / (CHUNK_WORDS + 1)
         for workers in WORKER_COUNTS:
-            proxy = gateway(work / "burst", runtime.port, workers, LIMIT)
+            proxy = gateway(work / "burst", runtime.port, workers, LIMIT, redis_port)
             try:
                 for _ in range(args.bursts):
                     runtime.reset_in_flight()
-                    ok, seconds = asyncio.run(burst(proxy.url))
+                    with answer_spans(runtime) as spans:
+                        ok, start, seconds = asyncio.run(burst(proxy.url))
                     lines.append(
                         f"| {workers} worker{'s' if workers > 1 else ''} | {ok} | "
-                        f"{runtime.max_in_flight} | {seconds:.1f} |"
+                        f"{runtime.max_in_flight} | {seconds:.1f} | "
+                        f"{profile(spans, start, seconds)} |"
                     )
             finally:
                 proxy.stop()

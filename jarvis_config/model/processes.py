@@ -54,6 +54,13 @@ def processes(gateway: Gateway) -> int:
     return gateway.workers * gateway.replicas
 
 
+def shares_router_state(gateway: Gateway) -> bool:
+    """Whether the gateway runs more than one proxy process, which then share their router
+    state (cooldowns, health, usage counters) through Redis: without it each process would
+    keep sending its own share of requests to a node another process has found frozen."""
+    return processes(gateway) > 1
+
+
 def share(limit: int | None, count: int) -> int | None:
     """Each process's share of `limit` (None: no limit). Rounded down so the shares never
     add up to more than declared; at least 1 (validation refuses a smaller limit)."""

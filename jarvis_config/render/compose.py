@@ -1,7 +1,8 @@
 """Stage 4, render, target `compose`: the deployment stacks for every machine of the mesh.
 
-Writes `compose/gateway/compose.yaml` (the LiteLLM proxy, Redis when replicas share router
-state behind an nginx front, Postgres when the gateway keeps a database),
+Writes `compose/gateway/compose.yaml` (the LiteLLM proxy, behind an nginx front when it has
+replicas, Redis when its processes share router state, Postgres when the gateway keeps a
+database),
 `compose/nodes/<node>/compose.yaml` for each node that runs local runtimes,
 `compose/swarm/stack.yaml` (the whole mesh for `docker stack deploy`) and `.env.example`.
 
@@ -27,7 +28,8 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Mesh, Node, gateway_image
-from jarvis_config.model.processes import worker_args
+from jarvis_config.model.processes import shares_router_state
+from jarvis_config.model.production import PROXY_ENV, Resources, gateway_resources, proxy_args
 from jarvis_config.model.routing import drain_seconds, stop_grace_seconds
 from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_servers
 from jarvis_config.render import expansion
@@ -42,7 +44,6 @@ ENV_EXAMPLE = ".env.example"
 # The rendered litellm/ folder, mounted read-only; the callback module sits beside the config.
 LITELLM_MOUNT = "/etc/litellm"
 LITELLM_CONFIG = f"{LITELLM_MOUNT}/config.yaml"
-GATEWAY_LIMITS = ("2", "2G")  # cpus, memory of one proxy container
 DB_USER = "litellm"
 # Labels an operator puts on swarm nodes (docker node update --label-add ...).
 NODE_LABEL = "jarvis.node"
@@ -250,6 +251,7 @@ def gateway_stack(mesh: Mesh) -> Stack:
     services = [*proxy_services(mesh)]
     if replicas > 1:
         services.append(load_balancer(mesh))
+    if shares_router_state(mesh.gateway):
         services.append(redis_service())
     volumes: tuple[str, ...] = ()
     if mesh.gateway.database:
@@ -272,14 +274,14 @@ def proxy_services(mesh: Mesh) -> list[Service]:
 
 def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
     depends = []
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         depends.append(("redis", "service_healthy"))
     if mesh.gateway.database:
         depends.append(("postgres", "service_healthy"))
     return Service(
         name=name,
         image=escape_dollars(gateway_image(mesh.gateway)),
-        command=("--config", LITELLM_CONFIG, "--port", str(port), *worker_args(mesh.gateway)),
+        command=("--config", LITELLM_CONFIG, "--port", str(port), *proxy_args(mesh.gateway)),
         environment=proxy_environment(mesh),
         stop_grace_period=f"{stop_grace_seconds(mesh)}s",
         volumes=(f"../../{LITELLM_DIR}:{LITELLM_MOUNT}:ro",),
@@ -288,8 +290,14 @@ def proxy_service(mesh: Mesh, name: str, port: int) -> Service:
             test=http_check(port, "/health/liveliness"),
             start_period=gateway_start_period(mesh, COMPOSE_GATEWAY_START),
         ),
-        limits=GATEWAY_LIMITS,
+        limits=container_limits(gateway_resources(mesh.gateway)),
     )
+
+
+def container_limits(resources: Resources) -> tuple[str, str]:
+    """(cpus, memory) of `deploy.resources.limits` for a proxy container."""
+    memory = resources.memory_limit_mib
+    return str(resources.cpu_limit), f"{memory // 1024}G" if memory % 1024 == 0 else f"{memory}M"
 
 
 def gateway_start_period(mesh: Mesh, least: int) -> str:
@@ -304,11 +312,12 @@ def proxy_environment(mesh: Mesh) -> tuple[tuple[str, str], ...]:
     env = {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "GRACEFUL_SHUTDOWN_TIMEOUT": str(drain_seconds(mesh)),
+        **dict(PROXY_ENV),
     }
     for var in stack_env_vars(mesh):
         if "gateway" in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
             env[var.name] = required_ref(var.name)
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         env.update(
             REDIS_HOST="redis", REDIS_PORT="6379", REDIS_PASSWORD=required_ref("REDIS_PASSWORD")
         )
@@ -496,7 +505,7 @@ def swarm_stack(
     `configs` are (swarm config name, file) for the files of the `litellm` target; `servers`
     each node's servers, made once for the node compose files too."""
     services = [swarm_gateway(mesh, configs)]
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         services.append(replace(redis_service(), constraints=(_label(GATEWAY_LABEL),)))
     volumes = set()
     if mesh.gateway.database:

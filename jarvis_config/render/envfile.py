@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jarvis_config.model.mesh import Mesh
+from jarvis_config.model.processes import shares_router_state
 from jarvis_config.render import expansion
 
 GATEWAY = "gateway"
@@ -106,11 +107,12 @@ def _secrets(mesh: Mesh) -> list[EnvVar]:
 
 def _gateway_extras(mesh: Mesh) -> list[EnvVar]:
     out: list[EnvVar] = []
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         out.append(
             EnvVar(
                 "REDIS_PASSWORD",
-                "Password of the Redis that the gateway replicas share their router state through.",
+                "Password of the Redis through which the gateway's processes share their "
+                "router state.",
                 (GATEWAY,),
             )
         )

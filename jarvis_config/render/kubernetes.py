@@ -2,9 +2,9 @@
 
 Writes under `kubernetes/`: `namespace.yaml`; `gateway.yaml` (the LiteLLM proxy's ConfigMap,
 Deployment and Service, a PodDisruptionBudget when it has replicas, an optional Ingress);
-`redis.yaml` when replicas share router state; `postgres.yaml` when the gateway keeps a
-database; `nodes/<node>.yaml` with one Deployment and Service per model server of the node
-(pinned to the machine by a node label) and one Job per Ollama model pull; and
+`redis.yaml` when several proxy processes share router state; `postgres.yaml` when the
+gateway keeps a database; `nodes/<node>.yaml` with one Deployment and Service per model server
+of the node (pinned to the machine by a node label) and one Job per Ollama model pull; and
 `kustomization.yaml` listing them all.
 
 The model servers are the same `Server`s the compose stacks run (model/servers.py). The
@@ -33,7 +33,8 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Deployment, Mesh, Node, gateway_image, with_api_bases
-from jarvis_config.model.processes import worker_args
+from jarvis_config.model.processes import shares_router_state
+from jarvis_config.model.production import PROXY_ENV, Resources, gateway_resources, proxy_args
 from jarvis_config.model.routing import PRE_STOP_SECONDS, drain_seconds, stop_grace_seconds
 from jarvis_config.model.servers import LOCAL_RUNTIMES, SecretEnv, Server, node_servers
 from jarvis_config.render import expansion, litellm
@@ -82,10 +83,6 @@ for key in sorted(os.listdir(parts)):
 REDIS_PORT = 6379
 POSTGRES_PORT = 5432
 POSTGRES_STORAGE = "10Gi"
-GATEWAY_RESOURCES = {
-    "requests": {"cpu": "250m", "memory": "1Gi"},
-    "limits": {"cpu": "2", "memory": "2Gi"},
-}
 _FIXED_GATEWAY_VARS = ("REDIS_PASSWORD", "POSTGRES_PASSWORD")
 
 # The gateway's ConfigMap holds the `litellm` target's files: routes.json and the callback as
@@ -113,7 +110,7 @@ def render(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
         ),
         "gateway.yaml": _gateway_file(mesh, names, needed),
     }
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         files["redis.yaml"] = _file(redis_manifests())
     if mesh.gateway.database:
         files["postgres.yaml"] = _file(postgres_manifests())
@@ -506,11 +503,12 @@ def gateway_env(mesh: Mesh) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"},
         {"name": "GRACEFUL_SHUTDOWN_TIMEOUT", "value": str(drain_seconds(mesh))},
+        *({"name": name, "value": value} for name, value in PROXY_ENV),
     ]
     for var in stack_env_vars(mesh):
         if GATEWAY in var.stacks and var.name not in _FIXED_GATEWAY_VARS:
             env.append(secret_env(SecretEnv(var.name, var.name)))
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         env += plain_env((("REDIS_HOST", "redis"), ("REDIS_PORT", str(REDIS_PORT))))
         env.append(secret_env(SecretEnv("REDIS_PASSWORD", "REDIS_PASSWORD")))
     if mesh.gateway.database:
@@ -545,14 +543,14 @@ def gateway_deployment(mesh: Mesh, config_maps: tuple[str, ...]) -> dict[str, An
             f"{LITELLM_MOUNT}/config.yaml",
             "--port",
             str(port),
-            *worker_args(mesh.gateway),
+            *proxy_args(mesh.gateway),
         ],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "env": gateway_env(mesh),
         **http_probes(
             "/health/liveliness", gateway_start_budget(mesh), ready_path="/health/readiness"
         ),
-        "resources": GATEWAY_RESOURCES,
+        "resources": container_resources(gateway_resources(mesh.gateway)),
         "volumeMounts": [{"name": "config", "mountPath": LITELLM_MOUNT, "readOnly": True}],
         **drain_lifecycle(),
     }
@@ -573,6 +571,24 @@ def gateway_deployment(mesh: Mesh, config_maps: tuple[str, ...]) -> dict[str, An
     rolling = {"maxUnavailable": 0, "maxSurge": 1}
     gateway["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling}
     return gateway
+
+
+def container_resources(resources: Resources) -> dict[str, Any]:
+    """The gateway container's requests and limits (CPUs in cores, memory in Mi or Gi)."""
+    return {
+        "requests": {
+            "cpu": str(resources.cpu_request),
+            "memory": _mebibytes(resources.memory_request_mib),
+        },
+        "limits": {
+            "cpu": str(resources.cpu_limit),
+            "memory": _mebibytes(resources.memory_limit_mib),
+        },
+    }
+
+
+def _mebibytes(amount: int) -> str:
+    return f"{amount // 1024}Gi" if amount % 1024 == 0 else f"{amount}Mi"
 
 
 def drain_lifecycle() -> dict[str, Any]:
@@ -602,7 +618,7 @@ def assemble_container(mesh: Mesh) -> dict[str, Any]:
         "name": "assemble-config",
         "image": gateway_image(mesh.gateway),
         "command": ["python3", "-c", ASSEMBLE_SCRIPT, PARTS_MOUNT, LITELLM_MOUNT],
-        "resources": {kind: dict(amounts) for kind, amounts in GATEWAY_RESOURCES.items()},
+        "resources": container_resources(gateway_resources(mesh.gateway)),
         "volumeMounts": [
             {"name": "config-parts", "mountPath": PARTS_MOUNT, "readOnly": True},
             {"name": "config", "mountPath": LITELLM_MOUNT},
@@ -640,7 +656,7 @@ def ingress(mesh: Mesh) -> dict[str, Any]:
 
 
 def redis_manifests() -> list[dict[str, Any]]:
-    """LiteLLM's shared router state for several replicas; nothing worth persisting."""
+    """LiteLLM's shared router state for several proxy processes; nothing worth persisting."""
     password = SecretEnv("REDIS_PASSWORD", "REDIS_PASSWORD")
     container = {
         "name": "redis",

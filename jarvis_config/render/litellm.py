@@ -15,7 +15,8 @@ from typing import Any
 
 from jarvis_config.model.catalog import is_ollama_embedding
 from jarvis_config.model.mesh import Deployment, Mesh
-from jarvis_config.model.processes import processes, shared_limits
+from jarvis_config.model.processes import processes, shared_limits, shares_router_state
+from jarvis_config.model.production import database_settings
 from jarvis_config.model.routing import Chain, RoutingPlan, plan
 from jarvis_config.render import expansion, routes
 from jarvis_config.render.serialize import to_json, to_yaml
@@ -39,7 +40,7 @@ RESERVED_PARAMS = frozenset(
         "stream",
     }
 )
-# Shared router state for several gateway replicas; the compose stack sets these.
+# Shared router state for several gateway processes (workers x replicas); the stacks set these.
 REDIS_SETTINGS = {
     "redis_host": "REDIS_HOST",
     "redis_port": "REDIS_PORT",
@@ -195,7 +196,7 @@ def router_settings(mesh: Mesh, routing: RoutingPlan) -> dict[str, Any]:
         # Check prompts against each deployment's max_input_tokens before calling it, so a
         # runtime that silently truncates (Ollama) still moves long prompts to the fallback.
         settings["enable_pre_call_checks"] = True
-    if mesh.gateway.replicas > 1:
+    if shares_router_state(mesh.gateway):
         settings.update({key: f"os.environ/{var}" for key, var in REDIS_SETTINGS.items()})
     return {key: value for key, value in settings.items() if value not in ([], {})}
 
@@ -291,4 +292,5 @@ def general_settings(mesh: Mesh) -> dict[str, Any]:
         settings["custom_auth"] = CUSTOM_AUTH
     if mesh.gateway.database:
         settings["database_url"] = f"os.environ/{DATABASE_URL_VAR}"
+    settings.update(database_settings(mesh.gateway))
     return settings

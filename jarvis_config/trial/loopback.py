@@ -4,8 +4,9 @@
 each node's address becomes 127.0.0.1 and each of its runtimes gets a free port (with room for
 the consecutive ports that one-model-per-process runtimes use); each hosted provider may be
 pointed, through `api_base`, at an OpenAI-compatible stand-in (its kind becomes
-`openai-compatible` unless it is `openai`). The gateway is reduced to one replica without a
-database, which needs no Redis or Postgres. The original mesh is never touched.
+`openai-compatible` unless it is `openai`). The gateway is reduced to one process (one replica
+of one worker) without a database, which needs no Redis or Postgres. The original mesh is never
+touched.
 `start_standins` then starts one stand-in per runtime port of the copy.
 """
 
@@ -146,6 +147,7 @@ def _one_gateway(data: dict[str, Any]) -> None:
     gateway = data.get("gateway")
     if isinstance(gateway, dict):
         gateway["replicas"] = 1
+        gateway["workers"] = 1  # one process: no Redis to share router state through
         gateway["database"] = False
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import jarvis_config
+from jarvis_config.model.production import PROXY_ENV, proxy_args
 from jarvis_config.trial.loopback import (
     LOOPBACK,
     LoopbackCopy,
@@ -100,11 +103,42 @@ def start_proxy(
     config: Path, env: Mapping[str, str], port: int | None = None, args: tuple[str, ...] = ()
 ) -> Proxy:
     """The stock proxy on `config`, on loopback; returns once /health/liveliness answers.
-    `args`: more of the proxy's options (`--num_workers 2`)."""
+    `args`: more of the proxy's options (`--num_workers 2`). The environment the stacks give
+    it (its log level) comes first; `env` may override it."""
     port = port or free_ports(1)
+    env = {**dict(PROXY_ENV), **env}
     command = proxy_command(litellm_command(), config, port)
     log = config.parent.parent / f"proxy-{port}.log"
     return start_proxy_command([*command, *args], config, env, port, log=log)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[int]:
+    """A real redis-server (the Debian package) on a free loopback port, without persistence,
+    for gateway processes sharing router state; stopped on exit."""
+    if shutil.which("redis-server") is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = free_ports(1)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            LOOPBACK,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 # --- everything at once --------------------------------------------------------------------------
@@ -129,7 +163,8 @@ class Gateway:
         fakes = start_standins(copy.mesh)
         try:
             out = build(copy.path, workdir / "out", copy.env)
-            proxy = start_proxy(out / "litellm" / "config.yaml", copy.env)
+            args = proxy_args(copy.mesh.gateway)  # as the stacks start it
+            proxy = start_proxy(out / "litellm" / "config.yaml", copy.env, args=args)
             gateway = cls(copy, fakes, out, proxy)
             try:
                 yield gateway

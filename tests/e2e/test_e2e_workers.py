@@ -1,13 +1,14 @@
 """Several gateway processes keep every declared limit at the runtime: two workers of one proxy
-(`gateway.workers: 2`), and two proxies sharing one real redis-server (`replicas: 2`, two
-processes on loopback as two replicas would be). A burst of four times a model's parallel limit
-waits for free slots instead of failing, and the runtime never sees more than the limit at once.
+(`gateway.workers: 2`), and two proxies (`replicas: 2`, two processes on loopback as two
+replicas would be), each time with the config as rendered for them, sharing router state
+through a real redis-server. A burst of four times a model's parallel limit waits for free
+slots instead of failing, the runtime never sees more than the limit at once, and a frozen
+node is left alone by every process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,9 +20,10 @@ import pytest
 import yaml
 
 from jarvis_config.model.mesh import build_mesh
-from jarvis_config.model.processes import worker_args
+from jarvis_config.model.processes import shares_router_state
+from jarvis_config.model.production import proxy_args
 from jarvis_config.standin import CHUNK_WORDS, StandIn
-from tests.e2e.harness import LOOPBACK, Proxy, build, free_ports, start_proxy
+from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy
 
 openai = pytest.importorskip("openai", reason="the e2e tests drive the gateway through the SDK")
 
@@ -37,9 +39,12 @@ LEFT_ALONE = 30.0  # docs/resilience.md: a frozen node gets no unpinned request 
 NORMAL = 5.0  # an answer from a healthy fake, even on a contended machine
 
 
-def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dict[str, Any]:
+def mesh(
+    port: int, *, workers: int, replicas: int, frozen_port: int = 0, health_checks: bool = True
+) -> dict[str, Any]:
     """`tiny` on node n1 (limit LIMIT, no health checks); with `frozen_port`, also on n2 with
-    the default fault settings, for the frozen-node test."""
+    the default fault settings (health checks left out if not `health_checks`), for the
+    fault tests."""
     gateway: dict[str, Any] = {
         "master_key": "${JARVIS_MASTER_KEY}",
         "workers": workers,
@@ -64,42 +69,22 @@ def mesh(port: int, *, workers: int, replicas: int, frozen_port: int = 0) -> dic
         gateway["keys"] = {"ci": {"key": "${JARVIS_CI_KEY}", "rpm": KEY_RPM}}
         tiny["limits"] = {"max_parallel_requests": LIMIT}
         document["routing"] = {"health_check_interval": 0}
+    elif not health_checks:
+        document["routing"] = {"health_check_interval": 0}
     return document
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[int]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_ports(1)
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            LOOPBACK,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextlib.contextmanager
 def gateway(
-    tmp: Path, *, workers: int, replicas: int, frozen: StandIn | None = None
-) -> Iterator[tuple[StandIn, list[Proxy]]]:
+    tmp: Path,
+    *,
+    workers: int,
+    replicas: int,
+    frozen: StandIn | None = None,
+    health_checks: bool = True,
+) -> Iterator[tuple[StandIn, list[Proxy], int]]:
     """One fake runtime answering in ANSWER_SECONDS (at once with `frozen`, a second node's
-    runtime) and `replicas` proxies of `workers` each."""
+    runtime) and `replicas` proxies of `workers` each; the port of the Redis they share."""
     with contextlib.ExitStack() as stack:
         runtime = stack.enter_context(StandIn("n1").start())
         if frozen is None:
@@ -110,20 +95,23 @@ def gateway(
             workers=workers,
             replicas=replicas,
             frozen_port=frozen.port if frozen else 0,
+            health_checks=health_checks,
         )
         config.write_text(yaml.safe_dump(spec), encoding="utf-8")
         env = dict(ENV)
-        if replicas > 1:
+        gateway = build_mesh(spec).gateway
+        redis_port = 0
+        if shares_router_state(gateway):  # the rendered config reads Redis from these
             redis_port = stack.enter_context(redis_server())
             env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
         out = build(config, tmp / "out", env)
-        args = worker_args(build_mesh(spec).gateway)
+        args = proxy_args(gateway)
         proxies = []
         for _ in range(replicas):
             proxy = start_proxy(out / "litellm" / "config.yaml", env, args=args)
             stack.callback(proxy.stop)
             proxies.append(proxy)
-        yield runtime, proxies
+        yield runtime, proxies, redis_port
 
 
 @contextlib.contextmanager
@@ -170,7 +158,7 @@ PROCESSES = pytest.mark.parametrize(
 def test_a_burst_waits_for_slots_and_the_runtime_never_sees_more_than_the_limit(
     tmp_path: Path, workers: int, replicas: int
 ) -> None:
-    with gateway(tmp_path, workers=workers, replicas=replicas) as (runtime, proxies):
+    with gateway(tmp_path, workers=workers, replicas=replicas) as (runtime, proxies, _):
         runtime.reset_in_flight()
         # Its time is benchmarks/workers.py's to measure. The streamed burst gives its slots
         # back when each stream ends: the burst after it would otherwise wait and fail.
@@ -201,7 +189,7 @@ def test_a_frozen_node_is_avoided_by_every_process(
 ) -> None:
     with (
         StandIn("n2").start() as frozen,
-        gateway(tmp_path, workers=workers, replicas=replicas, frozen=frozen) as (_, proxies),
+        gateway(tmp_path, workers=workers, replicas=replicas, frozen=frozen) as (_, proxies, _),
     ):
         frozen.fault = "freeze"
         try:
@@ -218,3 +206,64 @@ def test_a_frozen_node_is_avoided_by_every_process(
             frozen.fault = None
         assert {model for _, model in answers} == {"tiny@n1"}, answers
         assert all(seconds < NORMAL for seconds, _ in answers), answers
+
+
+# LiteLLM 1.108.7's key for a deployment's cooldown (router_utils/cooldown_cache.py).
+COOLDOWN_KEY = "deployment:tiny@n2:cooldown"
+
+
+def in_redis(port: int, key: str) -> bool:
+    found = subprocess.run(
+        ["redis-cli", "-h", LOOPBACK, "-p", str(port), "exists", key],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return found.stdout.strip() == "1"
+
+
+@PROCESSES
+def test_a_cooldown_set_by_one_process_is_kept_by_every_process(
+    tmp_path: Path, workers: int, replicas: int
+) -> None:
+    """n2 answers 500s, no health checks: the failures of unpinned requests through the first
+    proxy cool it down, and the cooldown reaches every process through Redis. Strict pins to
+    n2, each on a new connection (any worker; the second replica first, which saw no failure),
+    are then refused as cooling down, and none reaches n2."""
+    with (
+        StandIn("n2").start() as failing,
+        gateway(
+            tmp_path, workers=workers, replicas=replicas, frozen=failing, health_checks=False
+        ) as (_, proxies, redis_port),
+    ):
+        failing.fault = "error"
+        with clients(proxies[:1], ENV["JARVIS_MASTER_KEY"]) as (first,):
+
+            def unpinned(index: int) -> None:  # n2 fails, n1 answers
+                first.chat.completions.create(
+                    model="tiny", messages=[{"role": "user", "content": f"hi {index}"}]
+                )
+
+            for _ in range(3):  # concurrent: least-busy sends one request at a time to n1 alone
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(unpinned, range(8)))
+                if in_redis(redis_port, COOLDOWN_KEY):
+                    break
+        assert in_redis(redis_port, COOLDOWN_KEY)
+        assert failing.requests()  # the failures that cooled n2 down
+        failing.clear()
+        for index in range(10):
+            proxy = proxies[-1 - index % len(proxies)]
+            with (
+                clients([proxy], ENV["JARVIS_MASTER_KEY"]) as (client,),
+                pytest.raises(openai.APIStatusError) as refused,
+            ):
+                client.chat.completions.create(
+                    model="tiny",
+                    messages=[{"role": "user", "content": "hi"}],
+                    extra_body={"node": "n2"},
+                )
+            assert refused.value.status_code == 503
+            assert "(cooldown)" in str(refused.value), refused.value
+        assert not failing.requests()

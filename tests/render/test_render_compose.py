@@ -28,6 +28,7 @@ from jarvis_config.model.catalog import (
     gateway_start_seconds,
 )
 from jarvis_config.model.mesh import Mesh, build_mesh, serving_ports
+from jarvis_config.model.processes import processes
 from jarvis_config.model.servers import LOCAL_RUNTIMES, gpu_memory_share
 from jarvis_config.render import compose, litellm, render_text
 from jarvis_config.render.envfile import required_ref, stack_env_vars
@@ -195,7 +196,7 @@ def test_gateway_stack_matches_the_litellm_config(example: Path) -> None:
         assert needed <= set(proxy["environment"]), needed - set(proxy["environment"])
         assert proxy["volumes"] == ["../../litellm:/etc/litellm:ro"]
         assert proxy["healthcheck"]["test"][-1].endswith("/health/liveliness', timeout=4)")
-    assert ("redis" in gateway) == (mesh.gateway.replicas > 1)
+    assert ("redis" in gateway) == (processes(mesh.gateway) > 1)
     assert ("postgres" in gateway) == mesh.gateway.database
 
 
