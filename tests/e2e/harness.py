@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import jarvis_config
+from jarvis_config.model.processes import shares_router_state
 from jarvis_config.model.production import PROXY_ENV, proxy_args
 from jarvis_config.trial.loopback import (
     LOOPBACK,
@@ -160,20 +161,23 @@ class Gateway:
     @contextlib.contextmanager
     def start(cls, example: Path, workdir: Path) -> Iterator[Gateway]:
         copy = loopback_copy(example, workdir / "mesh")
-        fakes = start_standins(copy.mesh)
-        try:
+        with contextlib.ExitStack() as stack:
+            fakes = start_standins(copy.mesh)
+            stack.callback(fakes.stop)
+            if shares_router_state(copy.mesh.gateway):  # several processes: Redis, as rendered
+                port = stack.enter_context(redis_server())
+                copy.env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(port), REDIS_PASSWORD="")
             out = build(copy.path, workdir / "out", copy.env)
             args = proxy_args(copy.mesh.gateway)  # as the stacks start it
             proxy = start_proxy(out / "litellm" / "config.yaml", copy.env, args=args)
+            stack.callback(proxy.stop)
             gateway = cls(copy, fakes, out, proxy)
-            try:
-                yield gateway
-            finally:
-                for client in gateway.clients:
-                    client.close()
-                proxy.stop()
-        finally:
-            fakes.stop()
+            stack.callback(gateway.close_clients)
+            yield gateway
+
+    def close_clients(self) -> None:
+        for client in self.clients:
+            client.close()
 
     @property
     def url(self) -> str:

@@ -30,11 +30,15 @@ ANSWER_DELAY = 0.0125  # a non-streamed answer takes 4 x this: 50 ms
 UNPINNED_P50 = 2.0  # seconds: the median answer from SETTLE s into the freeze
 
 
-def test_a_frozen_node_under_load_keeps_half_the_throughput(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+def test_a_frozen_node_under_load_keeps_half_the_throughput(tmp_path: Path, workers: int) -> None:
+    """With two workers each counts its own requests in flight (least-busy is per process)
+    and they share cooldowns through Redis, as rendered."""
     example = tmp_path / "example"
     example.mkdir()
     data = yaml.safe_load((EXAMPLES_DIR / "homelab" / "jarvis.yaml").read_text(encoding="utf-8"))
     del data["routing"]["strategy"]  # the default is what is promised
+    data["gateway"]["workers"] = workers
     (example / "jarvis.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with Gateway.start(example, tmp_path / "work") as gw:
         for runtime in gw.fakes.all():
