@@ -881,6 +881,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--say-model", action="store_true", help="name the model asked for in every answer"
     )
+    parser.add_argument(
+        "--token-delay", type=float, default=0.0, help="seconds between two streamed chunks"
+    )
     args = parser.parse_args(argv)
     models = None if args.models is None else [StandInModel(**m) for m in json.loads(args.models)]
     runtime = StandIn(
@@ -893,6 +896,7 @@ def main(argv: list[str] | None = None) -> None:
         llamacpp=args.llamacpp,
         say_model=args.say_model,
     )
+    runtime.token_delay = args.token_delay
     print(f"stand-in {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:
         runtime._server.serve_forever()
