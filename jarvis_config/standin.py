@@ -911,6 +911,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--say-model", action="store_true", help="name the model asked for in every answer"
     )
+    parser.add_argument(
+        "--token-delay", type=float, default=0.0, help="seconds between two streamed chunks"
+    )
     args = parser.parse_args(argv)
     models = None if args.models is None else [StandInModel(**m) for m in json.loads(args.models)]
     runtime = StandIn(
@@ -924,6 +927,7 @@ def main(argv: list[str] | None = None) -> None:
         say_model=args.say_model,
     )
     runtime.stream_delay = args.stream_delay
+    runtime.token_delay = args.token_delay
     print(f"stand-in {args.flavor} runtime {args.name!r} on {args.host}:{runtime.port}", flush=True)
     try:
         runtime._server.serve_forever()

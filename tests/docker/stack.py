@@ -110,9 +110,10 @@ def _compile(path: Path, env: dict[str, str]) -> Mesh:
     return compiled.mesh
 
 
-def fake_services(mesh: Mesh) -> dict[str, Any]:
+def fake_services(mesh: Mesh, token_delay: float = 0.0) -> dict[str, Any]:
     """Compose services for the fakes: one container per node or provider, one fake process
-    per runtime port it serves, each answering "hello from <node>"."""
+    per runtime port it serves, each answering "hello from <node>" (`token_delay` seconds
+    between streamed chunks; a whole answer takes as long as its chunks would)."""
     ports: dict[str, dict[int, str]] = {}
     for deployment in mesh.deployments:
         split = urlsplit(deployment.api_base or "")
@@ -120,13 +121,17 @@ def fake_services(mesh: Mesh) -> dict[str, Any]:
         flavor = "ollama" if deployment.runtime == "ollama" else "openai"
         if split.port is not None:
             ports.setdefault(name, {})[split.port] = flavor
-    return {fake_host(name): fake_service(name, served) for name, served in sorted(ports.items())}
+    return {
+        fake_host(name): fake_service(name, served, token_delay)
+        for name, served in sorted(ports.items())
+    }
 
 
-def fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
+def fake_service(name: str, ports: dict[int, str], token_delay: float = 0.0) -> dict[str, Any]:
+    options = ["--token-delay", str(token_delay)] if token_delay else []
     runs = [
         "python3 /standin/standin.py --host 0.0.0.0 "
-        + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor])
+        + shlex.join(["--name", name, "--port", str(port), "--flavor", flavor, *options])
         + " &"
         for port, flavor in sorted(ports.items())
     ]
@@ -146,14 +151,15 @@ def fake_service(name: str, ports: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def write_env(out: Path, env: dict[str, str]) -> Path:
-    """OUT/.env from OUT/.env.example: the mesh's fake secrets, fresh passwords for the rest."""
+def write_env(out: Path, env: dict[str, str], path: Path | None = None) -> Path:
+    """`path` (default OUT/.env) from OUT/.env.example: the mesh's fake secrets, fresh
+    passwords for the rest."""
     lines = []
     for line in (out / ".env.example").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#") and line.endswith("="):
             name = line[:-1]
             lines.append(f"{name}={env.get(name) or secrets.token_hex(12)}")
-    path = out / ".env"
+    path = out / ".env" if path is None else path
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -168,22 +174,42 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 class ComposeProject:
-    """One `docker-compose` project: the rendered file plus the fakes' override."""
+    """One `docker-compose` project: the rendered file plus the fakes' override.
 
-    def __init__(self, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]) -> None:
+    By default the env file (OUT/.env) and the override sit in OUT; with `beside`, a folder
+    outside OUT, both sit there instead (`jarvis.env`), as they must when OUT is rebuilt
+    under the running project (a build replaces OUT whole)."""
+
+    def __init__(
+        self,
+        client: Any,
+        out: Path,
+        compose_file: str,
+        fakes: dict[str, Any],
+        *,
+        beside: Path | None = None,
+    ) -> None:
         self.out = out
         self.name = "jarvistest" + secrets.token_hex(4)
         self.client = client
-        override = out / Path(compose_file).parent / "test-fakes.yaml"
+        folder = out / Path(compose_file).parent if beside is None else beside
+        override = folder / "test-fakes.yaml"
         override.write_text(yaml.safe_dump({"services": fakes}, sort_keys=True))
-        self.files = [compose_file, str(override.relative_to(out))]
+        self.env_file = out / ".env" if beside is None else beside / "jarvis.env"
+        self.files = [compose_file, os.path.relpath(override, out)]
 
     @classmethod
     @contextlib.contextmanager
     def up(
-        cls, client: Any, out: Path, compose_file: str, fakes: dict[str, Any]
+        cls,
+        client: Any,
+        out: Path,
+        compose_file: str,
+        fakes: dict[str, Any],
+        *,
+        beside: Path | None = None,
     ) -> Iterator[ComposeProject]:
-        project = cls(client, out, compose_file, fakes)
+        project = cls(client, out, compose_file, fakes, beside=beside)
         try:
             project.compose("up", "-d")
             yield project
@@ -193,8 +219,9 @@ class ComposeProject:
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
         files = [arg for file in self.files for arg in ("-f", file)]
         # Variables in the caller's environment would win over the env file: pass the file's.
-        env = {**os.environ, **read_env(self.out / ".env")}
-        command = ["docker-compose", "--ansi", "never", "-p", self.name, "--env-file", ".env"]
+        env = {**os.environ, **read_env(self.env_file)}
+        env_file = os.path.relpath(self.env_file, self.out)
+        command = ["docker-compose", "--ansi", "never", "-p", self.name, "--env-file", env_file]
         result = subprocess.run(
             [*command, *files, *args],
             cwd=self.out,

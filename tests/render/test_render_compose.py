@@ -396,3 +396,62 @@ def test_gateway_health_checks_wait_for_a_large_mesh_to_start(deployments: int) 
         allowed = seconds(check.start_period) + check.retries * seconds(check.interval)
         assert seconds(check.start_period) >= least
         assert allowed >= budget, (service.name, check)
+
+
+def file_labels(files: dict[str, str]) -> dict[str, str]:
+    stack = services(files["compose/gateway/compose.yaml"])
+    return {name: s["labels"][compose.FILES_LABEL] for name, s in stack.items() if "labels" in s}
+
+
+def with_alias(tmp_path: Path, alias: str) -> Mesh:
+    config = tmp_path / "jarvis.yaml"
+    data = yaml.safe_load((ROOT / "examples" / "ha-gateway" / "jarvis.yaml").read_text())
+    data["aliases"][alias] = "llama3-8b"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    return compile_mesh(config)
+
+
+def test_each_gateway_service_carries_the_digest_of_the_files_it_mounts(tmp_path: Path) -> None:
+    """So `up -d` after a rebuild recreates exactly the services whose files changed."""
+    mesh = compile_mesh(ROOT / "examples" / "ha-gateway")
+    files = render_text(mesh, ["litellm", "compose"])
+    proxy_files = {k: v for k, v in files.items() if k.startswith("litellm/")}
+    assert sorted(proxy_files) == [
+        "litellm/config.yaml",
+        "litellm/jarvis_router.py",
+        "litellm/routes.json",
+    ]
+    labels = file_labels(files)
+    assert labels == {
+        "gateway": compose.files_digest({"nginx.conf": files["compose/gateway/nginx.conf"]}),
+        "litellm-1": compose.files_digest(proxy_files),
+        "litellm-2": compose.files_digest(proxy_files),
+    }
+    changed = file_labels(render_text(with_alias(tmp_path, "rolled"), ["compose"]))
+    assert changed["gateway"] == labels["gateway"]
+    assert changed["litellm-1"] == changed["litellm-2"] != labels["litellm-1"]
+    single = file_labels(render_text(compile_mesh(ROOT / "examples" / "homelab"), ["compose"]))
+    assert list(single) == ["litellm"]
+
+
+def test_the_rollout_script_rolls_each_proxy_in_turn_and_only_with_replicas() -> None:
+    files = render_text(compile_mesh(ROOT / "examples" / "ha-gateway"), ["compose"])
+    script = files[compose.ROLLOUT_FILE]
+    assert re.findall(r"^roll (\S+)$", script, re.MULTILINE) == ["litellm-1", "litellm-2"]
+    assert "http://127.0.0.1:4000/health/liveliness" in script
+    checked = subprocess.run(["sh", "-n"], input=script, text=True, capture_output=True)
+    assert checked.returncode == 0, checked.stderr
+    single = render_text(compile_mesh(ROOT / "examples" / "homelab"), ["compose"])
+    assert compose.ROLLOUT_FILE not in single
+
+
+def test_the_rollout_script_refuses_a_missing_env_file(tmp_path: Path) -> None:
+    files = render_text(compile_mesh(ROOT / "examples" / "ha-gateway"), ["compose"])
+    (tmp_path / "rollout.sh").write_text(files[compose.ROLLOUT_FILE])
+    result = subprocess.run(
+        ["sh", "rollout.sh", "../missing.env"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "usage: sh compose/gateway/rollout.sh ENV_FILE (run it from the output folder)\n",
+    )
