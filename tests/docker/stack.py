@@ -110,6 +110,18 @@ def _compile(path: Path, env: dict[str, str]) -> Mesh:
     return compiled.mesh
 
 
+def proxies_logging_requests(compose_path: Path) -> dict[str, Any]:
+    """Override entries that raise the rendered proxies' log level (LITELLM_LOG=ERROR, as
+    LiteLLM advises for production) to INFO: the tests read uvicorn's access log (which proxy
+    served) and its drain messages, which ERROR leaves out."""
+    rendered = yaml.safe_load(compose_path.read_text(encoding="utf-8"))
+    return {
+        name: {"environment": {"LITELLM_LOG": "INFO"}}
+        for name in rendered.get("services", {})
+        if name.startswith("litellm")
+    }
+
+
 def fake_services(mesh: Mesh, token_delay: float = 0.0) -> dict[str, Any]:
     """Compose services for the fakes: one container per node or provider, one fake process
     per runtime port it serves, each answering "hello from <node>" (`token_delay` seconds
@@ -194,7 +206,8 @@ class ComposeProject:
         self.client = client
         folder = out / Path(compose_file).parent if beside is None else beside
         override = folder / "test-fakes.yaml"
-        override.write_text(yaml.safe_dump({"services": fakes}, sort_keys=True))
+        services = {**fakes, **proxies_logging_requests(out / compose_file)}
+        override.write_text(yaml.safe_dump({"services": services}, sort_keys=True))
         self.env_file = out / ".env" if beside is None else beside / "jarvis.env"
         self.files = [compose_file, os.path.relpath(override, out)]
 
