@@ -1196,7 +1196,7 @@ def count_node_failure(deployment: str, why: str) -> None:
 # router's call in two tasks made after it, and both see the same watch through this variable.
 WATCH: ContextVar[AnswerWatch | None] = ContextVar("jarvis_answer_watch", default=None)
 WATCH_GRACE = 5.0  # seconds past a call's timeout: aiohttp's own read timeout ends a silent node
-WATCH_POLL = 1.0  # seconds between two looks while no node call is under way
+WATCH_POLL = 1.0  # seconds between two looks at whether another attempt began
 WATCH_NO_CALL = 10.0  # seconds without any node call after which the watch stops looking
 # Chat completions only: the calls whose every attempt the router checks first (the watch
 # learns of a node call there), and the only ones a node streams.
@@ -1212,13 +1212,14 @@ class AnswerWatch:
     chunk (the router returns the stream once it has it), plus a grace; past that the request
     is answered 503 naming the node, and the failure counts toward the node's cooldown."""
 
-    __slots__ = ("began", "bound", "deployment", "model", "stream", "table", "task")
+    __slots__ = ("began", "bound", "deployment", "model", "started", "stream", "table", "task")
 
     def __init__(self, table: RoutingTable, model: str, stream: bool) -> None:
         self.table = table
         self.model = model
         self.stream = stream
         self.task: asyncio.Task[Any] | None = None  # the task calling the nodes
+        self.started = asyncio.Event()  # set once the first node call begins
         self.began: float | None = None  # when the call under way began
         self.bound = 0.0
         self.deployment = ""
@@ -1229,26 +1230,28 @@ class AnswerWatch:
         self.deployment = str((deployment.get("model_info") or {}).get("id") or "")
         self.bound = call_timeout(deployment, self.stream) + WATCH_GRACE
         self.began = time.monotonic()
+        self.started.set()
 
     def end(self) -> None:
         """The call failed: the router may wait before its next attempt, which is no call."""
         self.began = None
 
     async def until_answered(self) -> None:
-        """Returns once the router has the answer (or gave up: its own error then reaches the
-        client); raises StreamCut when a call outlives its bound."""
-        idle = 0.0
-        while self.task is None or not self.task.done():
-            if self.began is None or self.task is None:
-                if idle >= WATCH_NO_CALL:
-                    return  # nothing to watch: the answer came without a node call
-                await asyncio.sleep(WATCH_POLL)
-                idle += WATCH_POLL
-                continue
-            left = self.began + self.bound - time.monotonic()
-            if left <= 0:
-                raise self.overdue()
-            await asyncio.wait({self.task}, timeout=min(left, WATCH_POLL))
+        """Returns as soon as the router has the answer (or gave up: its own error then
+        reaches the client); raises StreamCut when a call outlives its bound. It always waits
+        on the calling task itself, so an answer is never held back by the watch."""
+        try:
+            await asyncio.wait_for(self.started.wait(), WATCH_NO_CALL)
+        except TimeoutError:
+            return  # nothing to watch: the answer came without a node call
+        while self.task is not None and not self.task.done():
+            wait = WATCH_POLL  # between two attempts: the router's own wait, no deadline
+            if self.began is not None:
+                left = self.began + self.bound - time.monotonic()
+                if left <= 0:
+                    raise self.overdue()
+                wait = min(left, WATCH_POLL)
+            await asyncio.wait({self.task}, timeout=wait)
 
     def overdue(self) -> StreamCut:
         group = self.table.groups.get(self.deployment) or {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -293,3 +294,32 @@ def test_the_proxy_hooks_share_one_watch_per_request(
 
     assert asyncio.run(proxy(0.05)) == "answer"
     assert asyncio.run(proxy(5.0)).startswith("it did not finish sending its answer within 0.2 s")
+
+
+def test_the_watch_never_holds_an_answer_back(
+    homelab: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moderation hook starts before the router's first call; it must return with the
+    answer, not at its next look (a poll there once added up to a second to every request)."""
+    monkeypatch.setattr(homelab, "WATCH_POLL", 30.0)
+    handler = homelab.proxy_handler_instance
+    deployment = {"model_info": {"id": "llama3@mini"}, "litellm_params": {"timeout": 45}}
+
+    async def proxy() -> float:
+        data = {"model": "llama3", "messages": [{"role": "user", "content": "hi"}]}
+        data = await handler.async_pre_call_hook(None, None, data, "acompletion")
+
+        async def router() -> None:
+            await asyncio.sleep(0.05)  # routing, before the call begins
+            await handler.async_pre_call_check(deployment, None)
+            await asyncio.sleep(0.05)  # the node answers
+
+        start = time.monotonic()
+        call = asyncio.create_task(router())
+        try:
+            await asyncio.gather(handler.async_moderation_hook(data, None, "acompletion"), call)
+        finally:
+            handler.slots.leave(data)
+        return time.monotonic() - start
+
+    assert asyncio.run(proxy()) < 10.0
