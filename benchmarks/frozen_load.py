@@ -36,17 +36,23 @@ STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing")
 ANSWER_DELAY = 0.0125  # the fakes' token delay: a non-streamed answer takes 4 x this (50 ms)
 
 
-def example_with(strategy: str, dest: Path) -> Path:
+def example_with(strategy: str, dest: Path, workers: int = 1) -> Path:
     dest.mkdir(parents=True)
     data = yaml.safe_load((EXAMPLES_DIR / "homelab" / "jarvis.yaml").read_text(encoding="utf-8"))
     data["routing"]["strategy"] = strategy
+    data["gateway"]["workers"] = workers
+    # homelab's rpm (600 a minute per node) would cap the answers at 20/s: measured is the
+    # frozen node, not the rate limit.
+    del data["models"]["llama3"]["limits"]["rpm"]
     (dest / "jarvis.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return dest
 
 
-def measure(strategy: str, clients: int, warm: float, frozen: float, settle: float) -> Summary:
+def measure(
+    strategy: str, clients: int, warm: float, frozen: float, settle: float, workers: int = 1
+) -> Summary:
     with tempfile.TemporaryDirectory() as tmp:
-        example = example_with(strategy, Path(tmp) / "example")
+        example = example_with(strategy, Path(tmp) / "example", workers)
         with Gateway.start(example, Path(tmp) / "work") as gw:
             for runtime in gw.fakes.all():
                 runtime.token_delay = ANSWER_DELAY
@@ -61,20 +67,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=float, default=10.0)
     parser.add_argument("--frozen", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=20.0)
+    parser.add_argument("--workers", default="1", help="gateway workers, e.g. 1,2")
     args = parser.parse_args(argv)
     print(f"{args.clients} clients; {NODE} frozen after {args.warm:g} s for {args.frozen:g} s\n")
     print(
-        "| strategy | answers/s before | answers/s from "
+        "| workers | strategy | answers/s before | answers/s from "
         f"{args.settle:g} s into the freeze | p50 s | longest s | errors |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for strategy in args.strategies.split(","):
-        r = measure(strategy, args.clients, args.warm, args.frozen, args.settle)
-        print(
-            f"| {strategy} | {r.before:.0f} | {r.during:.0f} | {r.p50:.2f} | "
-            f"{r.longest:.1f} | {r.errors} |",
-            flush=True,
-        )
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for workers in (int(count) for count in args.workers.split(",")):
+        for strategy in args.strategies.split(","):
+            r = measure(strategy, args.clients, args.warm, args.frozen, args.settle, workers)
+            print(
+                f"| {workers} | {strategy} | {r.before:.0f} | {r.during:.0f} | {r.p50:.2f} | "
+                f"{r.longest:.1f} | {r.errors} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
