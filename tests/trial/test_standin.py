@@ -99,7 +99,10 @@ def test_a_stopped_runtime_refuses_new_and_kept_alive_connections() -> None:
         connection.request("GET", "/v1/models")
         connection.getresponse().read()
     connection.close()
-    with pytest.raises(ConnectionRefusedError):
+    # Refused, as a rule; in the full suite the freed port has also been seen to reset the
+    # new connection instead (something else on loopback reusing the ephemeral port at once).
+    # Either way the stopped runtime does not answer.
+    with pytest.raises((ConnectionRefusedError, ConnectionResetError)):
         call(runtime, "GET", "/v1/models")
 
 
