@@ -35,7 +35,7 @@ from jarvis_config.model.servers import OLLAMA_PORT, Server, Storage, node_serve
 from jarvis_config.render import expansion
 from jarvis_config.render.envfile import EnvVar, optional_ref, required_ref, stack_env_vars
 from jarvis_config.render.litellm import OUT_DIR as LITELLM_DIR
-from jarvis_config.render.serialize import to_yaml
+from jarvis_config.render.serialize import files_digest, to_yaml
 from jarvis_config.render.templating import render_template
 
 GATEWAY_DIR = "compose/gateway"
@@ -270,16 +270,6 @@ def gateway_files(mesh: Mesh, needed: Mapping[str, str]) -> dict[str, str]:
     )
     files[f"{GATEWAY_DIR}/compose.yaml"] = _compose(replace(stack, services=labelled))
     return files
-
-
-def files_digest(files: Mapping[str, str]) -> str:
-    """A SHA-256 over the files' names and contents, in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(f"{name}\0".encode())
-        digest.update(files[name].encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def rollout_script(mesh: Mesh) -> str:

@@ -20,7 +20,6 @@ operator from the same env file as the compose stacks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -41,7 +40,7 @@ from jarvis_config.render import expansion, litellm
 from jarvis_config.render.compose import DB_USER, LITELLM_MOUNT
 from jarvis_config.render.envfile import GATEWAY, stack_env_vars
 from jarvis_config.render.kubenames import KubeNames
-from jarvis_config.render.serialize import to_yaml_documents
+from jarvis_config.render.serialize import files_digest, to_yaml_documents
 
 OUT_DIR = "kubernetes"
 NAMESPACE = "jarvis"
@@ -394,12 +393,7 @@ def _gateway_file(mesh: Mesh, names: KubeNames, litellm_files: Mapping[str, str]
 def config_digest(data: Mapping[str, str]) -> str:
     """A short digest of the gateway's files, names and contents: the mark of one build's
     ConfigMaps. 40 bits: two builds an operator keeps side by side do not share it."""
-    digest = hashlib.sha256()
-    for name, text in data.items():  # piece by piece: the files run to megabytes
-        digest.update(f"{name}\0".encode())
-        digest.update(text.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:CONFIG_DIGEST_LENGTH]
+    return files_digest(data)[:CONFIG_DIGEST_LENGTH]
 
 
 def config_map_name(digest: str, index: int | None = None) -> str:

@@ -6,11 +6,14 @@ pure-Python `SafeDumper` where PyYAML was built without libyaml), JSON with `jso
 library quotes every value that would read back as something else (`"yes"`, `"0444"`,
 `"- x"`), so no name or parameter can change a file's structure, and the settings below fix
 every choice that could vary, so the same data always gives the same bytes.
+It also holds the digest by which rendered files are recognised (labels, config names).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -70,3 +73,14 @@ def to_yaml_documents(documents: list[Any], header: str = "") -> str:
 def to_json(data: Any) -> str:
     """`data` as indented JSON with sorted keys, ASCII only, ending in a line break."""
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def files_digest(files: Mapping[str, str]) -> str:
+    """A SHA-256 (hex) over files' names and contents, in name order, fed piece by piece:
+    the files run to megabytes."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0".encode())
+        digest.update(files[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
