@@ -391,15 +391,12 @@ async def failed_health_check(deployment: str) -> bool:
     """True when the proxy's last background health check of `deployment` failed (and is
     recent). A pin to such a node need not wait for its timeout: a frozen node would hold a
     strict pin for the whole answer timeout, and a prefer pin as long before its fallback."""
-    proxy = sys.modules.get("litellm.proxy.proxy_server")
-    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
-    if health is None:
-        return False
-    try:
-        unhealthy = await health.async_get_unhealthy_deployment_ids()
-    except Exception:  # no health state is no verdict: send the request
-        return False
-    return deployment in unhealthy
+    return deployment in await unhealthy_deployments()
+
+
+def proxy_router() -> Any:
+    """The proxy's router (None before the proxy made it: in tests, say)."""
+    return getattr(sys.modules.get("litellm.proxy.proxy_server"), "llm_router", None)
 
 
 def failure_message(request: dict[str, Any], exc: Exception) -> str | None:
@@ -937,8 +934,7 @@ async def refuse_unhealthy(table: RoutingTable, deployment: dict[str, Any]) -> N
 
 async def unhealthy_deployments() -> frozenset[str]:
     """The deployments whose last background health check failed (none when unknown)."""
-    proxy = sys.modules.get("litellm.proxy.proxy_server")
-    health = getattr(getattr(proxy, "llm_router", None), "health_state_cache", None)
+    health = getattr(proxy_router(), "health_state_cache", None)
     if health is None:
         return frozenset()
     try:
@@ -960,6 +956,11 @@ class StreamCut(Exception):
         self.why = why
         self.message = f"{where} failed to serve {model!r}: {why}"
         super().__init__(self.message)
+
+    @classmethod
+    def at(cls, node: str | None, model: str, why: str) -> StreamCut:
+        """The cut of `node`'s answer (`the node` when it is not known)."""
+        return cls(f"node {node!r}" if node else "the node", model, why)
 
 
 def unreadable_answer(exc: Exception) -> bool:
@@ -1098,8 +1099,7 @@ class StreamGuard:
         model's other nodes, then its declared fallbacks), for a stream that carried nothing;
         None when the request may not leave its node or no target answers. The proxy's own
         fallbacks are over by then: LiteLLM took the empty stream for a success."""
-        proxy = sys.modules.get("litellm.proxy.proxy_server")
-        router = getattr(proxy, "llm_router", None)
+        router = proxy_router()
         group = self.table.groups.get(str(self.request.get("model") or ""))
         if router is None or group is None or self.request.get("disable_fallbacks"):
             return None
@@ -1158,8 +1158,7 @@ class StreamGuard:
 
     def cut(self, why: str) -> StreamCut:
         """The error ending the stream (a strict pin's failure hook words it as such)."""
-        node = self.node()
-        return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
+        return StreamCut.at(self.node(), self.model, why)
 
     async def count_failure(self) -> None:
         """Count the failure toward the node's cooldown: an answer that carried nothing is
@@ -1171,8 +1170,7 @@ class StreamGuard:
 def count_node_failure(deployment: str, why: str) -> None:
     """Count a failure the gateway found (LiteLLM saw none) toward the deployment's cooldown,
     as LiteLLM counts the failures it sees."""
-    proxy = sys.modules.get("litellm.proxy.proxy_server")
-    router = getattr(proxy, "llm_router", None)
+    router = proxy_router()
     if router is None or not deployment:
         return
     failure = APIConnectionError(message=why, llm_provider="", model=deployment)
@@ -1263,7 +1261,7 @@ class AnswerWatch:
             f"({'stream_timeout' if self.stream else 'timeout'}): it stalled or sends too slowly"
         )
         count_node_failure(self.deployment, why)
-        return StreamCut(f"node {node!r}" if node else "the node", self.model, why)
+        return StreamCut.at(node, self.model, why)
 
 
 def _value(call_type: Any) -> str:
@@ -1277,8 +1275,7 @@ def call_timeout(deployment: dict[str, Any], stream: bool) -> float:
     own = (deployment.get("litellm_params") or {}).get(name)
     if isinstance(own, (int, float)) and own > 0:
         return float(own)
-    proxy = sys.modules.get("litellm.proxy.proxy_server")
-    router_value = getattr(getattr(proxy, "llm_router", None), name, None)
+    router_value = getattr(proxy_router(), name, None)
     if isinstance(router_value, (int, float)) and router_value > 0:
         return float(router_value)
     return DEFAULT_CALL_SECONDS
