@@ -42,7 +42,14 @@ from benchmarks.proxy_throughput import Tally, process_group_cpu  # noqa: E402
 from jarvis_config.model.mesh import build_mesh  # noqa: E402
 from jarvis_config.model.production import proxy_args  # noqa: E402
 from jarvis_config.standin import CHUNK_WORDS, StandIn  # noqa: E402
-from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy  # noqa: E402
+from tests.e2e.harness import (  # noqa: E402
+    LOOPBACK,
+    Proxy,
+    build,
+    redis_env,
+    redis_server,
+    start_proxy,
+)
 
 KEY = "sk-bench-workers"
 BURST, LIMIT, ANSWER_SECONDS = 64, 16, 1.0
@@ -77,7 +84,7 @@ def gateway(
     (folder / "jarvis.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     env = {"JARVIS_MASTER_KEY": KEY}
     if redis_port:
-        env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
+        env.update(redis_env(redis_port))
     out = build(folder / "jarvis.yaml", folder / "out", env)
     args = proxy_args(build_mesh(spec).gateway)
     return start_proxy(out / "litellm" / "config.yaml", env, args=args)

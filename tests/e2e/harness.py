@@ -142,6 +142,21 @@ def redis_server() -> Iterator[int]:
         process.wait(timeout=10)
 
 
+def redis_env(port: int) -> dict[str, str]:
+    """The variables the rendered config reads Redis from, for a redis-server on `port`."""
+    return {"REDIS_HOST": LOOPBACK, "REDIS_PORT": str(port), "REDIS_PASSWORD": ""}
+
+
+def router_state(stack: contextlib.ExitStack, gateway: Any, env: dict[str, str]) -> int:
+    """For a gateway of several processes, a redis-server (stopped with `stack`) and its
+    variables added to `env`, as the stacks run it; its port, 0 for one process."""
+    if not shares_router_state(gateway):
+        return 0
+    port = stack.enter_context(redis_server())
+    env.update(redis_env(port))
+    return port
+
+
 # --- everything at once --------------------------------------------------------------------------
 
 
@@ -164,9 +179,7 @@ class Gateway:
         with contextlib.ExitStack() as stack:
             fakes = start_standins(copy.mesh)
             stack.callback(fakes.stop)
-            if shares_router_state(copy.mesh.gateway):  # several processes: Redis, as rendered
-                port = stack.enter_context(redis_server())
-                copy.env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(port), REDIS_PASSWORD="")
+            router_state(stack, copy.mesh.gateway, copy.env)
             out = build(copy.path, workdir / "out", copy.env)
             args = proxy_args(copy.mesh.gateway)  # as the stacks start it
             proxy = start_proxy(out / "litellm" / "config.yaml", copy.env, args=args)

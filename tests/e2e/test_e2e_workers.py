@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from jarvis_config.model.mesh import build_mesh
-from jarvis_config.model.processes import shares_router_state
 from jarvis_config.model.production import proxy_args
 from jarvis_config.standin import CHUNK_WORDS, StandIn
-from tests.e2e.harness import LOOPBACK, Proxy, build, redis_server, start_proxy
+from tests.e2e.harness import LOOPBACK, Proxy, build, router_state, start_proxy
 
 openai = pytest.importorskip("openai", reason="the e2e tests drive the gateway through the SDK")
 
@@ -101,10 +100,7 @@ def gateway(
         config.write_text(yaml.safe_dump(spec), encoding="utf-8")
         env = dict(ENV)
         gateway = build_mesh(spec).gateway
-        redis_port = 0
-        if shares_router_state(gateway):  # the rendered config reads Redis from these
-            redis_port = stack.enter_context(redis_server())
-            env.update(REDIS_HOST=LOOPBACK, REDIS_PORT=str(redis_port), REDIS_PASSWORD="")
+        redis_port = router_state(stack, gateway, env)
         out = build(config, tmp / "out", env)
         args = proxy_args(gateway)
         proxies = []
