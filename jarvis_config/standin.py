@@ -912,7 +912,10 @@ def main(argv: list[str] | None = None) -> None:
         "--say-model", action="store_true", help="name the model asked for in every answer"
     )
     parser.add_argument(
-        "--token-delay", type=float, default=0.0, help="seconds between two streamed chunks"
+        "--token-delay",
+        type=float,
+        default=0.0,
+        help="seconds between two streamed chunks, and as long for a whole answer",
     )
     args = parser.parse_args(argv)
     models = None if args.models is None else [StandInModel(**m) for m in json.loads(args.models)]

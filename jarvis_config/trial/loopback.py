@@ -79,10 +79,12 @@ class LoopbackCopy:
 
 
 def loopback_copy(
-    source: Path, dest: Path, *, nodes: bool = True, providers: bool = True
+    source: Path, dest: Path, *, nodes: bool = True, providers: bool = True, workers: bool = False
 ) -> LoopbackCopy:
     """Copy `source` to `dest`, its nodes (`nodes`) and hosted providers (`providers`) moved
-    to loopback ports, the gateway reduced to what one process on this machine runs."""
+    to loopback ports, the gateway reduced to one replica without a database, and to one
+    process unless `workers` keeps its worker count (the caller then runs the Redis they
+    share)."""
     if source.is_dir():
         shutil.copytree(source, dest)
     else:
@@ -98,7 +100,7 @@ def loopback_copy(
                 _move_nodes(data, spans, taken)
             if providers:
                 _move_providers(data, taken)
-            _one_gateway(data)
+            _one_gateway(data, workers)
             file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     env = placeholder_env(original)
     return LoopbackCopy(path=dest, mesh=compile_mesh(dest, env), env=env)
@@ -143,11 +145,12 @@ def _move_providers(data: dict[str, Any], taken: set[int]) -> None:
         point_provider_at(provider, f"http://{LOOPBACK}:{free_ports(1, taken)}/v1")
 
 
-def _one_gateway(data: dict[str, Any]) -> None:
+def _one_gateway(data: dict[str, Any], keep_workers: bool) -> None:
     gateway = data.get("gateway")
     if isinstance(gateway, dict):
         gateway["replicas"] = 1
-        gateway["workers"] = 1  # one process: no Redis to share router state through
+        if not keep_workers:
+            gateway["workers"] = 1  # one process: no Redis to share router state through
         gateway["database"] = False
 
 

@@ -175,7 +175,7 @@ class Gateway:
     @classmethod
     @contextlib.contextmanager
     def start(cls, example: Path, workdir: Path) -> Iterator[Gateway]:
-        copy = loopback_copy(example, workdir / "mesh")
+        copy = loopback_copy(example, workdir / "mesh", workers=True)
         with contextlib.ExitStack() as stack:
             fakes = start_standins(copy.mesh)
             stack.callback(fakes.stop)

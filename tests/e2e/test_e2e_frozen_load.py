@@ -44,6 +44,7 @@ def test_a_frozen_node_under_load_keeps_half_the_throughput(tmp_path: Path, work
     data["gateway"]["workers"] = workers
     (example / "jarvis.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with Gateway.start(example, tmp_path / "work") as gw:
+        assert gw.copy.mesh.gateway.workers == workers  # the loopback copy keeps them
         for runtime in gw.fakes.all():
             runtime.token_delay = ANSWER_DELAY
         frozen_at, samples = asyncio.run(load(gw, CLIENTS, WARM, FROZEN))
